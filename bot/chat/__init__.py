@@ -1,0 +1,1 @@
+"""The Telegram glue: thin handlers, keyboards and the composition root."""

@@ -1,0 +1,137 @@
+"""The command line: ``run`` (the default), ``console`` and ``check [DIGEST]``.
+
+Exit codes: 0 done; 1 ``check`` found problems; 2 the settings or the digest cannot be used
+(the message names the variable, or the file and line). The token is never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+import jinja2
+
+from bot.chat.app import build_application, run_polling
+from bot.config import Settings, SettingsError, load_settings
+from bot.console import run_console
+from bot.digest import Digest, DigestError, inspect_digest, load_digest
+from bot.logs import configure_logging
+from bot.markup import problems as html_problems
+from bot.markup import split_message
+from bot.render import Renderer, digest_context
+
+EXIT_PROBLEMS = 1
+EXIT_UNUSABLE = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run the chosen command."""
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("run", help="run the bot on Telegram (the default)")
+    commands.add_parser("console", help="the same bot in this terminal, no token, no network")
+    check = commands.add_parser("check", help="validate the digest and render every template")
+    check.add_argument(
+        "digest", nargs="?", type=Path, help="digest file (default: BOT_DIGEST_PATH)"
+    )
+    arguments = parser.parse_args(argv)
+
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(f"error: bad settings\n{error}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    if arguments.command == "check":
+        return check_command(arguments.digest or settings.digest_path)
+    if arguments.command == "console":
+        return console_command(settings)
+    return run_command(settings)
+
+
+def check_command(path: Path) -> int:
+    """Validate the digest at ``path`` and render every template with it."""
+    digest, problems = inspect_digest(path)
+    if digest is not None:
+        problems_text = template_problems(digest, Renderer())
+    else:
+        problems_text = [str(problem) for problem in problems]
+    for line in problems_text:
+        print(line)
+    if problems_text:
+        return EXIT_PROBLEMS
+    print(f"{path}: ok ({len(digest.article.paragraphs) if digest else 0} paragraphs)")
+    return 0
+
+
+def template_problems(digest: Digest, renderer: Renderer) -> list[str]:
+    """Render every message template with ``digest`` and a sample of every other value."""
+    sample = digest_context(digest) | {
+        "number": 1,
+        "requested": "99",
+        "command": "/example",
+        "user_id": 1,
+    }
+    found: list[str] = []
+    for name in renderer.message_templates():
+        try:
+            text = renderer.text(name, **sample)
+        except jinja2.TemplateError as error:
+            found.append(f"templates/{name}:{_template_line(error, name)}: template: {error}")
+            continue
+        if not name.endswith(".html"):
+            continue
+        # Structure first, over the whole text; then each part as it would be sent.
+        issues = html_problems(text, max_length=None)
+        if not issues:
+            issues = [issue for part in split_message(text) for issue in html_problems(part)]
+        found += [f"templates/{name}:1: telegram-html: {issue}" for issue in issues]
+    return found
+
+
+def _template_line(error: Exception, name: str) -> int:
+    """The template line an error points at: Jinja2 maps its frames to template lines."""
+    line = getattr(error, "lineno", None)
+    traceback = error.__traceback__
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_filename.endswith(name):
+            line = traceback.tb_lineno
+        traceback = traceback.tb_next
+    return line or 1
+
+
+def load_or_exit(settings: Settings) -> Digest | None:
+    try:
+        return load_digest(settings.digest_path)
+    except DigestError as error:
+        print(f"error: the digest cannot be served\n{error}", file=sys.stderr)
+        return None
+
+
+def run_command(settings: Settings) -> int:
+    """Run the bot on Telegram."""
+    if settings.token is None:
+        print(
+            "error: BOT_TOKEN is not set: get one from @BotFather and put it in .env",
+            file=sys.stderr,
+        )
+        return EXIT_UNUSABLE
+    if settings.mode == "webhook":
+        print("error: BOT_MODE=webhook is not available yet; use polling", file=sys.stderr)
+        return EXIT_UNUSABLE
+    configure_logging(settings.log_level, [settings.token.get_secret_value()])
+    digest = load_or_exit(settings)
+    if digest is None:
+        return EXIT_UNUSABLE
+    run_polling(build_application(settings, digest=digest))
+    return 0
+
+
+def console_command(settings: Settings) -> int:
+    """Run the bot in this terminal."""
+    configure_logging(settings.log_level if settings.log_level != "INFO" else "WARNING", [])
+    digest = load_or_exit(settings)
+    if digest is None:
+        return EXIT_UNUSABLE
+    return asyncio.run(run_console(settings, digest))

@@ -1,0 +1,116 @@
+"""The digest: a hand-curated, grounded brief of one article (Telegram-free).
+
+:func:`inspect_digest` reads a digest file and reports every problem; :func:`load_digest`
+returns a :class:`Digest` or raises :class:`DigestError` with those problems.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from bot.digest.article import Article
+from bot.digest.grounding import ground
+from bot.digest.model import DigestDocument
+from bot.digest.problems import DigestError, Problem
+from bot.digest.yamlsource import YamlSource, YamlSyntaxError, parse_yaml
+
+__all__ = [
+    "Article",
+    "Digest",
+    "DigestDocument",
+    "DigestError",
+    "Problem",
+    "inspect_digest",
+    "load_digest",
+]
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A digest that passed every rule, with the article it is grounded in."""
+
+    path: Path
+    document: DigestDocument
+    article: Article
+    fingerprint: str
+    """SHA-256 of the digest file and the article together: equal means unchanged."""
+
+
+def load_digest(path: Path) -> Digest:
+    """Read, validate and ground the digest at ``path``."""
+    digest, problems = inspect_digest(path)
+    if digest is None:
+        raise DigestError(problems)
+    return digest
+
+
+def inspect_digest(path: Path) -> tuple[Digest | None, list[Problem]]:
+    """Every problem of the digest at ``path``; the digest itself only when there are none."""
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        return None, [Problem(path, 1, "unreadable", error.strerror or str(error))]
+    try:
+        source = parse_yaml(path, raw.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        return None, [Problem(path, 1, "encoding", f"not UTF-8 ({error.reason})")]
+    except YamlSyntaxError as error:
+        return None, [Problem(path, error.line, "yaml-syntax", error.detail)]
+
+    problems = [
+        Problem(path, line, "duplicate-key", f"{_dotted(location)} is given twice")
+        for location, line in source.duplicate_keys
+    ]
+    try:
+        document = DigestDocument.model_validate(source.data)
+    except ValidationError as error:
+        problems += [_schema_problem(source, detail) for detail in error.errors()]
+        return None, sorted(problems)
+
+    article_path = (path.parent / document.article).resolve()
+    try:
+        article_bytes = article_path.read_bytes()
+        article_text = article_bytes.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "not UTF-8"
+        problems.append(
+            Problem(
+                path,
+                source.line_of(("article",)),
+                "article-missing",
+                f"{document.article}: {reason}",
+            )
+        )
+        return None, sorted(problems)
+
+    article = Article.parse(article_path, article_text, document.title)
+    problems += [
+        Problem(path, source.line_of(location), rule, detail)
+        for location, rule, detail in ground(document, article)
+    ]
+    if problems:
+        return None, sorted(problems)
+    fingerprint = hashlib.sha256(raw + b"\0" + article_bytes).hexdigest()
+    return Digest(path, document, article, fingerprint), []
+
+
+_SCHEMA_RULES = {"missing": "missing-key", "extra_forbidden": "unknown-key"}
+
+
+def _schema_problem(source: YamlSource, detail: ErrorDetails) -> Problem:
+    location = tuple(detail["loc"])
+    kind = detail["type"]
+    rule = _SCHEMA_RULES.get(kind, "wrong-type" if kind.endswith("_type") else "invalid-value")
+    where = _dotted(location) or "the digest"
+    return Problem(source.path, source.line_of(location), rule, f"{where}: {detail['msg']}")
+
+
+def _dotted(location: tuple[str | int, ...]) -> str:
+    return "".join(
+        f"[{part}]" if isinstance(part, int) else f".{part}" for part in location
+    ).lstrip(".")

@@ -1,0 +1,240 @@
+"""Grounding rules: every fact in the digest must be traceable to the article.
+
+Each rule yields :class:`~bot.digest.problems.Problem` objects located at the YAML line of
+the offending value. The rules, by name:
+
+``title-not-headline``       the title is not the article's headline, block for block
+``paragraph-out-of-range``   a citation names a paragraph the article does not have
+``quote-not-verbatim``       a quote's text occurs nowhere in the article
+``quote-wrong-paragraph``    a quote's text occurs in the article, but not where it is cited
+``figure-not-in-paragraph``  a figure's value does not occur in a paragraph it cites
+``number-not-in-article``    a number written in digits that the article does not contain
+``invented-date``            a month or weekday name that the article does not contain
+``unknown-metadata``         source metadata that the article does not state (say ``unknown``)
+``name-not-in-paragraph``    an entity's name does not occur in a paragraph it cites
+``role-not-in-article``      an entity's role is not how the article describes anyone
+``unknown-speaker``          a quote or statement names a speaker missing from ``people``
+``when-not-in-paragraph``    a timeline step's time is not the article's own wording
+``summary-too-long``         the summary runs past the word budget
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from bot.digest.article import Article, normalise
+from bot.digest.model import UNKNOWN, DigestDocument
+from bot.digest.yamlsource import Location
+
+SUMMARY_MAX_WORDS = 60
+
+_NUMBER = re.compile(r"\d+(?:[,.]\d+)*")
+_CALENDAR_WORDS = re.compile(
+    r"\b(?:January|February|March|April|May|June|July|August|September|October|November"
+    r"|December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
+)
+# Values that name files or are structural, not statements of fact.
+_NOT_PROSE = {("article",)}
+
+Finding = tuple[Location, str, str]
+"""Where (a YAML location), which rule, and what is wrong."""
+
+
+def canonical_number(token: str) -> str:
+    """``39,000`` and ``39000`` are the same number; ``3.5`` keeps its point."""
+    return re.sub(r"(?<=\d),(?=\d{3}\b)", "", token)
+
+
+def numbers_in(text: str) -> set[str]:
+    """Every number written in digits in ``text``, in canonical form."""
+    return {canonical_number(token) for token in _NUMBER.findall(text)}
+
+
+def _contains(haystack: str, needle: str) -> bool:
+    return normalise(needle).casefold() in normalise(haystack).casefold()
+
+
+def _strings(value: Any, location: Location) -> Iterator[tuple[Location, str]]:
+    if isinstance(value, str):
+        yield location, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, (*location, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, (*location, index))
+
+
+def ground(document: DigestDocument, article: Article) -> list[Finding]:
+    """Check ``document`` against ``article``; an empty list means every rule holds."""
+    if article.headline is None:
+        # Without the headline the paragraphs cannot be numbered: every other rule would
+        # only echo this one.
+        return list(_headline(document, article))
+    findings: list[Finding] = []
+    findings += _citations(document, article)
+    findings += _quotes(document, article)
+    findings += _figures(document, article)
+    findings += _entities(document, article)
+    findings += _timeline(document, article)
+    findings += _speakers(document)
+    findings += _metadata(document, article)
+    findings += _prose(document, article)
+    return findings
+
+
+def _headline(document: DigestDocument, article: Article) -> Iterator[Finding]:
+    if article.headline is None:
+        yield (
+            ("title",),
+            "title-not-headline",
+            f"the title {document.title!r} is not a line of the article, so paragraphs "
+            "cannot be numbered: copy the headline exactly",
+        )
+
+
+def _cited_items(document: DigestDocument) -> Iterator[tuple[Location, list[int]]]:
+    yield ("summary_cite",), document.summary_cite
+    sections: dict[str, list[Any]] = {
+        "key_points": document.key_points,
+        "quotes": document.quotes,
+        "statements": document.statements,
+        "figures": document.figures,
+        "people": document.people,
+        "timeline": document.timeline,
+        "open_questions": document.open_questions,
+    }
+    for section, items in sections.items():
+        for index, item in enumerate(items):
+            yield (section, index, "cite"), item.cite
+
+
+def _citations(document: DigestDocument, article: Article) -> Iterator[Finding]:
+    count = len(article.paragraphs)
+    for location, cite in _cited_items(document):
+        for position, number in enumerate(cite):
+            if not 1 <= number <= count:
+                yield (
+                    (*location, position),
+                    "paragraph-out-of-range",
+                    f"paragraph {number} does not exist: the article has paragraphs 1 to {count}",
+                )
+
+
+def _paragraphs(article: Article, cite: list[int]) -> list[tuple[int, str]]:
+    return [(n, article.paragraph(n)) for n in cite if 1 <= n <= len(article.paragraphs)]
+
+
+def _quotes(document: DigestDocument, article: Article) -> Iterator[Finding]:
+    for index, quote in enumerate(document.quotes):
+        wanted = normalise(quote.text)
+        cited = _paragraphs(article, quote.cite)
+        if not cited or any(wanted in paragraph for _, paragraph in cited):
+            continue
+        elsewhere = [n for n, p in enumerate(article.paragraphs, 1) if wanted in p]
+        if elsewhere:
+            yield (
+                ("quotes", index, "cite"),
+                "quote-wrong-paragraph",
+                f"the quote is in paragraph {_numbers(elsewhere)}, not {_numbers(quote.cite)}",
+            )
+        else:
+            yield (
+                ("quotes", index, "text"),
+                "quote-not-verbatim",
+                f"{_clip(quote.text)!r} is not verbatim in paragraph {_numbers(quote.cite)}",
+            )
+
+
+def _figures(document: DigestDocument, article: Article) -> Iterator[Finding]:
+    for index, figure in enumerate(document.figures):
+        cited = _paragraphs(article, figure.cite)
+        if cited and not any(_contains(paragraph, figure.value) for _, paragraph in cited):
+            yield (
+                ("figures", index, "value"),
+                "figure-not-in-paragraph",
+                f"{figure.value!r} does not occur in paragraph {_numbers(figure.cite)}",
+            )
+
+
+def _entities(document: DigestDocument, article: Article) -> Iterator[Finding]:
+    for index, entity in enumerate(document.people):
+        cited = _paragraphs(article, entity.cite)
+        if cited and not any(_contains(paragraph, entity.name) for _, paragraph in cited):
+            yield (
+                ("people", index, "name"),
+                "name-not-in-paragraph",
+                f"{entity.name!r} does not occur in paragraph {_numbers(entity.cite)}",
+            )
+        if entity.role is not None and not _contains(article.normalised, entity.role):
+            yield (
+                ("people", index, "role"),
+                "role-not-in-article",
+                f"the article never calls anyone {entity.role!r}",
+            )
+
+
+def _timeline(document: DigestDocument, article: Article) -> Iterator[Finding]:
+    for index, event in enumerate(document.timeline):
+        cited = _paragraphs(article, event.cite)
+        if cited and not any(_contains(paragraph, event.when) for _, paragraph in cited):
+            yield (
+                ("timeline", index, "when"),
+                "when-not-in-paragraph",
+                f"{event.when!r} is not how paragraph {_numbers(event.cite)} puts the time",
+            )
+
+
+def _speakers(document: DigestDocument) -> Iterator[Finding]:
+    speakers = [("quotes", i, q.speaker) for i, q in enumerate(document.quotes)]
+    speakers += [("statements", i, s.speaker) for i, s in enumerate(document.statements)]
+    for section, index, speaker in speakers:
+        if document.entity(speaker) is None:
+            yield (
+                (section, index, "speaker"),
+                "unknown-speaker",
+                f"{speaker!r} is not listed under people",
+            )
+
+
+def _metadata(document: DigestDocument, article: Article) -> Iterator[Finding]:
+    for key, value in document.source.model_dump(exclude={"note"}).items():
+        if value != UNKNOWN and not _contains(article.normalised, value):
+            yield (
+                ("source", key),
+                "unknown-metadata",
+                f"the article does not state its {key} as {value!r}: write {UNKNOWN!r}",
+            )
+
+
+def _prose(document: DigestDocument, article: Article) -> Iterator[Finding]:
+    in_article = numbers_in(article.text)
+    calendar_in_article = set(_CALENDAR_WORDS.findall(article.text))
+    for location, text in _strings(document.model_dump(), ()):
+        if location in _NOT_PROSE:
+            continue
+        for number in sorted(numbers_in(text) - in_article):
+            yield (
+                location,
+                "number-not-in-article",
+                f"{number} is not a number the article gives",
+            )
+        for word in sorted(set(_CALENDAR_WORDS.findall(text)) - calendar_in_article):
+            yield location, "invented-date", f"the article never mentions {word}"
+    words = len(document.summary.split())
+    if words > SUMMARY_MAX_WORDS:
+        yield (
+            ("summary",),
+            "summary-too-long",
+            f"{words} words; keep it to {SUMMARY_MAX_WORDS}",
+        )
+
+
+def _numbers(numbers: list[int]) -> str:
+    return ", ".join(str(number) for number in numbers)
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

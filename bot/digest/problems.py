@@ -1,0 +1,40 @@
+"""Problems found in a digest, reported as ``file:line: rule: detail``."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def display_path(path: Path) -> str:
+    """Show ``path`` relative to the working directory when it lies below it."""
+    try:
+        return os.path.relpath(path) if path.is_absolute() and _below_cwd(path) else str(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+
+
+def _below_cwd(path: Path) -> bool:
+    return path.resolve().is_relative_to(Path.cwd().resolve())
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with a digest, located in a file."""
+
+    file: Path
+    line: int
+    rule: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{display_path(self.file)}:{self.line}: {self.rule}: {self.detail}"
+
+
+class DigestError(Exception):
+    """The digest cannot be served; ``problems`` says why, one entry per problem."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems)
+        super().__init__("\n".join(str(problem) for problem in self.problems))

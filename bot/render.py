@@ -1,0 +1,80 @@
+"""Every message the bot sends comes from a Jinja2 template in ``templates/``.
+
+Templates ending in ``.html`` produce Telegram HTML and are autoescaped; ``.txt`` templates
+produce plain text (the console's banner). Names starting with ``_`` are partials. Button
+labels and command descriptions live in ``labels.j2`` as top-level ``set`` statements, so
+no user-facing sentence lives in Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from bot import TEMPLATES_DIR
+from bot.digest import Digest
+from bot.markup import split_message
+
+SECTIONS = ("summary", "quotes", "figures", "people", "timeline", "source")
+"""The digest's sections, in menu order; each is a command and a template of its own."""
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Short user-facing strings that are not whole messages: buttons and the command menu."""
+
+    sections: Mapping[str, str]
+    paragraph: str
+    commands: tuple[tuple[str, str], ...]
+
+    def paragraph_button(self, number: int) -> str:
+        return self.paragraph.format(number=number)
+
+
+class Renderer:
+    """Renders message templates with a digest and cuts them to Telegram's length limit."""
+
+    def __init__(self, templates_dir: Path = TEMPLATES_DIR) -> None:
+        self.environment = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(templates_dir),
+            autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        module = self.environment.get_template("labels.j2").module
+        self.labels = Labels(
+            sections=dict(module.sections),  # type: ignore[attr-defined]
+            paragraph=str(module.paragraph_button),  # type: ignore[attr-defined]
+            commands=tuple(tuple(pair) for pair in module.commands),  # type: ignore[attr-defined]
+        )
+
+    def text(self, name: str, **context: Any) -> str:
+        """One template rendered whole, without splitting."""
+        return self.environment.get_template(name).render(**context).strip()
+
+    def messages(self, name: str, **context: Any) -> list[str]:
+        """A template rendered and split into messages Telegram accepts."""
+        return split_message(self.text(name, **context))
+
+    def section(self, section: str, digest: Digest) -> list[str]:
+        """One section of the digest, ready to send."""
+        return self.messages(f"{section}.html", **digest_context(digest))
+
+    def message_templates(self) -> list[str]:
+        """Every template that renders a whole message (not partials, not labels)."""
+        return sorted(
+            name
+            for name in self.environment.list_templates(extensions=["html", "txt"])
+            if not Path(name).name.startswith("_")
+        )
+
+
+def digest_context(digest: Digest) -> dict[str, Any]:
+    """The names every template sees: ``brief`` (the digest's content) and ``article``."""
+    return {"brief": digest.document, "article": digest.article}

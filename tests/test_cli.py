@@ -1,0 +1,122 @@
+"""The command line, run as a real subprocess: ``check``, exit codes, and secrets kept."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot import TEMPLATES_DIR
+from bot.cli import template_problems
+from bot.digest import Digest
+from bot.render import Renderer
+from tests.conftest import EditDigest
+
+FAKE_TOKEN = "123456:TEST-TOKEN-never-printed"
+
+
+def run_bot(*arguments: str, cwd: Path, **environment: str) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("BOT_")}
+    env.update(environment)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *arguments],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_check_passes_on_the_shipped_digest(tmp_path: Path) -> None:
+    result = run_bot("check", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip().endswith("digest.yaml: ok (11 paragraphs)")
+
+
+def test_check_reports_one_line_per_problem(edit_digest: EditDigest, tmp_path: Path) -> None:
+    edit_digest("  publisher: unknown", "  publisher: Reuters")
+    path, line = edit_digest("  - value: thousands\n", "  - value: millions\n")
+    result = run_bot("check", str(path), cwd=tmp_path)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2
+    assert (
+        lines[1]
+        == f"{path.name}:{line}: figure-not-in-paragraph: 'millions' does not occur in paragraph 4"
+    )
+
+
+def test_bad_digest_at_start_exits_2_naming_file_and_line(
+    edit_digest: EditDigest, tmp_path: Path
+) -> None:
+    path, line = edit_digest("    cite: [8]\n", "    cite: [80]\n")
+    for command in ("run", "console"):
+        result = run_bot(command, cwd=tmp_path, BOT_TOKEN=FAKE_TOKEN, BOT_DIGEST_PATH=str(path))
+        assert result.returncode == 2
+        assert f"{path.name}:{line}: paragraph-out-of-range" in result.stderr
+        assert FAKE_TOKEN not in result.stdout + result.stderr
+
+
+def test_bad_settings_exit_2_naming_the_variable(tmp_path: Path) -> None:
+    result = run_bot("run", cwd=tmp_path, BOT_BROADCAST_RATE="-3")
+    assert result.returncode == 2
+    assert "BOT_BROADCAST_RATE: Input should be greater than 0" in result.stderr
+
+
+def test_run_without_token_exits_2(tmp_path: Path) -> None:
+    result = run_bot(cwd=tmp_path)
+    assert result.returncode == 2
+    assert "BOT_TOKEN is not set" in result.stderr
+
+
+def test_malformed_token_is_never_printed(tmp_path: Path) -> None:
+    secret = "secret-but-malformed"
+    result = run_bot("run", cwd=tmp_path, BOT_TOKEN=secret)
+    assert result.returncode == 2
+    assert "BOT_TOKEN" in result.stderr
+    assert secret not in result.stdout + result.stderr
+
+
+def test_console_holds_a_conversation_from_piped_input(tmp_path: Path) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("BOT_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "console"],
+        input="/start\n1\n/quotes\n/figures\n/source 3\n",
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    out = result.stdout
+    assert "[1] 📰 Summary" in out
+    assert "Key figure: about 39,000" in out  # button 1 pressed
+    assert "— Michael Chertoff, U.S. Homeland Security Chief [¶ 10]" in out
+    assert "thousands — illegal Chinese migrants" in out
+    assert "Paragraph 3 of 11" in out
+    assert result.stderr == ""
+
+
+def test_template_problems_locate_the_template_line(tmp_path: Path, digest: Digest) -> None:
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES_DIR, templates)
+    (templates / "figures.html").write_text(
+        "<b>Figures</b>\n{{ brief.nonsense }}\n", encoding="utf-8"
+    )
+    (templates / "help.html").write_text("<p>not Telegram</p>\n", encoding="utf-8")
+    found = template_problems(digest, Renderer(templates))
+    assert found[0].startswith("templates/figures.html:2: template: ")
+    assert found[1] == "templates/help.html:1: telegram-html: tag <p> is not one Telegram accepts"
+    assert len(found) == 2
+
+
+@pytest.mark.parametrize("name", ["figures.html", "quotes.html"])
+def test_shipped_templates_render_cleanly(digest: Digest, name: str) -> None:
+    assert all(name not in problem for problem in template_problems(digest, Renderer()))

@@ -1,0 +1,100 @@
+"""Templates render every section of the shipped digest within Telegram's rules, and say
+what the contract says they say."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.digest import Digest
+from bot.markup import problems, to_plain_text
+from bot.render import SECTIONS, Renderer, digest_context
+
+
+@pytest.fixture(scope="module")
+def renderer() -> Renderer:
+    return Renderer()
+
+
+def plain(renderer: Renderer, section: str, digest: Digest) -> str:
+    return "\n".join(to_plain_text(part) for part in renderer.section(section, digest))
+
+
+@pytest.mark.parametrize("section", SECTIONS)
+def test_every_section_is_valid_telegram_html(
+    renderer: Renderer, digest: Digest, section: str
+) -> None:
+    for part in renderer.section(section, digest):
+        assert problems(part) == []
+
+
+def test_summary_has_headline_summary_key_points_and_key_figure(
+    renderer: Renderer, digest: Digest
+) -> None:
+    text = plain(renderer, "summary", digest)
+    assert text.startswith(digest.document.title)
+    assert digest.document.summary in text
+    assert "Key figure: about 39,000" in text
+    for point in digest.document.key_points:
+        assert point.text in text
+
+
+def test_quotes_are_verbatim_with_speaker_and_role(renderer: Renderer, digest: Digest) -> None:
+    text = plain(renderer, "quotes", digest)
+    for quote in digest.document.quotes:
+        assert (
+            f"“{quote.text}”\n— Michael Chertoff, U.S. Homeland Security Chief [¶ {quote.cite[0]}]"
+            in text
+        )
+    assert "going back home" in text and "green lane ports" in text
+
+
+def test_figures_lists_both_with_context(renderer: Renderer, digest: Digest) -> None:
+    text = plain(renderer, "figures", digest)
+    assert "about 39,000 — illegal Chinese migrants" in text
+    assert "thousands — illegal Chinese migrants U.S. authorities have had to release" in text
+    assert "not enough space" in text
+
+
+def test_people_groups_every_kind(renderer: Renderer, digest: Digest) -> None:
+    text = plain(renderer, "people", digest)
+    for heading in ("People", "Organisations", "Places", "Initiatives"):
+        assert f"\n{heading}\n" in text
+    assert "Chinese foreign ministry spokesman" in text and "Megaports Initiative" in text
+
+
+def test_timeline_uses_relative_times_and_no_invented_dates(
+    renderer: Renderer, digest: Digest
+) -> None:
+    text = plain(renderer, "timeline", digest)
+    assert "This week" in text and "On Tuesday" in text
+    months = r"January|February|March|April|June|July|August|September|October|November|December"
+    assert not re.search(months, text)
+    assert not re.search(r"\b(19|20)\d\d\b", text)
+
+
+def test_source_marks_metadata_unknown(renderer: Renderer, digest: Digest) -> None:
+    text = plain(renderer, "source", digest)
+    assert "Publisher: unknown" in text and "Published: unknown" in text
+    assert "11 paragraphs" in text
+
+
+def test_paragraph_and_bad_number(renderer: Renderer, digest: Digest) -> None:
+    context = digest_context(digest)
+    [paragraph] = renderer.messages("paragraph.html", number=8, **context)
+    assert "Paragraph 8 of 11" in paragraph and "Megaports Initiative" in paragraph
+    [refusal] = renderer.messages("no_such_paragraph.html", requested="x<b>", **context)
+    assert "x&lt;b&gt;" in refusal and problems(refusal) == []
+
+
+def test_labels_come_from_the_template(renderer: Renderer) -> None:
+    assert set(renderer.labels.sections) == set(SECTIONS)
+    assert renderer.labels.paragraph_button(3) == "¶ 3"
+    assert [name for name, _ in renderer.labels.commands][:6] == list(SECTIONS)
+
+
+def test_message_templates_exclude_partials_and_labels(renderer: Renderer) -> None:
+    names = renderer.message_templates()
+    assert "_macros.html" not in names and "labels.j2" not in names
+    assert {f"{section}.html" for section in SECTIONS} <= set(names)
