@@ -108,7 +108,11 @@ def register_handlers(application: BriefApplication) -> None:
 async def _post_init(application: BriefApplication) -> None:
     """Start the non-essential start-up calls in the background: the bot serves meanwhile."""
     task = asyncio.create_task(
-        keep_trying(lambda: _register_commands(application), "setMyCommands"),
+        keep_trying(
+            lambda: _register_commands(application),
+            "setMyCommands",
+            first_delay=RETRY_FIRST_DELAY,  # read at call time, so tests can shorten it
+        ),
         name="register-commands",
     )
     application.bot_data.background.add(task)
