@@ -26,6 +26,7 @@ __all__ = [
     "DigestError",
     "Problem",
     "inspect_digest",
+    "inspect_texts",
     "load_digest",
 ]
 
@@ -39,6 +40,8 @@ class Digest:
     article: Article
     fingerprint: str
     """SHA-256 of the digest file and the article together: equal means unchanged."""
+    digest_text: str
+    """The digest file as read, so that a version can be stored and served again."""
 
 
 def load_digest(path: Path) -> Digest:
@@ -55,6 +58,16 @@ def inspect_digest(path: Path) -> tuple[Digest | None, list[Problem]]:
         raw = path.read_bytes()
     except OSError as error:
         return None, [Problem(path, 1, "unreadable", error.strerror or str(error))]
+    return inspect_texts(path, raw)
+
+
+def inspect_texts(
+    path: Path, raw: bytes, article_text: str | None = None
+) -> tuple[Digest | None, list[Problem]]:
+    """Like :func:`inspect_digest` for a digest's bytes, named ``path`` in problems.
+
+    With ``article_text`` (a stored version's copy) the article file is not read.
+    """
     try:
         source = parse_yaml(path, raw.decode("utf-8"))
     except UnicodeDecodeError as error:
@@ -74,8 +87,8 @@ def inspect_digest(path: Path) -> tuple[Digest | None, list[Problem]]:
 
     article_path = (path.parent / document.article).resolve()
     try:
-        article_bytes = article_path.read_bytes()
-        article_text = article_bytes.decode("utf-8")
+        if article_text is None:
+            article_text = article_path.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         reason = error.strerror if isinstance(error, OSError) else "not UTF-8"
         problems.append(
@@ -95,8 +108,8 @@ def inspect_digest(path: Path) -> tuple[Digest | None, list[Problem]]:
     ]
     if problems:
         return None, sorted(problems)
-    fingerprint = hashlib.sha256(raw + b"\0" + article_bytes).hexdigest()
-    return Digest(path, document, article, fingerprint), []
+    fingerprint = hashlib.sha256(raw + b"\0" + article_text.encode("utf-8")).hexdigest()
+    return Digest(path, document, article, fingerprint, raw.decode("utf-8")), []
 
 
 _SCHEMA_RULES = {"missing": "missing-key", "extra_forbidden": "unknown-key"}

@@ -1,0 +1,180 @@
+"""The one task that drains the delivery ledger.
+
+Order of events for one delivery, and why nobody is skipped or messaged twice:
+
+1. ``claim_due`` marks a batch ``sending`` and commits, before any of it is sent;
+2. each message is sent, then its outcome (``sent`` / ``blocked`` / ``failed`` / back to
+   ``pending`` for a retry) is committed on its own, right after Telegram answers;
+3. at start, rows still ``sending`` are put back to ``pending``.
+
+A crash can therefore only leave ``sending`` rows behind; each was either not sent yet
+(sent once after the restart) or sent without its outcome committed (the message in
+flight: sent twice). Rows never leave the ledger without an outcome, so nobody is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from bot.delivery.errors import (
+    ChatUnreachable,
+    PermanentFailure,
+    RetryLater,
+    TransientFailure,
+)
+from bot.delivery.limiter import SendLimiter
+
+logger = logging.getLogger(__name__)
+
+
+class Claimed(Protocol):
+    """A delivery handed to the sender by the ledger."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def broadcast_id(self) -> int: ...
+    @property
+    def chat_id(self) -> int: ...
+    @property
+    def attempts(self) -> int: ...
+
+
+class Ledger(Protocol):
+    """The part of :class:`bot.store.Store` the sender uses."""
+
+    async def claim_due(self, limit: int, now: datetime | None = None) -> list[Claimed]: ...
+    async def mark_sent(self, delivery_id: int, message_id: int) -> None: ...
+    async def mark_blocked(self, delivery_id: int, error: str) -> None: ...
+    async def mark_failed(self, delivery_id: int, error: str) -> None: ...
+    async def retry_later(
+        self, delivery_id: int, *, at: datetime, error: str, count_attempt: bool = True
+    ) -> None: ...
+    async def requeue_in_flight(self) -> int: ...
+    async def broadcast_parts(self, broadcast_id: int) -> list[str]: ...
+    async def next_due_at(self) -> datetime | None: ...
+
+
+class Transport(Protocol):
+    """Sends one update message (in one or more parts) to a chat; returns a message id."""
+
+    async def send(self, chat_id: int, parts: list[str]) -> int: ...
+
+
+@dataclass(frozen=True)
+class SenderPolicy:
+    """How hard to try: concurrency, batch size and the retry schedule."""
+
+    concurrency: int = 8
+    batch: int = 200
+    max_attempts: int = 6
+    backoff_base: float = 1.0
+    backoff_cap: float = 60.0
+    idle_poll: float = 5.0
+    """Look at the ledger at least this often even when nobody wakes the sender."""
+
+    def backoff(self, attempts: int) -> float:
+        """Delay before attempt ``attempts + 1``: exponential, capped."""
+        return float(min(self.backoff_cap, self.backoff_base * 2**attempts))
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class DeliverySender:
+    """Drains due deliveries oldest first, several in flight, within the limiter's pace."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        transport: Transport,
+        limiter: SendLimiter,
+        policy: SenderPolicy = SenderPolicy(),
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.ledger = ledger
+        self.transport = transport
+        self.limiter = limiter
+        self.policy = policy
+        self._clock = clock
+        self._wake = asyncio.Event()
+        self._parts: dict[int, list[str]] = {}
+
+    def wake(self) -> None:
+        """New deliveries were published: look at the ledger now."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Deliver until cancelled; errors of the store are logged and retried."""
+        requeued = await self.ledger.requeue_in_flight()
+        if requeued:
+            logger.info("resuming %d deliveries that were in flight at the last stop", requeued)
+        while True:
+            # Cleared before looking, so a wake() during the drain is not lost.
+            self._wake.clear()
+            try:
+                if await self.drain_once():
+                    continue
+                timeout = await self._idle_time()
+            except Exception:
+                logger.exception("delivery loop failed; retrying")
+                timeout = self.policy.idle_poll
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _idle_time(self) -> float:
+        due = await self.ledger.next_due_at()
+        if due is None:
+            return self.policy.idle_poll
+        wait = (due - self._clock()).total_seconds()
+        return min(max(wait, 0.0), self.policy.idle_poll)
+
+    async def drain_once(self) -> int:
+        """Claim one batch of due deliveries and settle every one of them."""
+        batch = await self.ledger.claim_due(self.policy.batch, self._clock())
+        pending = iter(batch)
+
+        async def worker() -> None:
+            for delivery in pending:  # shared iterator: each delivery goes to one worker
+                await self._deliver(delivery)
+
+        workers = min(self.policy.concurrency, len(batch))
+        await asyncio.gather(*(worker() for _ in range(workers)))
+        return len(batch)
+
+    async def _deliver(self, delivery: Claimed) -> None:
+        parts = await self._broadcast_parts(delivery.broadcast_id)
+        await self.limiter.acquire(delivery.chat_id)
+        try:
+            message_id = await self.transport.send(delivery.chat_id, parts)
+        except RetryLater as error:
+            self.limiter.pause(error.after)
+            at = self._clock() + timedelta(seconds=error.after)
+            await self.ledger.retry_later(delivery.id, at=at, error=str(error), count_attempt=False)
+        except ChatUnreachable as error:
+            await self.ledger.mark_blocked(delivery.id, str(error))
+        except TransientFailure as error:
+            if delivery.attempts + 1 >= self.policy.max_attempts:
+                await self.ledger.mark_failed(delivery.id, str(error))
+            else:
+                at = self._clock() + timedelta(seconds=self.policy.backoff(delivery.attempts))
+                await self.ledger.retry_later(delivery.id, at=at, error=str(error))
+        except PermanentFailure as error:
+            await self.ledger.mark_failed(delivery.id, str(error))
+        else:
+            await self.ledger.mark_sent(delivery.id, message_id)
+
+    async def _broadcast_parts(self, broadcast_id: int) -> list[str]:
+        if broadcast_id not in self._parts:
+            if len(self._parts) > 16:  # a handful of live broadcasts at most
+                self._parts.clear()
+            self._parts[broadcast_id] = await self.ledger.broadcast_parts(broadcast_id)
+        return self._parts[broadcast_id]

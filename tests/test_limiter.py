@@ -1,0 +1,101 @@
+"""The send limiter, on a virtual clock: rates hold, per-chat spacing holds, pauses hold."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.delivery import SendLimiter
+
+
+class VirtualClock:
+    """A clock that moves only when every task sleeps: exact times, instant tests.
+
+    The earliest sleeper moves the clock to its wake-up time; the others wait their turn.
+    """
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleepers: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        target = self.now + seconds
+        self.sleepers.append(target)
+        try:
+            while self.now < target:
+                await asyncio.sleep(0)  # let every ready task run first
+                if target == min(self.sleepers):
+                    self.now = max(self.now, target)
+        finally:
+            self.sleepers.remove(target)
+
+
+def max_in_window(times: list[float], window: float = 1.0) -> int:
+    """The most events in any half-open window of ``window`` seconds (float noise aside)."""
+    times = sorted(times)
+    best, start = 0, 0
+    for end, t in enumerate(times):
+        while times[start] <= t - window + 1e-9:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+async def acquire_all(limiter: SendLimiter, clock: VirtualClock, chats: list[int]) -> list[float]:
+    times: list[float] = []
+    for chat in chats:
+        await limiter.acquire(chat)
+        times.append(clock())
+    return times
+
+
+async def test_global_rate_is_never_exceeded() -> None:
+    clock = VirtualClock()
+    limiter = SendLimiter(25, clock=clock, sleep=clock.sleep)
+    times = await acquire_all(limiter, clock, list(range(500)))
+    assert max_in_window(times) == 25
+    assert times[-1] - times[0] == pytest.approx(499 / 25)
+
+
+async def test_one_message_per_second_per_chat() -> None:
+    clock = VirtualClock()
+    limiter = SendLimiter(1000, clock=clock, sleep=clock.sleep)
+    times = await acquire_all(limiter, clock, [7, 7, 7, 8])
+    assert times[1] - times[0] == pytest.approx(1.0)
+    assert times[2] - times[1] == pytest.approx(1.0)
+
+
+async def test_concurrent_callers_share_the_rate() -> None:
+    clock = VirtualClock()
+    limiter = SendLimiter(10, clock=clock, sleep=clock.sleep)
+    times: list[float] = []
+
+    async def caller(chats: range) -> None:
+        for chat in chats:
+            await limiter.acquire(chat)
+            times.append(clock())
+
+    await asyncio.gather(*(caller(range(n * 100, n * 100 + 20)) for n in range(5)))
+    assert len(times) == 100
+    assert max_in_window(times) <= 10
+
+
+async def test_pause_holds_everyone_including_reserved_slots() -> None:
+    clock = VirtualClock()
+    limiter = SendLimiter(5, clock=clock, sleep=clock.sleep)
+    await limiter.acquire(1)
+    limiter.pause(3)
+    assert limiter.paused_for == pytest.approx(3)
+    start = clock()
+    await limiter.acquire(2)
+    assert clock() - start >= 3
+    assert limiter.paused_for == 0
+
+
+def test_rate_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        SendLimiter(0)
