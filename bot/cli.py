@@ -8,19 +8,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import jinja2
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.chat.app import build_application, run_polling
 from bot.config import Settings, SettingsError, load_settings
 from bot.console import run_console
 from bot.digest import Digest, DigestError, inspect_digest, load_digest
+from bot.digest.diff import diff_digests
 from bot.logs import configure_logging
 from bot.markup import problems as html_problems
 from bot.markup import split_message
 from bot.render import Renderer, digest_context
+from bot.store import BroadcastProgress, SubscriberCounts, Subscription, Version
 
 EXIT_PROBLEMS = 1
 EXIT_UNUSABLE = 2
@@ -37,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
         "digest", nargs="?", type=Path, help="digest file (default: BOT_DIGEST_PATH)"
     )
     arguments = parser.parse_args(argv)
+    # python-telegram-bot 22 warns that RetryAfter.retry_after becomes a timedelta in 23;
+    # opting in now keeps the logs clean and the code ready.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
 
     try:
         settings = load_settings()
@@ -67,12 +76,7 @@ def check_command(path: Path) -> int:
 
 def template_problems(digest: Digest, renderer: Renderer) -> list[str]:
     """Render every message template with ``digest`` and a sample of every other value."""
-    sample = digest_context(digest) | {
-        "number": 1,
-        "requested": "99",
-        "command": "/example",
-        "user_id": 1,
-    }
+    sample = sample_context(digest)
     found: list[str] = []
     for name in renderer.message_templates():
         try:
@@ -88,6 +92,35 @@ def template_problems(digest: Digest, renderer: Renderer) -> list[str]:
             issues = [issue for part in split_message(text) for issue in html_problems(part)]
         found += [f"templates/{name}:1: telegram-html: {issue}" for issue in issues]
     return found
+
+
+def sample_context(digest: Digest) -> dict[str, Any]:
+    """A value for every name any template uses: the digest, and plausible state around it."""
+    now = datetime.now(UTC)
+    version = Version(
+        1, digest.fingerprint, digest.digest_text, digest.article.text, now, None, "start"
+    )
+    document = digest.document
+    edited = document.model_copy(update={"key_points": document.key_points[1:], "summary": "…"})
+    return digest_context(digest) | {
+        "number": 1,
+        "requested": "99",
+        "command": "/example",
+        "user_id": 1,
+        "outcome": "subscribed",
+        "group": False,
+        "subscription": Subscription(1, "private", None, True, now, None),
+        "version": version,
+        "current": version,
+        "diff": diff_digests(document, edited),
+        "correction": False,
+        "usage": False,
+        "check": False,
+        "problems": [],
+        "recipients": 3,
+        "counts": SubscriberCounts(active=3, inactive=1),
+        "broadcast": BroadcastProgress(1, "update", 1, now, 4, 1, 0, 2, 1, 0),
+    }
 
 
 def _template_line(error: Exception, name: str) -> int:
@@ -124,7 +157,15 @@ def run_command(settings: Settings) -> int:
     digest = load_or_exit(settings)
     if digest is None:
         return EXIT_UNUSABLE
-    run_polling(build_application(settings, digest=digest))
+    try:
+        application = build_application(settings, digest=digest)
+        run_polling(application)
+    except (SQLAlchemyError, OSError) as error:
+        print(
+            f"error: BOT_DATABASE_URL: the state store cannot be used: {_first_line(error)}",
+            file=sys.stderr,
+        )
+        return EXIT_UNUSABLE
     return 0
 
 
@@ -134,4 +175,16 @@ def console_command(settings: Settings) -> int:
     digest = load_or_exit(settings)
     if digest is None:
         return EXIT_UNUSABLE
-    return asyncio.run(run_console(settings, digest))
+    try:
+        return asyncio.run(run_console(settings, digest))
+    except (SQLAlchemyError, OSError) as error:
+        print(
+            f"error: BOT_DATABASE_URL: the state store cannot be used: {_first_line(error)}",
+            file=sys.stderr,
+        )
+        return EXIT_UNUSABLE
+
+
+def _first_line(error: Exception) -> str:
+    """The gist of a database error: its first line (later ones carry SQL and links)."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from telegram import Update
 from telegram.request import BaseRequest, RequestData
 
-from bot.chat.app import build_application
+from bot.chat.app import build_application, running
 from bot.config import Settings
 from bot.digest import Digest
 from bot.markup import to_plain_text
@@ -28,6 +28,7 @@ from bot.render import Renderer
 CONSOLE_TOKEN = "0:console"  # noqa: S105 - a placeholder: the console never reaches Telegram
 CONSOLE_USER_ID = 1
 BOT_USER = {"id": 0, "is_bot": True, "first_name": "Story Brief", "username": "StoryBriefBot"}
+CONSOLE_USER = {"id": CONSOLE_USER_ID, "is_bot": False, "first_name": "You"}
 QUIT_COMMANDS = {"/quit", "/exit"}
 
 
@@ -80,6 +81,8 @@ class ConsoleBotApi(BaseRequest):
             return _ok(True)
         if api_method in {"setMyCommands", "deleteMyCommands", "sendChatAction"}:
             return _ok(True)
+        if api_method == "getChatMember":  # the console's only chat is private: its owner
+            return _ok({"status": "creator", "user": CONSOLE_USER, "is_anonymous": False})
         body = {
             "ok": False,
             "error_code": 400,
@@ -127,7 +130,7 @@ class ConsoleUser:
     """Turns typed lines into the updates Telegram would deliver for them."""
 
     def __init__(self, user_id: int = CONSOLE_USER_ID) -> None:
-        self.user = {"id": user_id, "is_bot": False, "first_name": "You"}
+        self.user = CONSOLE_USER | {"id": user_id}
         self.chat = {"id": user_id, "type": "private", "first_name": "You"}
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1_000_000)
@@ -172,9 +175,7 @@ async def run_console(
     user = ConsoleUser()
     interactive = stdin.isatty()
     print(renderer.text("console_banner.txt", user_id=CONSOLE_USER_ID) + "\n", file=stdout)
-    async with application:
-        if application.post_init is not None:
-            await application.post_init(application)
+    async with running(application):
         while True:
             if interactive:
                 print("> ", end="", file=stdout, flush=True)
@@ -192,6 +193,4 @@ async def run_console(
             if text.isdecimal() and 1 <= int(text) <= len(api.buttons):
                 payload = user.press(api.buttons[int(text) - 1])
             await application.process_update(Update.de_json(payload, application.bot))
-        if application.post_stop is not None:
-            await application.post_stop(application)
     return 0

@@ -35,3 +35,5 @@ def configure_logging(level: str, secrets: list[str]) -> None:
     # httpx logs every request URL at INFO, and the URL holds the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # aiosqlite logs every cursor operation at DEBUG: noise that drowns the bot's own lines.
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)

@@ -30,6 +30,7 @@ class Labels:
     sections: Mapping[str, str]
     paragraph: str
     commands: tuple[tuple[str, str], ...]
+    admin_commands: tuple[tuple[str, str], ...]
 
     def paragraph_button(self, number: int) -> str:
         return self.paragraph.format(number=number)
@@ -52,6 +53,7 @@ class Renderer:
             sections=dict(module.sections),  # type: ignore[attr-defined]
             paragraph=str(module.paragraph_button),  # type: ignore[attr-defined]
             commands=tuple(tuple(pair) for pair in module.commands),  # type: ignore[attr-defined]
+            admin_commands=tuple(tuple(pair) for pair in module.admin_commands),  # type: ignore[attr-defined]
         )
 
     def text(self, name: str, **context: Any) -> str:

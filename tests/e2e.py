@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from pydantic import SecretStr
 
-from bot.chat.app import build_application
+from bot.chat.app import build_application, running
 from bot.chat.context import BriefApplication
 from bot.config import Settings
 from bot.digest import Digest
@@ -16,9 +17,13 @@ from tests.botapi import BotApiDouble, BotMessage
 TEST_TOKEN = "123456:TEST-TOKEN"  # the double's token; nothing like a real one
 
 
-def settings_for(api: BotApiDouble, **overrides: object) -> Settings:
-    """Settings pointing the bot at ``api`` and nowhere else."""
-    values: dict[str, object] = {"token": SecretStr(TEST_TOKEN), "api_base_url": api.base_url}
+def settings_for(api: BotApiDouble, database: Path, **overrides: object) -> Settings:
+    """Settings pointing the bot at ``api`` and nowhere else, its state in ``database``."""
+    values: dict[str, object] = {
+        "token": SecretStr(TEST_TOKEN),
+        "api_base_url": api.base_url,
+        "database_url": f"sqlite+aiosqlite:///{database}",
+    }
     return Settings(**(values | overrides))  # type: ignore[arg-type]
 
 
@@ -28,19 +33,13 @@ async def polling(
 ) -> AsyncIterator[BriefApplication]:
     """Run the application as ``run_polling`` would, inside the test's event loop."""
     application = build_application(settings, digest=digest)
-    async with application:
-        assert application.post_init is not None
-        assert application.post_stop is not None
+    async with running(application):
         assert application.updater is not None
-        await application.post_init(application)
-        await application.start()
         await application.updater.start_polling(poll_interval=0, timeout=1)
         try:
             yield application
         finally:
             await application.updater.stop()
-            await application.stop()
-            await application.post_stop(application)
 
 
 async def converse(

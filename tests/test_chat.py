@@ -33,8 +33,8 @@ def api() -> Iterator[BotApiDouble]:
 
 
 @pytest.fixture
-async def bot(api: BotApiDouble, digest: Digest) -> AsyncIterator[None]:
-    async with polling(api, settings_for(api), digest):
+async def bot(api: BotApiDouble, digest: Digest, tmp_path: Path) -> AsyncIterator[None]:
+    async with polling(api, settings_for(api, tmp_path / "state.sqlite3"), digest):
         yield
 
 
@@ -185,12 +185,12 @@ async def test_edited_command_is_not_answered_again(api: BotApiDouble) -> None:
 
 
 async def test_commands_are_registered_even_after_failures(
-    api: BotApiDouble, digest: Digest, monkeypatch: pytest.MonkeyPatch
+    api: BotApiDouble, digest: Digest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setattr(chat_app, "RETRY_FIRST_DELAY", 0.05)
     api.inject(Fault(method="setMyCommands", status=500, times=2))
     api.inject(Fault(method="setMyCommands", status=502, times=1))
-    async with polling(api, settings_for(api), digest):
+    async with polling(api, settings_for(api, tmp_path / "state.sqlite3"), digest):
         [welcome] = await converse(api, USER, "/start")  # serves while the menu call fails
         assert welcome.buttons()
         await api.wait_for_async(lambda double: bool(double.commands()), timeout=10)
@@ -200,7 +200,7 @@ async def test_commands_are_registered_even_after_failures(
 
 
 async def test_unexpected_error_is_logged_and_the_user_gets_an_apology(
-    api: BotApiDouble, digest: Digest, caplog: pytest.LogCaptureFixture
+    api: BotApiDouble, digest: Digest, caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
     api.inject(
         Fault(
@@ -211,7 +211,7 @@ async def test_unexpected_error_is_logged_and_the_user_gets_an_apology(
             times=1,
         )
     )
-    async with polling(api, settings_for(api), digest):
+    async with polling(api, settings_for(api, tmp_path / "state.sqlite3"), digest):
         with caplog.at_level(logging.ERROR, logger="bot.chat.handlers"):
             [apology] = await converse(api, USER, "/summary")
         [summary] = await converse(api, USER, "/summary")  # still serving
@@ -223,7 +223,7 @@ async def test_unexpected_error_is_logged_and_the_user_gets_an_apology(
 
 
 async def test_long_replies_are_split_at_paragraphs(
-    api: BotApiDouble, edit_digest: EditDigest
+    api: BotApiDouble, edit_digest: EditDigest, tmp_path: Path
 ) -> None:
     point = "    cite: [3]\n  - text: >-\n      Lacking detention space"
     many = "".join(
@@ -232,7 +232,7 @@ async def test_long_replies_are_split_at_paragraphs(
     )
     path, _ = edit_digest(point, many + point)
     long_digest = load_digest(Path(path))
-    async with polling(api, settings_for(api), long_digest):
+    async with polling(api, settings_for(api, tmp_path / "state.sqlite3"), long_digest):
         parts = await converse(api, USER, "/summary", replies=3)
         [help_message] = await converse(api, USER, "/help")  # and no fourth part before it
     assert help_message.visible_text.startswith("Story Brief")

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +9,7 @@ import pytest
 
 from tests.botapi import BotApiDouble, Fault
 from tests.e2e import TEST_TOKEN
+from tests.processes import start_bot, stop_bot
 
 USER = 4242
 
@@ -22,33 +19,6 @@ def api() -> Iterator[BotApiDouble]:
     with BotApiDouble(token=TEST_TOKEN) as double:
         yield double
         assert double.violations == []
-
-
-def start_bot(api: BotApiDouble, cwd: Path, **extra: str) -> subprocess.Popen[str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("BOT_")}
-    env |= {
-        "BOT_TOKEN": TEST_TOKEN,
-        "BOT_API_BASE_URL": api.base_url,
-        "PYTHONUNBUFFERED": "1",
-    } | extra
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot"],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def stop_bot(process: subprocess.Popen[str]) -> tuple[int, str]:
-    process.send_signal(signal.SIGTERM)
-    try:
-        _, stderr = process.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        _, stderr = process.communicate()
-    return process.returncode, stderr
 
 
 def ask(api: BotApiDouble, text: str, replies: int = 1) -> list[str]:
@@ -86,7 +56,7 @@ def test_a_whole_conversation_with_the_real_process(api: BotApiDouble, tmp_path:
         assert "/summary" in pointer
         api.wait_for(lambda d: bool(d.commands()), timeout=20)
     finally:
-        code, stderr = stop_bot(process)
+        code, stderr = stop_bot(process, tmp_path)
     assert code == 0, stderr
     assert TEST_TOKEN not in stderr  # DEBUG logging, and still no token
     assert TEST_TOKEN.split(":")[1] not in stderr
@@ -103,6 +73,6 @@ def test_process_keeps_serving_when_the_api_is_briefly_down(
         assert welcome.startswith("👋")
         assert [c.response_status for c in api.calls_to("getUpdates")][:2] == [502, 502]
     finally:
-        code, stderr = stop_bot(process)
+        code, stderr = stop_bot(process, tmp_path)
     assert code == 0, stderr
     assert TEST_TOKEN not in stderr

@@ -1,4 +1,4 @@
-"""The composition root: one place that wires settings, digest, templates and handlers.
+"""The composition root: one place that wires settings, store, digest, templates and handlers.
 
 ``python -m bot`` (polling), the console and the tests all build the bot here.
 """
@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any
 
-from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     Defaults,
@@ -24,15 +27,20 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.chat import handlers
-from bot.chat.context import BriefApplication, bind_bot_data
+from bot.chat.context import BriefApplication, Services, bind_bot_data
+from bot.chat.transport import TelegramTransport
 from bot.config import Settings
+from bot.delivery import DeliverySender, SendLimiter
 from bot.digest import Digest, load_digest
+from bot.library import DigestLibrary
 from bot.render import SECTIONS, Renderer
+from bot.store import Store
 
 logger = logging.getLogger(__name__)
 
 RETRY_FIRST_DELAY = 1.0
 RETRY_MAX_DELAY = 300.0
+ADMIN_COMMANDS = ("reload", "rollback", "stats")
 
 
 def build_application(
@@ -45,8 +53,9 @@ def build_application(
 ) -> BriefApplication:
     """Build the bot: load the digest (raising ``DigestError``), wire handlers, set defaults.
 
-    ``token`` overrides ``BOT_TOKEN`` (the console passes a placeholder); ``request`` swaps
-    the HTTP layer for an in-process Bot API (the console's double).
+    Nothing is connected yet: post_init migrates the store, picks the version to serve and
+    starts the delivery sender. ``token`` overrides ``BOT_TOKEN`` (the console passes a
+    placeholder); ``request`` swaps the HTTP layer for an in-process Bot API (the console).
     """
     renderer = renderer or Renderer()
     digest = digest or load_digest(settings.digest_path)
@@ -55,11 +64,14 @@ def build_application(
             raise ValueError("BOT_TOKEN is required to run the bot")
         token = settings.token.get_secret_value()
 
+    store = Store.connect(settings.database_url)
+    library = DigestLibrary(store, settings.digest_path, renderer, digest)
+    services = Services(settings=settings, renderer=renderer, store=store, library=library)
     builder = (
         ApplicationBuilder()
         .token(token)
         .base_url(settings.api_base_url)
-        .context_types(ContextTypes(bot_data=bind_bot_data(settings, renderer, digest)))
+        .context_types(ContextTypes(bot_data=bind_bot_data(services)))
         # Every message is HTML from a template; links in the article are not previewed.
         .defaults(
             Defaults(
@@ -70,11 +82,17 @@ def build_application(
         .job_queue(None)
         .post_init(_post_init)
         .post_stop(_post_stop)
+        .post_shutdown(_post_shutdown)
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     application = builder.build()
-    register_handlers(application)
+    # The sender needs the application's bot, which exists only now.
+    services.sender = DeliverySender(
+        store, TelegramTransport(application.bot), SendLimiter(settings.broadcast_rate)
+    )
+    library.on_broadcast = application.bot_data.wake_sender
+    register_handlers(application, settings)
     return application
 
 
@@ -82,16 +100,26 @@ def build_application(
 NEW_MESSAGES = filters.UpdateType.MESSAGE
 
 
-def register_handlers(application: BriefApplication) -> None:
+def register_handlers(application: BriefApplication, settings: Settings) -> None:
     """Attach every handler; order matters, since the first matching handler wins."""
     reading = [section for section in SECTIONS if section != "source"]
+    admins = filters.User(user_id=settings.admin_ids)
     application.add_handlers(
         [
             CommandHandler("start", handlers.start, filters=NEW_MESSAGES),
             CommandHandler("help", handlers.help_command, filters=NEW_MESSAGES),
             CommandHandler(reading, handlers.section_command, filters=NEW_MESSAGES),
             CommandHandler("source", handlers.source, filters=NEW_MESSAGES),
+            CommandHandler("subscribe", handlers.subscribe, filters=NEW_MESSAGES),
+            CommandHandler("unsubscribe", handlers.unsubscribe, filters=NEW_MESSAGES),
+            CommandHandler("status", handlers.status, filters=NEW_MESSAGES),
+            CommandHandler("reload", handlers.reload, filters=NEW_MESSAGES & admins),
+            CommandHandler("rollback", handlers.rollback, filters=NEW_MESSAGES & admins),
+            CommandHandler("stats", handlers.stats, filters=NEW_MESSAGES & admins),
+            # Admin commands from anyone else land here, after the admin-only handlers.
+            CommandHandler(ADMIN_COMMANDS, handlers.refuse_admin_command, filters=NEW_MESSAGES),
             CallbackQueryHandler(handlers.button),
+            ChatMemberHandler(handlers.my_membership, ChatMemberHandler.MY_CHAT_MEMBER),
             # After the known commands: anything else that looks like a command. In groups
             # it may be meant for another bot, so only private chats hear about it.
             MessageHandler(
@@ -106,30 +134,60 @@ def register_handlers(application: BriefApplication) -> None:
 
 
 async def _post_init(application: BriefApplication) -> None:
-    """Start the non-essential start-up calls in the background: the bot serves meanwhile."""
-    task = asyncio.create_task(
+    """Open the store, choose the version to serve, then start the background tasks.
+
+    The store and the library come first: no update is handled before post_init returns,
+    so every handler sees a migrated store and the version it should serve.
+    """
+    data = application.bot_data
+    await data.store.migrate()
+    await data.library.start()
+    sender = data.services.sender
+    assert sender is not None  # set by build_application
+    _background(application, sender.run(), "delivery-sender")
+    _background(
+        application,
         keep_trying(
             lambda: _register_commands(application),
             "setMyCommands",
             first_delay=RETRY_FIRST_DELAY,  # read at call time, so tests can shorten it
         ),
-        name="register-commands",
+        "register-commands",
     )
-    application.bot_data.background.add(task)
-    task.add_done_callback(application.bot_data.background.discard)
+
+
+def _background(application: BriefApplication, work: Coroutine[Any, Any, None], name: str) -> None:
+    tasks = application.bot_data.background
+    task = asyncio.create_task(work, name=name)
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
 
 
 async def _post_stop(application: BriefApplication) -> None:
-    for task in list(application.bot_data.background):
+    """Stop the background tasks; a delivery cut short is resumed at the next start."""
+    background = application.bot_data.background
+    for task in list(background):
         task.cancel()
-    await asyncio.gather(*application.bot_data.background, return_exceptions=True)
+    await asyncio.gather(*background, return_exceptions=True)
+
+
+async def _post_shutdown(application: BriefApplication) -> None:
+    await application.bot_data.store.close()
 
 
 async def _register_commands(application: BriefApplication) -> None:
+    """The command menu for everyone, and for each admin a menu with the admin commands."""
     labels = application.bot_data.renderer.labels
-    await application.bot.set_my_commands(
-        [BotCommand(name, text) for name, text in labels.commands]
-    )
+    public = [BotCommand(name, text) for name, text in labels.commands]
+    await application.bot.set_my_commands(public)
+    admin = public + [BotCommand(name, text) for name, text in labels.admin_commands]
+    for admin_id in sorted(application.bot_data.settings.admin_ids):
+        try:
+            await application.bot.set_my_commands(admin, scope=BotCommandScopeChat(admin_id))
+        except BadRequest as error:
+            # Typically "chat not found": the admin has not started the bot yet. Retrying
+            # would not help; the menu appears once they have and the bot restarts.
+            logger.warning("no admin command menu for %s: %s", admin_id, error.message)
 
 
 async def keep_trying(
@@ -151,6 +209,23 @@ async def keep_trying(
             return
         await asyncio.sleep(delay)
         delay = min(delay * 2, max_delay)
+
+
+@asynccontextmanager
+async def running(application: BriefApplication) -> AsyncIterator[BriefApplication]:
+    """Start and stop the application as ``run_polling`` does, but without fetching updates.
+
+    For the console, which feeds updates itself, and for tests, which add an updater.
+    """
+    async with application:  # initialize() ... shutdown()
+        await _post_init(application)
+        await application.start()
+        try:
+            yield application
+        finally:
+            await application.stop()
+            await _post_stop(application)
+    await _post_shutdown(application)
 
 
 def run_polling(application: BriefApplication) -> None:

@@ -3,29 +3,56 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
+from bot.delivery import DeliverySender
 from bot.digest import Digest
+from bot.library import DigestLibrary
 from bot.render import Renderer
+from bot.store import Store
+
+
+@dataclass
+class Services:
+    """What every handler shares; built once by :func:`bot.chat.app.build_application`."""
+
+    settings: Settings
+    renderer: Renderer
+    store: Store
+    library: DigestLibrary
+    sender: DeliverySender | None = None
+    """Set by post_init, once the bot it sends with exists."""
 
 
 class BotData:
-    """What every handler shares; built once by :func:`bot.chat.app.build_application`."""
+    """``context.bot_data``: the services, and the tasks started beside the handlers."""
 
-    def __init__(self, settings: Settings, renderer: Renderer, digest: Digest) -> None:
-        self.settings = settings
-        self.renderer = renderer
-        self.digest = digest
-        """The digest being served; replaced whole, never edited in place."""
+    def __init__(self, services: Services) -> None:
+        self.settings = services.settings
+        self.renderer = services.renderer
+        self.store = services.store
+        self.library = services.library
+        self.services = services
         self.background: set[asyncio.Task[None]] = set()
-        """Tasks started by post_init (retries of start-up calls), cancelled at stop."""
+        """Tasks started by post_init (the sender, retries of start-up calls), cancelled at stop."""
+
+    @property
+    def digest(self) -> Digest:
+        """The digest being served right now."""
+        return self.library.current
+
+    def wake_sender(self) -> None:
+        """Something was published: the sender should look at the ledger now."""
+        if self.services.sender is not None:
+            self.services.sender.wake()
 
 
-def bind_bot_data(settings: Settings, renderer: Renderer, digest: Digest) -> type[BotData]:
-    """A :class:`BotData` type whose no-argument constructor carries these services.
+def bind_bot_data(services: Services) -> type[BotData]:
+    """A :class:`BotData` type whose no-argument constructor carries ``services``.
 
     python-telegram-bot instantiates ``bot_data`` itself, with no arguments; binding the
     services into a subclass keeps every attribute typed and set from the first update on.
@@ -33,7 +60,7 @@ def bind_bot_data(settings: Settings, renderer: Renderer, digest: Digest) -> typ
 
     class BoundBotData(BotData):
         def __init__(self) -> None:
-            super().__init__(settings, renderer, digest)
+            super().__init__(services)
 
     return BoundBotData
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 
 from bot.chat.context import BriefContext
@@ -149,3 +150,141 @@ async def on_error(update: object, context: BriefContext) -> None:
         await reply(update, context, context.bot_data.renderer.messages("error.html"))
     except TelegramError:
         logger.warning("could not send the apology to chat %s", update.effective_chat.id)
+
+
+async def may_manage_subscription(update: Update, context: BriefContext) -> bool:
+    """Anyone in a private chat; in a group, its administrators (or the group itself)."""
+    chat, message, user = update.effective_chat, update.effective_message, update.effective_user
+    if chat is None or chat.type == ChatType.PRIVATE:
+        return True
+    if message is not None and message.sender_chat is not None:
+        return message.sender_chat.id == chat.id  # an anonymous administrator
+    if user is None:
+        return False
+    member = await context.bot.get_chat_member(chat.id, user.id)
+    return member.status in {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
+
+
+async def _subscription_reply(update: Update, context: BriefContext, outcome: str) -> None:
+    data = context.bot_data
+    chat = update.effective_chat
+    message = update.effective_message
+    parts = data.renderer.messages(
+        "subscription.html",
+        outcome=outcome,
+        group=chat is not None and chat.type != ChatType.PRIVATE,
+        command=(message.text or "").split(maxsplit=1)[0] if message else "",
+        **digest_context(data.digest),
+    )
+    await reply(update, context, parts)
+
+
+async def subscribe(update: Update, context: BriefContext) -> None:
+    """Subscribe this chat to updates of the digest (in groups, administrators only)."""
+    chat = update.effective_chat
+    if chat is None:  # pragma: no cover - registered for messages only
+        return
+    if not await may_manage_subscription(update, context):
+        await _subscription_reply(update, context, "group_admins_only")
+        return
+    added = await context.bot_data.store.subscribe(chat.id, chat_type=chat.type, title=chat.title)
+    await _subscription_reply(update, context, "subscribed" if added else "already_subscribed")
+
+
+async def unsubscribe(update: Update, context: BriefContext) -> None:
+    """Stop this chat's updates (in groups, administrators only)."""
+    chat = update.effective_chat
+    if chat is None:  # pragma: no cover - registered for messages only
+        return
+    if not await may_manage_subscription(update, context):
+        await _subscription_reply(update, context, "group_admins_only")
+        return
+    removed = await context.bot_data.store.unsubscribe(chat.id)
+    await _subscription_reply(update, context, "unsubscribed" if removed else "not_subscribed")
+
+
+async def status(update: Update, context: BriefContext) -> None:
+    """Say whether this chat is subscribed, and which version of the brief it is reading."""
+    chat = update.effective_chat
+    if chat is None:  # pragma: no cover - registered for messages only
+        return
+    data = context.bot_data
+    parts = data.renderer.messages(
+        "status.html",
+        subscription=await data.store.subscription(chat.id),
+        group=chat.type != ChatType.PRIVATE,
+        version=data.library.version,
+    )
+    await reply(update, context, parts)
+
+
+async def my_membership(update: Update, context: BriefContext) -> None:
+    """Mark a chat inactive when the bot is blocked in it or removed from it."""
+    change = update.my_chat_member
+    if change is None:  # pragma: no cover - registered for my_chat_member only
+        return
+    status = change.new_chat_member.status
+    if status in {ChatMemberStatus.BANNED, ChatMemberStatus.LEFT}:
+        reason = "blocked" if change.chat.type == ChatType.PRIVATE else f"bot {status}"
+        await context.bot_data.store.mark_inactive(change.chat.id, reason)
+
+
+async def refuse_admin_command(update: Update, context: BriefContext) -> None:
+    """Politely refuse an admin command from someone who is not an admin."""
+    message = update.effective_message
+    command = (message.text or "").split(maxsplit=1)[0] if message else ""
+    parts = context.bot_data.renderer.messages("admin_only.html", command=command)
+    await reply(update, context, parts)
+
+
+async def reload(update: Update, context: BriefContext) -> None:
+    """Admins: re-read the digest file and publish it (``/reload check``: only report)."""
+    user = update.effective_user
+    if user is None:  # pragma: no cover - the admin filter needs a user
+        return
+    data = context.bot_data
+    argument = context.args[0].lower() if context.args else ""
+    if argument not in {"", "check"}:
+        await reply(update, context, data.renderer.messages("reload.html", usage=True))
+        return
+    check = argument == "check"
+    outcome = await data.library.reload(user.id, check=check)
+    parts = data.renderer.messages(
+        "reload.html",
+        usage=False,
+        check=check,
+        problems=outcome.problems,
+        diff=outcome.diff,
+        version=outcome.version,
+        recipients=outcome.recipients,
+    )
+    await reply(update, context, parts)
+
+
+async def rollback(update: Update, context: BriefContext) -> None:
+    """Admins: make the previous version current again, announced as a correction."""
+    user = update.effective_user
+    if user is None:  # pragma: no cover - the admin filter needs a user
+        return
+    data = context.bot_data
+    outcome = await data.library.rollback(user.id)
+    parts = data.renderer.messages(
+        "rollback.html",
+        version=outcome.restored,
+        current=outcome.current,
+        diff=outcome.diff,
+        recipients=outcome.recipients,
+    )
+    await reply(update, context, parts)
+
+
+async def stats(update: Update, context: BriefContext) -> None:
+    """Admins: subscribers, the current version and the last broadcast's progress."""
+    data = context.bot_data
+    parts = data.renderer.messages(
+        "stats.html",
+        counts=await data.store.subscriber_counts(),
+        version=data.library.version,
+        broadcast=await data.store.latest_broadcast(),
+    )
+    await reply(update, context, parts)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -49,7 +49,7 @@ class Claimed(Protocol):
 class Ledger(Protocol):
     """The part of :class:`bot.store.Store` the sender uses."""
 
-    async def claim_due(self, limit: int, now: datetime | None = None) -> list[Claimed]: ...
+    async def claim_due(self, limit: int, now: datetime | None = None) -> Sequence[Claimed]: ...
     async def mark_sent(self, delivery_id: int, message_id: int) -> None: ...
     async def mark_blocked(self, delivery_id: int, error: str) -> None: ...
     async def mark_failed(self, delivery_id: int, error: str) -> None: ...

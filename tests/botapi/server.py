@@ -383,6 +383,8 @@ class BotApiDouble:
         self._user_messages: dict[int, dict[int, dict[str, Any]]] = {}
         self._issued_callbacks: dict[str, dict[str, Any]] = {}
         self._commands: dict[str, list[dict[str, Any]]] = {}
+        self.chat_admins: dict[int, set[int]] = {}
+        """Administrators of each group, for getChatMember; everyone else is a member."""
         self._faults: list[_ActiveFault] = []
         self._poll_generation = 0
         self._webhook: dict[str, Any] = {}
@@ -404,6 +406,7 @@ class BotApiDouble:
             "getMyCommands": self._get_my_commands,
             "deleteMyCommands": self._delete_my_commands,
             "sendChatAction": self._send_chat_action,
+            "getChatMember": self._get_chat_member,
             "setMyDescription": self._set_setting("description"),
             "setMyShortDescription": self._set_setting("short_description"),
             "setMyName": self._set_setting("name"),
@@ -1139,6 +1142,60 @@ class BotApiDouble:
                 violation=f"unknown chat action {action!r}",
             )
         return True
+
+    def _get_chat_member(self, params: dict[str, Any]) -> dict[str, Any]:
+        with self._cond:
+            chat = self._chat(params["chat_id"])
+            user_id = params["user_id"]
+            user = self._users.get(user_id, {"id": user_id, "is_bot": False, "first_name": "Alice"})
+            admins = self.chat_admins.get(chat["id"], set())
+        if chat["type"] == "private" or user_id in admins:
+            status = "creator" if chat["type"] == "private" else "administrator"
+        else:
+            status = "member"
+        member: dict[str, Any] = {"status": status, "user": dict(user)}
+        if status == "administrator":
+            member |= {
+                "can_be_edited": False,
+                "is_anonymous": False,
+                "can_manage_chat": True,
+                "can_delete_messages": True,
+                "can_manage_video_chats": True,
+                "can_restrict_members": True,
+                "can_promote_members": False,
+                "can_change_info": True,
+                "can_invite_users": True,
+                "can_post_stories": False,
+                "can_edit_stories": False,
+                "can_delete_stories": False,
+            }
+        elif status == "creator":
+            member["is_anonymous"] = False
+        return member
+
+    def bot_membership_changed(
+        self, chat_id: int, status: str, *, chat_type: str = "private", by_user: int | None = None
+    ) -> int:
+        """Telegram tells the bot its own membership changed (blocked, kicked, restarted)."""
+        with self._cond:
+            chat = dict(self._chats.get(chat_id) or self._chat(chat_id))
+        if chat_type != "private":
+            chat = self._make_chat(chat_id, chat_type, "Alice")
+        actor = by_user if by_user is not None else self._default_user(chat_id)
+        old = {"status": "member", "user": self.bot_user}
+        new: dict[str, Any] = {"status": status, "user": self.bot_user}
+        if status == "kicked":
+            new["until_date"] = 0
+        update = {
+            "my_chat_member": {
+                "chat": chat,
+                "from": {"id": actor, "is_bot": False, "first_name": "Alice"},
+                "date": _now(),
+                "old_chat_member": old,
+                "new_chat_member": new,
+            }
+        }
+        return self.push_update(update)
 
     def _set_setting(self, name: str) -> Callable[[dict[str, Any]], bool]:
         def handler(params: dict[str, Any]) -> bool:

@@ -1,0 +1,197 @@
+"""The digest being served, its versions, and how a new one is published (Telegram-free).
+
+The digest served is always the store's current version. Publishing (a /reload, or a digest
+file found changed at start) validates the file, stores it as a new version with one
+broadcast of what changed, and only then swaps it in; a rollback moves the current pointer
+back. An invalid file changes nothing anyone sees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.digest import Digest, inspect_digest, inspect_texts
+from bot.digest.diff import DigestDiff, diff_digests
+from bot.render import Renderer
+from bot.store import Publication, Store, Version, VersionReason
+
+logger = logging.getLogger(__name__)
+
+
+class _Unservable(Exception):
+    """A stored version no longer passes validation (the rules grew stricter)."""
+
+
+@dataclass(frozen=True)
+class ReloadOutcome:
+    """What a /reload (or /reload check) found and did."""
+
+    version: Version
+    """The current version afterwards."""
+    problems: list[str] = field(default_factory=list)
+    diff: DigestDiff | None = None
+    recipients: int = 0
+    applied: bool = False
+
+
+@dataclass(frozen=True)
+class RollbackOutcome:
+    """What a /rollback did; ``restored`` is None when there was nothing to go back to."""
+
+    current: Version
+    restored: Version | None = None
+    diff: DigestDiff | None = None
+    recipients: int = 0
+
+
+class DigestLibrary:
+    """Serves the current digest and publishes new versions of it."""
+
+    def __init__(
+        self,
+        store: Store,
+        path: Path,
+        renderer: Renderer,
+        file_digest: Digest,
+        *,
+        on_broadcast: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.store = store
+        self.path = path
+        self.renderer = renderer
+        self.on_broadcast = on_broadcast
+        # Until start() has consulted the store, the file is the best answer there is.
+        self._file_digest = file_digest
+        self._current = file_digest
+        self._version: Version | None = None
+        # One publication at a time: two admins reloading at once must not interleave.
+        self._lock = asyncio.Lock()
+
+    @property
+    def current(self) -> Digest:
+        """The digest to answer from; replaced whole, never edited in place."""
+        return self._current
+
+    @property
+    def version(self) -> Version:
+        """The stored version being served."""
+        if self._version is None:
+            raise RuntimeError("DigestLibrary.start() has not run")
+        return self._version
+
+    async def start(self) -> None:
+        """Serve the store's current version, publishing the file if it changed on disk."""
+        file_digest = self._file_digest
+        async with self._lock:
+            version = await self.store.current_version()
+            served = None if version is None else self._digest_of(version)
+            if version is None or served is None:
+                # First start, or a stored version that today's rules refuse: the file it is.
+                publication = await self._publish(file_digest, None, "start", announce=None)
+                self._serve(file_digest, publication.version)
+                return
+            if file_digest.fingerprint == await self.store.file_fingerprint():
+                # The file is as last loaded: whatever is current (a rollback too) stays.
+                self._serve(served, version)
+                return
+            diff = diff_digests(served.document, file_digest.document)
+            if not diff:  # edited, but not in anything a reader sees (comments, layout)
+                await self.store.remember_file(file_digest.fingerprint)
+                self._serve(served, version)
+                return
+            logger.info("the digest file changed on disk: publishing it (%d changes)", diff.count)
+            publication = await self._publish(file_digest, None, "start", announce=diff)
+            self._serve(file_digest, publication.version)
+
+    async def reload(self, admin_id: int, *, check: bool) -> ReloadOutcome:
+        """Validate the digest file and, unless ``check``, publish it if it changed."""
+        async with self._lock:
+            digest, problems = await asyncio.to_thread(inspect_digest, self.path)
+            if digest is None:
+                return ReloadOutcome(self.version, problems=[str(p) for p in problems])
+            diff = diff_digests(self._current.document, digest.document)
+            if not diff:
+                if not check:
+                    await self.store.remember_file(digest.fingerprint)
+                return ReloadOutcome(self.version, diff=diff)
+            if check:
+                counts = await self.store.subscriber_counts()
+                return ReloadOutcome(self.version, diff=diff, recipients=counts.active)
+            publication = await self._publish(digest, admin_id, "reload", announce=diff)
+            self._serve(digest, publication.version)
+            return ReloadOutcome(
+                publication.version, diff=diff, recipients=publication.recipients, applied=True
+            )
+
+    async def rollback(self, admin_id: int) -> RollbackOutcome:
+        """Make the previous version current again, announced to subscribers as a correction."""
+        async with self._lock:
+            restored: list[tuple[Digest, DigestDiff]] = []
+
+            def announcement(origin: Version, target: Version) -> list[str]:
+                old, new = self._digest_of(origin), self._digest_of(target)
+                if new is None:
+                    raise _Unservable(target.id)
+                diff = diff_digests(old.document if old else new.document, new.document)
+                restored.append((new, diff))
+                return self._announcement(new, diff, correction=True)
+
+            try:
+                publication = await self.store.rollback(
+                    published_by=admin_id, announcement_for=announcement
+                )
+            except _Unservable:
+                logger.warning("the previous version no longer passes validation: not restored")
+                return RollbackOutcome(self.version)
+            if publication is None:
+                return RollbackOutcome(self.version)
+            digest, diff = restored[0]
+            self._serve(digest, publication.version)
+            self.on_broadcast()
+            return RollbackOutcome(
+                publication.version, publication.version, diff, publication.recipients
+            )
+
+    async def _publish(
+        self,
+        digest: Digest,
+        admin_id: int | None,
+        reason: VersionReason,
+        *,
+        announce: DigestDiff | None,
+    ) -> Publication:
+        parts = None if announce is None else self._announcement(digest, announce, correction=False)
+        publication = await self.store.publish(
+            fingerprint=digest.fingerprint,
+            digest_yaml=digest.digest_text,
+            article_text=digest.article.text,
+            published_by=admin_id,
+            reason=reason,
+            file_fingerprint=digest.fingerprint,
+            announcement=parts,
+        )
+        if publication.broadcast_id is not None:
+            self.on_broadcast()
+        return publication
+
+    def _announcement(self, digest: Digest, diff: DigestDiff, *, correction: bool) -> list[str]:
+        return self.renderer.messages(
+            "update.html", brief=digest.document, diff=diff, correction=correction
+        )
+
+    def _serve(self, digest: Digest, version: Version) -> None:
+        self._current, self._version = digest, version
+
+    def _digest_of(self, version: Version) -> Digest | None:
+        digest, problems = inspect_texts(
+            self.path, version.digest_yaml.encode("utf-8"), version.article_text
+        )
+        if digest is None:
+            logger.warning(
+                "stored version %d does not validate: %s", version.id, "; ".join(map(str, problems))
+            )
+        return digest

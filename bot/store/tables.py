@@ -1,0 +1,156 @@
+"""The state store's tables as SQLAlchemy 2 declarative models.
+
+Migration ``0001_initial`` creates exactly this schema; ``tests/test_store.py`` checks the two
+agree on every engine. The store runs Core statements against these tables and hands out
+frozen dataclasses, never instances of these classes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+VersionReason = Literal["start", "reload", "rollback"]
+BroadcastKind = Literal["update", "correction"]
+DeliveryStatus = Literal["pending", "sending", "sent", "blocked", "failed"]
+
+# Keys of the bot_state rows; the migration creates both rows (value NULL), so the store only
+# ever UPDATEs them and can lock the current pointer with SELECT … FOR UPDATE.
+CURRENT_VERSION_KEY = "current_version_id"
+FILE_FINGERPRINT_KEY = "file_fingerprint"
+
+# Telegram chat ids need 64 bits; SQLite only auto-increments a column declared INTEGER.
+BIG_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware datetime, stored in UTC and returned aware on every engine."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: the store takes timezone-aware ones")
+        # SQLite keeps the wall-clock digits only, so they must already be UTC.
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:  # SQLite: the digits written above, in UTC
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with deterministic constraint names (Alembic needs them to alter)."""
+
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class SubscriptionRow(Base):
+    """A chat's subscription to digest updates; never deleted, only deactivated."""
+
+    __tablename__ = "subscriptions"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_type: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool]
+    subscribed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    inactive_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class VersionRow(Base):
+    """One published digest, immutable; ids grow with publication order."""
+
+    __tablename__ = "digest_versions"
+    __table_args__ = (CheckConstraint("reason IN ('start', 'reload', 'rollback')", name="reason"),)
+
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    digest_yaml: Mapped[str] = mapped_column(Text)
+    article_text: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    published_by: Mapped[int | None] = mapped_column(BigInteger)
+    reason: Mapped[VersionReason] = mapped_column(String(16))
+
+
+class BotStateRow(Base):
+    """A named value: the current version's id and the fingerprint of the file last loaded."""
+
+    __tablename__ = "bot_state"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str | None] = mapped_column(Text)
+
+
+class BroadcastRow(Base):
+    """A message (in parts) to every subscriber active when it was created."""
+
+    __tablename__ = "broadcasts"
+    __table_args__ = (CheckConstraint("kind IN ('update', 'correction')", name="kind"),)
+
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("digest_versions.id"))
+    kind: Mapped[BroadcastKind] = mapped_column(String(16))
+    parts: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    recipients: Mapped[int] = mapped_column(Integer)
+
+
+class DeliveryRow(Base):
+    """One broadcast to one chat: the persistent to-do list of the sender."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("broadcast_id", "chat_id"),
+        CheckConstraint(
+            "status IN ('pending', 'sending', 'sent', 'blocked', 'failed')", name="status"
+        ),
+        # Claims scan the pending rows in id order and stop after LIMIT due ones; the same
+        # prefix serves "earliest pending due time" and the restart's requeue of 'sending'.
+        Index("ix_deliveries_status_id", "status", "id"),
+        # Deactivating a chat cancels its pending deliveries without a table scan.
+        Index("ix_deliveries_chat_id", "chat_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=True)
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id"))
+    chat_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.chat_id"))
+    status: Mapped[DeliveryStatus] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

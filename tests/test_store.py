@@ -1,0 +1,710 @@
+"""The state store, on SQLite and (with ``BOT_TEST_DATABASE_URL``) on PostgreSQL.
+
+Each PostgreSQL test gets a database of its own, created from the server named by
+``BOT_TEST_DATABASE_URL`` and dropped afterwards, so tests (and other runs against the same
+server) never see each other's rows or advisory locks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tracemalloc
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, insert, make_url, text
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.exc import DatabaseError, IntegrityError
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+import bot.store
+from bot.store import (
+    BroadcastProgress,
+    Delivery,
+    Publication,
+    Store,
+    SubscriberCounts,
+    Version,
+    VersionReason,
+    alembic_config,
+)
+from bot.store.tables import Base, SubscriptionRow, UTCDateTime
+
+PG_URL = os.environ.get("BOT_TEST_DATABASE_URL")
+PG_SKIP_REASON = "BOT_TEST_DATABASE_URL is not set"
+
+# Telegram supergroup ids are -100 followed by ten digits: far beyond 32 bits.
+SUPERGROUP = -1001234567890
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database: an SQLite file in a directory yet to be made, or a fresh PG database."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'state' / 'store.db'}"
+        return
+    if not PG_URL:
+        pytest.skip(PG_SKIP_REASON)
+    server = make_url(PG_URL)
+    name = f"story_brief_test_{uuid.uuid4().hex[:16]}"
+    admin = create_async_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield server.set(database=name).render_as_string(hide_password=False)
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    """A store opened on the test's database, closed afterwards."""
+    opened = await Store.open(database_url)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+async def scalar(store: Store, sql: str, **params: Any) -> Any:
+    """Run raw SQL on the store's engine and return the first column of the first row."""
+    async with store._engine.connect() as connection:
+        return (await connection.execute(text(sql), params)).scalar()
+
+
+async def add_subscribers(store: Store, chat_ids: range) -> None:
+    """Insert many active subscriptions in batches (far faster than subscribe() each)."""
+    now = datetime.now(UTC)
+    async with store._engine.begin() as connection:
+        for start in range(0, len(chat_ids), 5000):
+            await connection.execute(
+                insert(SubscriptionRow),
+                [
+                    {
+                        "chat_id": chat_id,
+                        "chat_type": "private",
+                        "title": None,
+                        "active": True,
+                        "subscribed_at": now,
+                        "updated_at": now,
+                        "inactive_reason": None,
+                    }
+                    for chat_id in chat_ids[start : start + 5000]
+                ],
+            )
+
+
+async def publish(
+    store: Store,
+    number: int,
+    *,
+    announce: bool = True,
+    by: int | None = 42,
+    reason: VersionReason = "reload",
+    file: str | None = None,
+) -> Publication:
+    """Publish digest version ``number`` (its texts name the number)."""
+    return await store.publish(
+        fingerprint=f"{number:064x}",
+        digest_yaml=f"title: version {number}\n",
+        article_text=f"article {number}\n",
+        published_by=by,
+        reason=reason,
+        file_fingerprint=file,
+        announcement=[f"<b>update {number}</b>", "part two"] if announce else None,
+    )
+
+
+async def subscribe_all(store: Store, *chat_ids: int) -> None:
+    for chat_id in chat_ids:
+        await store.subscribe(chat_id, chat_type="private", title=None)
+
+
+async def claim_all(store: Store) -> list[Delivery]:
+    return await store.claim_due(1000)
+
+
+# -- opening and migrations --------------------------------------------------------------
+
+
+async def test_open_twice_keeps_state_and_migrates_once(database_url: str) -> None:
+    first = await Store.open(database_url)
+    try:
+        await publish(first, 1, file="f" * 64)
+    finally:
+        await first.close()
+    again = await Store.open(database_url)
+    try:
+        current = await again.current_version()
+        assert current is not None
+        assert current.digest_yaml == "title: version 1\n"
+        assert await again.file_fingerprint() == "f" * 64
+        assert await scalar(again, "SELECT count(*) FROM alembic_version") == 1
+        assert await scalar(again, "SELECT version_num FROM alembic_version") == "0001"
+    finally:
+        await again.close()
+
+
+async def test_processes_opening_at_once_both_succeed(database_url: str) -> None:
+    stores = await asyncio.gather(*(Store.open(database_url) for _ in range(3)))
+    try:
+        await subscribe_all(stores[0], 1)
+        assert await stores[2].subscriber_counts() == SubscriberCounts(active=1, inactive=0)
+    finally:
+        for opened in stores:
+            await opened.close()
+
+
+async def test_migration_creates_exactly_the_models(store: Store) -> None:
+    def differences(connection: Connection) -> list[Any]:
+        return list(compare_metadata(MigrationContext.configure(connection), Base.metadata))
+
+    async with store._engine.connect() as connection:
+        assert await connection.run_sync(differences) == []
+
+
+async def test_downgrade_and_upgrade_by_hand(database_url: str) -> None:
+    """``alembic_config(url)`` drives the migrations with their own engine, as a developer would."""
+    opened = await Store.open(database_url)
+    try:
+        await publish(opened, 1)
+    finally:
+        await opened.close()
+    config = alembic_config(database_url)
+    # env.py runs its own event loop here, so it must run off this one.
+    await asyncio.to_thread(command.downgrade, config, "base")
+    await asyncio.to_thread(command.upgrade, config, "head")
+    opened = await Store.open(database_url)
+    try:
+        assert await opened.current_version() is None  # downgraded: the data went with it
+        assert await scalar(opened, "SELECT version_num FROM alembic_version") == "0001"
+    finally:
+        await opened.close()
+
+
+def test_offline_mode_writes_the_sql(capsys: pytest.CaptureFixture[str]) -> None:
+    command.upgrade(alembic_config("postgresql+asyncpg://nobody@localhost/none"), "head", sql=True)
+    sql = capsys.readouterr().out
+    assert "CREATE TABLE deliveries" in sql
+    assert "BIGINT" in sql
+    assert "INSERT INTO bot_state" in sql
+
+
+def test_migrations_found_from_any_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    location = Path(alembic_config().get_main_option("script_location") or "")
+    assert location.is_absolute()
+    assert (location / "env.py").is_file()
+
+
+async def test_relative_sqlite_path_gets_its_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    # A URL without a driver gets the async one (aiosqlite here, asyncpg for postgresql://).
+    opened = await Store.open("sqlite:///data/nested/state.db")
+    try:
+        assert (tmp_path / "data" / "nested" / "state.db").is_file()
+        assert await scalar(opened, "PRAGMA journal_mode") == "wal"
+        assert await scalar(opened, "PRAGMA foreign_keys") == 1
+    finally:
+        await opened.close()
+
+
+# -- subscriptions -----------------------------------------------------------------------
+
+
+async def test_subscribe_unsubscribe_resubscribe(store: Store) -> None:
+    assert await store.subscription(SUPERGROUP) is None
+    assert await store.subscribe(SUPERGROUP, chat_type="supergroup", title="News") is True
+    first = await store.subscription(SUPERGROUP)
+    assert first is not None
+    assert (first.chat_id, first.chat_type, first.title, first.active) == (
+        SUPERGROUP,
+        "supergroup",
+        "News",
+        True,
+    )
+    assert first.inactive_reason is None
+
+    # Subscribing again changes nothing but the chat's details.
+    assert await store.subscribe(SUPERGROUP, chat_type="supergroup", title="World news") is False
+    renamed = await store.subscription(SUPERGROUP)
+    assert renamed is not None
+    assert renamed.title == "World news"
+    assert renamed.subscribed_at == first.subscribed_at
+
+    assert await store.unsubscribe(SUPERGROUP) is True
+    assert await store.unsubscribe(SUPERGROUP) is False
+    gone = await store.subscription(SUPERGROUP)
+    assert gone is not None
+    assert (gone.active, gone.inactive_reason) == (False, "unsubscribed")
+
+    assert await store.subscribe(SUPERGROUP, chat_type="supergroup", title=None) is True
+    back = await store.subscription(SUPERGROUP)
+    assert back is not None
+    assert (back.active, back.inactive_reason, back.title) == (True, None, None)
+    assert back.subscribed_at >= first.subscribed_at
+
+    assert await store.unsubscribe(7) is False  # never subscribed
+
+
+async def test_concurrent_subscribes_of_a_new_chat_count_once(database_url: str) -> None:
+    stores = await asyncio.gather(Store.open(database_url), Store.open(database_url))
+    try:
+        results = await asyncio.gather(
+            *(
+                opened.subscribe(SUPERGROUP, chat_type="supergroup", title="News")
+                for opened in stores
+                for _ in range(3)
+            )
+        )
+        assert sorted(results) == [False] * 5 + [True]
+        assert await stores[0].subscriber_counts() == SubscriberCounts(active=1, inactive=0)
+    finally:
+        for opened in stores:
+            await opened.close()
+
+
+async def test_subscriber_counts(store: Store) -> None:
+    assert await store.subscriber_counts() == SubscriberCounts(active=0, inactive=0)
+    await subscribe_all(store, 1, 2, 3, 4)
+    await store.unsubscribe(2)
+    await store.mark_inactive(3, "kicked")
+    await store.mark_inactive(99, "chat not found")  # unknown: nothing happens
+    assert await store.subscriber_counts() == SubscriberCounts(active=2, inactive=2)
+    kicked = await store.subscription(3)
+    assert kicked is not None
+    assert (kicked.active, kicked.inactive_reason) == (False, "kicked")
+    assert await store.subscription(99) is None
+
+
+async def test_deactivating_a_chat_closes_its_pending_deliveries(store: Store) -> None:
+    await subscribe_all(store, 1, 2, 3)
+    await publish(store, 1)
+    await store.unsubscribe(1)
+    await store.mark_inactive(2, "chat not found")
+    claimed = await claim_all(store)
+    assert [delivery.chat_id for delivery in claimed] == [3]
+    progress = await store.latest_broadcast()
+    assert progress is not None
+    assert (progress.sending, progress.failed, progress.blocked) == (1, 1, 1)
+    assert await store.next_due_at() is None
+
+
+# -- versions ----------------------------------------------------------------------------
+
+
+async def test_publish_without_announcement(store: Store) -> None:
+    assert await store.current_version() is None
+    assert await store.previous_version() is None
+    assert await store.file_fingerprint() is None
+    await subscribe_all(store, 1)
+
+    publication = await publish(store, 1, announce=False, by=None, reason="start", file="a" * 64)
+    assert publication.broadcast_id is None
+    assert publication.recipients == 0
+    version = publication.version
+    assert (version.published_by, version.reason, version.fingerprint) == (
+        None,
+        "start",
+        "0" * 63 + "1",
+    )
+    assert await store.current_version() == version
+    assert await store.file_fingerprint() == "a" * 64
+    assert await store.latest_broadcast() is None
+    assert await claim_all(store) == []
+
+
+async def test_publish_with_announcement_reaches_active_subscribers_only(store: Store) -> None:
+    await subscribe_all(store, 1, 2, 3, SUPERGROUP)
+    await store.unsubscribe(2)
+    await publish(store, 1, announce=False, file="a" * 64)
+
+    publication = await publish(store, 2)  # no file fingerprint: the stored one stays
+    assert publication.recipients == 3
+    assert publication.broadcast_id is not None
+    assert await store.file_fingerprint() == "a" * 64
+    assert await store.broadcast_parts(publication.broadcast_id) == ["<b>update 2</b>", "part two"]
+    claimed = await claim_all(store)
+    assert sorted(delivery.chat_id for delivery in claimed) == [SUPERGROUP, 1, 3]
+    assert {delivery.broadcast_id for delivery in claimed} == {publication.broadcast_id}
+    assert {delivery.attempts for delivery in claimed} == {0}
+
+    progress = await store.latest_broadcast()
+    assert progress is not None
+    assert (progress.kind, progress.version_id, progress.recipients) == (
+        "update",
+        publication.version.id,
+        3,
+    )
+
+
+async def test_publish_to_nobody_records_an_empty_broadcast(store: Store) -> None:
+    publication = await publish(store, 1)
+    assert publication.recipients == 0
+    assert publication.broadcast_id is not None
+    with pytest.raises(ValueError, match="at least one message"):
+        await store.publish(
+            fingerprint="0" * 64,
+            digest_yaml="",
+            article_text="",
+            published_by=None,
+            reason="reload",
+            file_fingerprint=None,
+            announcement=[],
+        )
+
+
+async def test_publish_is_atomic(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    await subscribe_all(store, 1, 2)
+    before = (await publish(store, 1, file="a" * 64)).version
+    enqueue = bot.store._enqueue_statement
+
+    def broken(broadcast_id: int, now: datetime) -> Any:
+        # Deliveries pointing at a broadcast that does not exist: a foreign-key violation
+        # after the version, the pointer, the fingerprint and the broadcast were written.
+        return enqueue(broadcast_id + 1000, now)
+
+    monkeypatch.setattr(bot.store, "_enqueue_statement", broken)
+    with pytest.raises(IntegrityError):
+        await publish(store, 2, file="b" * 64)
+
+    assert await store.current_version() == before
+    assert await store.file_fingerprint() == "a" * 64
+    assert await scalar(store, "SELECT count(*) FROM digest_versions") == 1
+    assert await scalar(store, "SELECT count(*) FROM broadcasts") == 1
+    assert await scalar(store, "SELECT count(*) FROM deliveries") == 2
+
+
+async def test_rollback_moves_the_pointer_back_one_version_at_a_time(store: Store) -> None:
+    announced: list[tuple[int, int]] = []
+
+    def announcement(origin: Version, target: Version) -> list[str]:
+        announced.append((origin.id, target.id))
+        return [f"correction: back to {target.digest_yaml.strip()}"]
+
+    assert await store.rollback(published_by=42, announcement_for=announcement) is None
+    await subscribe_all(store, 1, 2)
+    v1 = (await publish(store, 1, announce=False, reason="start", by=None)).version
+    assert await store.previous_version() is None
+    assert await store.rollback(published_by=42, announcement_for=announcement) is None
+    v2 = (await publish(store, 2)).version
+    v3 = (await publish(store, 3)).version
+    assert await store.previous_version() == v2
+
+    back = await store.rollback(published_by=7, announcement_for=announcement)
+    assert back is not None
+    assert back.version == v2
+    assert back.recipients == 2
+    assert back.broadcast_id is not None
+    assert announced == [(v3.id, v2.id)]
+    assert await store.current_version() == v2
+    assert await store.previous_version() == v1
+    assert await store.broadcast_parts(back.broadcast_id) == [
+        "correction: back to title: version 2"
+    ]
+    progress = await store.latest_broadcast()
+    assert progress is not None
+    assert (progress.kind, progress.version_id) == ("correction", v2.id)
+    assert await scalar(store, "SELECT created_by FROM broadcasts ORDER BY id DESC LIMIT 1") == 7
+
+    quiet = await store.rollback(published_by=7, announcement_for=None)
+    assert quiet == Publication(version=v1, broadcast_id=None, recipients=0)
+    assert await store.rollback(published_by=7, announcement_for=announcement) is None
+    assert await store.current_version() == v1
+    assert await scalar(store, "SELECT count(*) FROM digest_versions") == 3
+
+    # A publish after a rollback is newest again; the rolled-back-from versions stay behind it.
+    v4 = (await publish(store, 4)).version
+    assert v4.id > v3.id
+    assert await store.previous_version() == v3
+
+
+async def test_rollback_with_failing_announcement_changes_nothing(store: Store) -> None:
+    await publish(store, 1)
+    v2 = (await publish(store, 2)).version
+
+    def failing(origin: Version, target: Version) -> list[str]:
+        raise RuntimeError("template broke")
+
+    with pytest.raises(RuntimeError):
+        await store.rollback(published_by=1, announcement_for=failing)
+    with pytest.raises(ValueError, match="at least one message"):
+        await store.rollback(published_by=1, announcement_for=lambda origin, target: [])
+    assert await store.current_version() == v2
+
+
+async def test_remember_file(store: Store) -> None:
+    await store.remember_file("c" * 64)
+    assert await store.file_fingerprint() == "c" * 64
+    assert await store.current_version() is None
+
+
+# -- the delivery ledger -----------------------------------------------------------------
+
+
+async def test_claim_due_order_limit_and_due_time(store: Store) -> None:
+    await subscribe_all(store, *range(1, 6))
+    await publish(store, 1)
+    first = await store.claim_due(2)
+    assert [delivery.chat_id for delivery in first] == [1, 2]
+    assert first[0].id < first[1].id
+
+    # Delivery 3 waits ten minutes; 4 and 5 are due and come next, in id order.
+    third = await store.claim_due(1)
+    later = datetime.now(UTC) + timedelta(minutes=10)
+    await store.retry_later(third[0].id, at=later, error="timed out")
+    rest = await store.claim_due(10)
+    assert [delivery.chat_id for delivery in rest] == [4, 5]
+    assert await store.claim_due(10) == []  # claimed rows are not claimed again
+    assert await store.claim_due(0) == []
+
+    assert await store.claim_due(10, now=later - timedelta(seconds=1)) == []
+    again = await store.claim_due(10, now=later)
+    assert [(delivery.chat_id, delivery.attempts) for delivery in again] == [(3, 1)]
+
+
+async def test_next_due_at(store: Store) -> None:
+    assert await store.next_due_at() is None
+    await subscribe_all(store, 1, 2)
+    before = datetime.now(UTC)
+    await publish(store, 1)
+    due = await store.next_due_at()
+    assert due is not None
+    assert before <= due <= datetime.now(UTC)
+
+    claimed = await claim_all(store)
+    assert await store.next_due_at() is None  # 'sending' rows are not due
+    soon = datetime.now(UTC) + timedelta(seconds=30)
+    await store.retry_later(claimed[0].id, at=soon + timedelta(seconds=5), error="5xx")
+    await store.retry_later(claimed[1].id, at=soon, error="429", count_attempt=False)
+    assert await store.next_due_at() == soon
+
+
+async def test_mark_transitions(store: Store) -> None:
+    await subscribe_all(store, 1, 2, 3, 4)
+    publication = await publish(store, 1)
+    one, two, three, four = await claim_all(store)
+
+    await store.mark_sent(one.id, message_id=501)
+    await store.mark_failed(two.id, "400: message is too long")
+    await store.retry_later(three.id, at=datetime.now(UTC), error="429", count_attempt=False)
+    await store.retry_later(four.id, at=datetime.now(UTC), error="502 Bad Gateway")
+
+    progress = await store.latest_broadcast()
+    assert progress is not None
+    assert progress == BroadcastProgress(
+        broadcast_id=progress.broadcast_id,
+        kind="update",
+        version_id=publication.version.id,
+        created_at=publication.version.published_at,
+        recipients=4,
+        pending=2,
+        sending=0,
+        sent=1,
+        blocked=0,
+        failed=1,
+    )
+    assert progress.broadcast_id == publication.broadcast_id
+    retried = await claim_all(store)
+    assert [(delivery.chat_id, delivery.attempts) for delivery in retried] == [(3, 0), (4, 1)]
+
+    # Final rows stay final whatever is reported later.
+    await store.mark_failed(one.id, "late")
+    await store.retry_later(two.id, at=datetime.now(UTC), error="late")
+    await store.mark_sent(two.id, message_id=9)
+    assert await scalar(store, "SELECT status FROM deliveries WHERE id = :i", i=one.id) == "sent"
+    assert await scalar(store, "SELECT message_id FROM deliveries WHERE id = :i", i=one.id) == 501
+    assert await scalar(store, "SELECT status FROM deliveries WHERE id = :i", i=two.id) == "failed"
+    assert await scalar(store, "SELECT attempts FROM deliveries WHERE id = :i", i=two.id) == 1
+    await store.mark_sent(123456, message_id=1)  # unknown delivery: nothing happens
+
+
+async def test_mark_blocked_deactivates_the_chat(store: Store) -> None:
+    await subscribe_all(store, 1, 2)
+    await publish(store, 1)
+    first = await claim_all(store)
+    await publish(store, 2)  # chat 1 now also has a pending delivery of broadcast 2
+
+    await store.mark_blocked(first[0].id, "Forbidden: bot was blocked by the user")
+    blocked = await store.subscription(1)
+    assert blocked is not None
+    assert (blocked.active, blocked.inactive_reason) == (
+        False,
+        "Forbidden: bot was blocked by the user",
+    )
+    assert await store.subscriber_counts() == SubscriberCounts(active=1, inactive=1)
+    # Its delivery of broadcast 2 is closed too: not retried, not sent.
+    assert [delivery.chat_id for delivery in await claim_all(store)] == [2]
+    progress = await store.latest_broadcast()
+    assert progress is not None
+    assert (progress.blocked, progress.sending) == (1, 1)
+    assert await scalar(store, "SELECT count(*) FROM deliveries WHERE status = 'blocked'") == 2
+
+    # A subscriber who comes back gets the next broadcast.
+    await subscribe_all(store, 1)
+    assert (await publish(store, 3)).recipients == 2
+
+
+async def test_requeue_in_flight(store: Store) -> None:
+    await subscribe_all(store, 1, 2, 3)
+    await publish(store, 1)
+    claimed = await store.claim_due(2)
+    await store.mark_sent(claimed[0].id, message_id=1)
+    # A crash now leaves claimed[1] 'sending': only it is sent again after the restart.
+    assert await store.requeue_in_flight() == 1
+    assert await store.requeue_in_flight() == 0
+    assert [delivery.chat_id for delivery in await claim_all(store)] == [2, 3]
+
+
+async def test_latest_broadcast_is_the_newest(store: Store) -> None:
+    assert await store.latest_broadcast() is None
+    await subscribe_all(store, 1, 2)
+    await publish(store, 1)
+    newest = await publish(store, 2)
+    progress = await store.latest_broadcast()
+    assert progress is not None
+    assert progress.broadcast_id == newest.broadcast_id
+    assert (progress.pending, progress.recipients) == (2, 2)
+    with pytest.raises(KeyError):
+        await store.broadcast_parts(987654)
+
+
+async def test_two_senders_never_claim_the_same_delivery(database_url: str) -> None:
+    first, second = Store.open(database_url), Store.open(database_url)
+    senders = await asyncio.gather(first, second)
+    try:
+        await add_subscribers(senders[0], range(1, 1201))
+        await publish(senders[0], 1)
+
+        async def drain(sender: Store) -> list[int]:
+            claimed: list[int] = []
+            while batch := await sender.claim_due(25):
+                claimed += [delivery.id for delivery in batch]
+                await asyncio.sleep(0)
+            return claimed
+
+        results = await asyncio.gather(*(drain(sender) for sender in senders for _ in range(4)))
+        every = [delivery_id for result in results for delivery_id in result]
+        assert len(every) == len(set(every)) == 1200
+        assert sum(1 for result in results if result) > 1  # they really ran side by side
+    finally:
+        for sender in senders:
+            await sender.close()
+
+
+# -- time and scale ----------------------------------------------------------------------
+
+
+async def test_timestamps_are_aware_utc(store: Store) -> None:
+    await subscribe_all(store, 1)
+    version = (await publish(store, 1)).version
+    stored = await store.current_version()
+    assert stored is not None
+    assert stored.published_at == version.published_at
+    assert stored.published_at.tzinfo is UTC
+    subscription = await store.subscription(1)
+    assert subscription is not None
+    assert subscription.subscribed_at.tzinfo is UTC
+    progress = await store.latest_broadcast()
+    assert progress is not None
+    assert progress.created_at.tzinfo is UTC
+
+    # An aware time in another zone is the same instant, handed back in UTC.
+    (delivery,) = await claim_all(store)
+    plus_two = timezone(timedelta(hours=2))
+    at = datetime(2030, 5, 1, 12, 0, 0, 123456, tzinfo=plus_two)
+    await store.retry_later(delivery.id, at=at, error="backoff")
+    due = await store.next_due_at()
+    assert due == at
+    assert due is not None
+    assert due.tzinfo is UTC
+    assert due.hour == 10
+    assert await store.claim_due(5, now=datetime(2030, 5, 1, 10, 0, tzinfo=UTC)) == []
+    assert len(await store.claim_due(5, now=at)) == 1
+
+    naive = datetime(2030, 5, 1, 12, 0)
+    with pytest.raises(ValueError, match="naive"):
+        await store.claim_due(5, now=naive)
+    with pytest.raises(ValueError, match="naive"):
+        await store.retry_later(delivery.id, at=naive, error="x")
+
+
+async def test_publish_to_20000_subscribers_stays_in_the_database(store: Store) -> None:
+    await add_subscribers(store, range(1, 20001))
+    tracemalloc.start()
+    try:
+        publication = await publish(store, 1)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert publication.recipients == 20000
+    # 20,000 rows as Python objects would take several megabytes; the INSERT … SELECT takes
+    # what one statement takes.
+    assert peak < 1_000_000, f"publish peaked at {peak} bytes of Python memory"
+    assert await store.subscriber_counts() == SubscriberCounts(active=20000, inactive=0)
+
+    batch = await store.claim_due(500)
+    assert len(batch) == 500
+    assert [delivery.chat_id for delivery in batch] == list(range(1, 501))
+    progress = await store.latest_broadcast()
+    assert progress is not None
+    assert (progress.pending, progress.sending, progress.recipients) == (19500, 500, 20000)
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("postgresql://bot@db/state", "postgresql+asyncpg"),
+        ("postgres://bot@db/state", "postgresql+asyncpg"),
+        ("sqlite:///state.db", "sqlite+aiosqlite"),
+        ("postgresql+asyncpg://bot@db/state", "postgresql+asyncpg"),
+        ("sqlite+aiosqlite:///state.db", "sqlite+aiosqlite"),
+    ],
+)
+def test_urls_without_a_driver_get_the_async_one(given: str, used: str) -> None:
+    assert bot.store._async_driver(make_url(given)).drivername == used
+
+
+def test_migrating_by_hand_needs_a_url() -> None:
+    with pytest.raises(RuntimeError, match=r"sqlalchemy\.url"):
+        command.upgrade(alembic_config(), "head")
+
+
+async def test_open_failing_after_connecting_closes_the_engine(tmp_path: Path) -> None:
+    garbage = tmp_path / "not-a-database.db"
+    garbage.write_bytes(b"this is no SQLite file\n" * 100)
+    # A leaked engine would surface as a ResourceWarning, which is an error here.
+    with pytest.raises(DatabaseError):
+        await Store.open(f"sqlite+aiosqlite:///{garbage}")
+
+
+async def test_a_lost_state_row_is_recreated(store: Store) -> None:
+    async with store._engine.begin() as connection:
+        await connection.execute(text("DELETE FROM bot_state WHERE key = 'file_fingerprint'"))
+    assert await store.file_fingerprint() is None
+    await store.remember_file("d" * 64)
+    assert await store.file_fingerprint() == "d" * 64
+
+
+def test_utc_datetime_refuses_naive_times() -> None:
+    column_type = UTCDateTime()
+    dialect = sqlite.dialect()
+    assert column_type.process_bind_param(None, dialect) is None
+    assert column_type.process_result_value(None, dialect) is None
+    with pytest.raises(ValueError, match="naive"):
+        column_type.process_bind_param(datetime(2030, 1, 1), dialect)
