@@ -144,7 +144,7 @@ async def _post_init(application: BriefApplication) -> None:
     await data.library.start()
     sender = data.services.sender
     assert sender is not None  # set by build_application
-    _background(application, sender.run(), "delivery-sender")
+    _background(application, sender.run(), SENDER_TASK)
     _background(
         application,
         keep_trying(
@@ -163,10 +163,21 @@ def _background(application: BriefApplication, work: Coroutine[Any, Any, None], 
     task.add_done_callback(tasks.discard)
 
 
+SENDER_TASK = "delivery-sender"
+SENDER_STOP_TIMEOUT = 10.0
+
+
 async def _post_stop(application: BriefApplication) -> None:
-    """Stop the background tasks; a delivery cut short is resumed at the next start."""
-    background = application.bot_data.background
-    for task in list(background):
+    """Let the sender finish the sends under way, then stop the other background tasks."""
+    data = application.bot_data
+    background = data.background
+    sender_tasks = [task for task in background if task.get_name() == "delivery-sender"]
+    if data.services.sender is not None:
+        data.services.sender.stop()
+    _, late = (
+        await asyncio.wait(sender_tasks, timeout=SENDER_STOP_TIMEOUT) if sender_tasks else ((), ())
+    )
+    for task in [*late, *background]:
         task.cancel()
     await asyncio.gather(*background, return_exceptions=True)
 

@@ -1,8 +1,9 @@
 """Pacing of outgoing messages: a global rate, one message per second per chat, and pauses.
 
-Each caller reserves the next free slot before sleeping, so concurrent senders share the
-rate instead of racing for it; a 429's ``retry_after`` pauses everyone, including slots
-already reserved (they wake, see the pause and wait again).
+Senders take turns: the one holding the turn waits until its send may start, then the
+next slot is set from the moment it actually went, not from when it was planned. So the
+rate holds for real send times even when the event loop is late to wake someone, and a
+429's ``retry_after`` stops everyone, whoever was next.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from collections.abc import Awaitable, Callable
 
 PER_CHAT_INTERVAL = 1.0
 """Telegram's limit for one chat: about one message per second."""
+SAFETY_MARGIN = 1.02
+"""Slots 2% further apart than the rate asks, so that jitter between here and Telegram
+(a few milliseconds on a request) cannot push a second over the limit."""
 
 
 class SendLimiter:
@@ -28,28 +32,30 @@ class SendLimiter:
     ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
-        self.interval = 1.0 / rate
-        self.per_chat_interval = per_chat_interval
+        self.interval = SAFETY_MARGIN / rate
+        self.per_chat_interval = per_chat_interval * SAFETY_MARGIN
         self._clock = clock
         self._sleep = sleep
-        self._next_slot = 0.0
-        self._paused_until = 0.0
+        self._turn = asyncio.Lock()
+        self._next_slot = float("-inf")
+        self._paused_until = float("-inf")
         self._chat_next: dict[int, float] = {}
 
     async def acquire(self, chat_id: int) -> None:
-        """Wait for a slot to send one message to ``chat_id``."""
-        while True:
+        """Wait until one message may be sent to ``chat_id``, then claim that moment."""
+        async with self._turn:
+            while True:
+                ready_at = max(
+                    self._next_slot, self._paused_until, self._chat_next.get(chat_id, -1.0)
+                )
+                wait = ready_at - self._clock()
+                if wait <= 0:
+                    break
+                await self._sleep(wait)  # a pause may begin meanwhile: look again after
             now = self._clock()
-            slot = max(now, self._next_slot, self._paused_until, self._chat_next.get(chat_id, 0.0))
-            # Reserve before sleeping: the next caller queues behind this slot.
-            self._next_slot = slot + self.interval
-            self._chat_next[chat_id] = slot + self.per_chat_interval
-            if slot > now:
-                await self._sleep(slot - now)
-            if self._clock() >= self._paused_until:
-                self._forget_old(self._clock())
-                return
-            # A pause began while this caller slept: its slot is void, queue again.
+            self._next_slot = now + self.interval
+            self._chat_next[chat_id] = now + self.per_chat_interval
+            self._forget_old(now)
 
     def pause(self, seconds: float) -> None:
         """Hold every send for ``seconds`` (Telegram said ``retry_after``)."""
@@ -61,6 +67,6 @@ class SendLimiter:
         return max(0.0, self._paused_until - self._clock())
 
     def _forget_old(self, now: float) -> None:
-        # Keep memory bounded by the chats of the last second, not by all chats ever seen.
+        # Memory stays bounded by the chats of the last second, not by every chat ever seen.
         if len(self._chat_next) > 1024:
             self._chat_next = {chat: t for chat, t in self._chat_next.items() if t > now}

@@ -17,10 +17,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.delivery.errors import (
     ChatUnreachable,
@@ -106,6 +106,7 @@ class DeliverySender:
         self.policy = policy
         self._clock = clock
         self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
         self._parts: dict[int, list[str]] = {}
 
     def wake(self) -> None:
@@ -113,11 +114,11 @@ class DeliverySender:
         self._wake.set()
 
     async def run(self) -> None:
-        """Deliver until cancelled; errors of the store are logged and retried."""
+        """Deliver until :meth:`stop`; errors of the store are logged and retried."""
         requeued = await self.ledger.requeue_in_flight()
         if requeued:
             logger.info("resuming %d deliveries that were in flight at the last stop", requeued)
-        while True:
+        while not self._stopping.is_set():
             # Cleared before looking, so a wake() during the drain is not lost.
             self._wake.clear()
             try:
@@ -129,6 +130,15 @@ class DeliverySender:
                 timeout = self.policy.idle_poll
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
+
+    def stop(self) -> None:
+        """Finish the sends under way, start no other: :meth:`run` then returns.
+
+        Deliveries claimed but not yet sent stay in flight in the ledger and are resumed
+        at the next start; none of them reached a chat, so none is sent twice.
+        """
+        self._stopping.set()
+        self._wake.set()
 
     async def _idle_time(self) -> float:
         due = await self.ledger.next_due_at()
@@ -144,15 +154,24 @@ class DeliverySender:
 
         async def worker() -> None:
             for delivery in pending:  # shared iterator: each delivery goes to one worker
-                await self._deliver(delivery)
+                try:
+                    await self._deliver(delivery)
+                except Exception:
+                    # The store failed to record an outcome: the row stays in flight and is
+                    # resumed at the next start. One bad row must not stop the others.
+                    logger.exception("delivery %d to chat %d failed", delivery.id, delivery.chat_id)
 
-        workers = min(self.policy.concurrency, len(batch))
-        await asyncio.gather(*(worker() for _ in range(workers)))
+        # A task group: if one worker is cancelled or dies, so do the others, and none is
+        # left running behind the next batch.
+        async with asyncio.TaskGroup() as group:
+            for _ in range(min(self.policy.concurrency, len(batch))):
+                group.create_task(worker())
         return len(batch)
 
     async def _deliver(self, delivery: Claimed) -> None:
         parts = await self._broadcast_parts(delivery.broadcast_id)
-        await self.limiter.acquire(delivery.chat_id)
+        if not await self._unless_stopped(self.limiter.acquire(delivery.chat_id)):
+            return
         try:
             message_id = await self.transport.send(delivery.chat_id, parts)
         except RetryLater as error:
@@ -171,6 +190,19 @@ class DeliverySender:
             await self.ledger.mark_failed(delivery.id, str(error))
         else:
             await self.ledger.mark_sent(delivery.id, message_id)
+
+    async def _unless_stopped(self, waiting: Coroutine[Any, Any, None]) -> bool:
+        """Wait for ``waiting`` (which touches no state) unless stop() comes first."""
+        if self._stopping.is_set():
+            waiting.close()
+            return False
+        wait = asyncio.ensure_future(waiting)
+        stopped = asyncio.ensure_future(self._stopping.wait())
+        await asyncio.wait({wait, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        for future in (wait, stopped):
+            future.cancel()
+        await asyncio.gather(wait, stopped, return_exceptions=True)
+        return not self._stopping.is_set()
 
     async def _broadcast_parts(self, broadcast_id: int) -> list[str]:
         if broadcast_id not in self._parts:
