@@ -242,3 +242,15 @@ async def test_long_replies_are_split_at_paragraphs(
     assert parts[1].visible_text.startswith("Key points\n•")
     assert parts[2].visible_text.startswith("• China agreed")
     assert parts[2].visible_text.endswith("[¶ 7, 8]")
+
+
+async def test_a_reply_under_flood_control_is_sent_after_retry_after(
+    api: BotApiDouble, digest: Digest, tmp_path: Path
+) -> None:
+    api.inject(Fault(method="sendMessage", chat_id=USER, status=429, retry_after=1))
+    async with polling(api, settings_for(api, tmp_path / "state.sqlite3"), digest):
+        [figures] = await converse(api, USER, "/figures")
+    assert figures.visible_text.startswith("Figures")
+    refused, sent = api.calls_to("sendMessage")[-2:]
+    assert (refused.response_status, sent.response_status) == (429, 200)
+    assert sent.time - refused.time >= 1.0

@@ -6,11 +6,12 @@ Telegram's length limit, with the keyboard (if any) under its last part.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import TelegramError
+from telegram.error import RetryAfter, TelegramError
 
 from bot.chat.context import BriefContext
 from bot.chat.keyboards import (
@@ -19,9 +20,13 @@ from bot.chat.keyboards import (
     paragraphs_keyboard,
     sections_keyboard,
 )
+from bot.chat.transport import retry_after_seconds
 from bot.render import SECTIONS, digest_context
 
 logger = logging.getLogger(__name__)
+
+REPLY_ATTEMPTS = 3
+"""A reply under flood control is sent again after ``retry_after``, this many times in all."""
 
 
 async def reply(
@@ -37,12 +42,23 @@ async def reply(
     message = update.effective_message
     thread = message.message_thread_id if isinstance(message, Message) else None
     for index, part in enumerate(parts):
-        await context.bot.send_message(
-            chat_id=chat.id,
-            text=part,
-            message_thread_id=thread if message and message.is_topic_message else None,
-            reply_markup=keyboard if index == len(parts) - 1 else None,
-        )
+        for attempt in range(1, REPLY_ATTEMPTS + 1):
+            try:
+                await context.bot.send_message(
+                    chat_id=chat.id,
+                    text=part,
+                    message_thread_id=thread if message and message.is_topic_message else None,
+                    reply_markup=keyboard if index == len(parts) - 1 else None,
+                )
+                break
+            except RetryAfter as error:
+                # Flood control: wait as told, also holding back the broadcast sender.
+                if attempt == REPLY_ATTEMPTS:
+                    raise
+                seconds = retry_after_seconds(error)
+                context.bot_data.hold_sends(seconds)
+                logger.info("flood control on a reply to %s: waiting %.0f s", chat.id, seconds)
+                await asyncio.sleep(seconds)
 
 
 async def send_section(update: Update, context: BriefContext, section: str) -> None:

@@ -24,7 +24,7 @@ class TelegramTransport:
                 message = await self.bot.send_message(chat_id=chat_id, text=part)
                 message_id = message.message_id
         except RetryAfter as error:
-            raise RetryLater(_seconds(error)) from error
+            raise RetryLater(retry_after_seconds(error)) from error
         except Forbidden as error:
             raise ChatUnreachable(error.message) from error
         except ChatMigrated as error:
@@ -39,6 +39,7 @@ class TelegramTransport:
         return message_id
 
 
-def _seconds(error: RetryAfter) -> float:
+def retry_after_seconds(error: RetryAfter) -> float:
+    """How long Telegram asked to wait, in seconds (an int before PTB 23, a timedelta after)."""
     retry_after = error.retry_after
     return retry_after if isinstance(retry_after, int | float) else retry_after.total_seconds()
