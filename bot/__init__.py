@@ -11,7 +11,14 @@ The package is split in two halves:
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-PROJECT_DIR = PACKAGE_DIR.parent
-TEMPLATES_DIR = PROJECT_DIR / "templates"
-SEEDS_DIR = PROJECT_DIR / "seeds"
+
+
+def _bundled(name: str) -> Path:
+    """A data folder: inside the package when installed from a wheel, else the checkout's."""
+    inside = PACKAGE_DIR / name
+    return inside if inside.is_dir() else PACKAGE_DIR.parent / name
+
+
+TEMPLATES_DIR = _bundled("templates")
+SEEDS_DIR = _bundled("seeds")
 DEFAULT_DIGEST_PATH = SEEDS_DIR / "digest.yaml"
