@@ -114,6 +114,8 @@ def sample_context(digest: Digest) -> dict[str, Any]:
         "current": version,
         "diff": diff_digests(document, edited),
         "correction": False,
+        "limit": 4,
+        "unservable": None,
         "usage": False,
         "check": False,
         "problems": [],

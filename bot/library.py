@@ -15,11 +15,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.digest import Digest, inspect_digest, inspect_texts
-from bot.digest.diff import DigestDiff, diff_digests
+from bot.digest.diff import Changed, DigestDiff, SectionChanges, diff_digests
 from bot.render import Renderer
 from bot.store import Publication, Store, Version, VersionReason
 
 logger = logging.getLogger(__name__)
+
+
+ANNOUNCEMENT_ITEM_LIMITS = (4, 2, 1, 0)
+"""Items listed per kind of change in an update, tried in turn until it fits one message."""
+
+
+def changes_between(old: Digest, new: Digest) -> DigestDiff:
+    """What a reader would notice: the digest's sections, and the article text itself."""
+    diff = diff_digests(old.document, new.document)
+    if old.article.text != new.article.text:
+        diff = DigestDiff(
+            [*diff.sections, SectionChanges("article", changed=[Changed("", ("text",))])]
+        )
+    return diff
 
 
 class _Unservable(Exception):
@@ -35,17 +49,18 @@ class ReloadOutcome:
     problems: list[str] = field(default_factory=list)
     diff: DigestDiff | None = None
     recipients: int = 0
-    applied: bool = False
 
 
 @dataclass(frozen=True)
 class RollbackOutcome:
-    """What a /rollback did; ``restored`` is None when there was nothing to go back to."""
+    """What a /rollback did; ``restored`` is None when nothing was restored."""
 
     current: Version
     restored: Version | None = None
     diff: DigestDiff | None = None
     recipients: int = 0
+    unservable: int | None = None
+    """The previous version's id, when it exists but fails today's validation."""
 
 
 class DigestLibrary:
@@ -98,7 +113,7 @@ class DigestLibrary:
                 # The file is as last loaded: whatever is current (a rollback too) stays.
                 self._serve(served, version)
                 return
-            diff = diff_digests(served.document, file_digest.document)
+            diff = changes_between(served, file_digest)
             if not diff:  # edited, but not in anything a reader sees (comments, layout)
                 await self.store.remember_file(file_digest.fingerprint)
                 self._serve(served, version)
@@ -113,7 +128,7 @@ class DigestLibrary:
             digest, problems = await asyncio.to_thread(inspect_digest, self.path)
             if digest is None:
                 return ReloadOutcome(self.version, problems=[str(p) for p in problems])
-            diff = diff_digests(self._current.document, digest.document)
+            diff = changes_between(self._current, digest)
             if not diff:
                 if not check:
                     await self.store.remember_file(digest.fingerprint)
@@ -123,9 +138,7 @@ class DigestLibrary:
                 return ReloadOutcome(self.version, diff=diff, recipients=counts.active)
             publication = await self._publish(digest, admin_id, "reload", announce=diff)
             self._serve(digest, publication.version)
-            return ReloadOutcome(
-                publication.version, diff=diff, recipients=publication.recipients, applied=True
-            )
+            return ReloadOutcome(publication.version, diff=diff, recipients=publication.recipients)
 
     async def rollback(self, admin_id: int) -> RollbackOutcome:
         """Make the previous version current again, announced to subscribers as a correction."""
@@ -136,7 +149,7 @@ class DigestLibrary:
                 old, new = self._digest_of(origin), self._digest_of(target)
                 if new is None:
                     raise _Unservable(target.id)
-                diff = diff_digests(old.document if old else new.document, new.document)
+                diff = changes_between(old or new, new)
                 restored.append((new, diff))
                 return self._announcement(new, diff, correction=True)
 
@@ -144,9 +157,9 @@ class DigestLibrary:
                 publication = await self.store.rollback(
                     published_by=admin_id, announcement_for=announcement
                 )
-            except _Unservable:
-                logger.warning("the previous version no longer passes validation: not restored")
-                return RollbackOutcome(self.version)
+            except _Unservable as error:
+                logger.warning("version %s no longer passes validation: not restored", error)
+                return RollbackOutcome(self.version, unservable=int(str(error)))
             if publication is None:
                 return RollbackOutcome(self.version)
             digest, diff = restored[0]
@@ -179,9 +192,14 @@ class DigestLibrary:
         return publication
 
     def _announcement(self, digest: Digest, diff: DigestDiff, *, correction: bool) -> list[str]:
-        return self.renderer.messages(
-            "update.html", brief=digest.document, diff=diff, correction=correction
-        )
+        """The update message: always one message, listing fewer items per kind if need be."""
+        for limit in ANNOUNCEMENT_ITEM_LIMITS:
+            parts = self.renderer.messages(
+                "update.html", brief=digest.document, diff=diff, correction=correction, limit=limit
+            )
+            if len(parts) == 1:
+                return parts
+        return parts[:1]  # unreachable with today's template: at limit 0 it lists counts only
 
     def _serve(self, digest: Digest, version: Version) -> None:
         self._current, self._version = digest, version

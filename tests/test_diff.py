@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.digest import Digest
-from bot.digest.diff import diff_digests
+from bot.digest.diff import Changed, diff_digests
 from bot.digest.model import DigestDocument, Entity, Figure, KeyPoint
 
 
@@ -35,7 +35,10 @@ def test_added_removed_and_changed_items(digest: Digest) -> None:
     assert sections["key_points"].added == ["A new point."]
     assert sections["key_points"].removed == [old.key_points[0].text]
     assert sections["figures"].changed == [
-        "about 39,000 — illegal Chinese migrants in the United States whom China is asked to take back"
+        Changed(
+            "about 39,000 — illegal Chinese migrants in the United States whom China is asked to take back",
+            ("context",),
+        )
     ]
     assert sections["people"].added == ["Asia"]
     assert diff.count == 4
@@ -47,7 +50,9 @@ def test_a_corrected_figure_value_is_a_change_not_an_add(digest: Digest) -> None
     new = old.model_copy(update={"figures": [corrected, old.figures[1]]})
     [figures] = diff_digests(old, new).sections
     assert (figures.added, figures.removed) == ([], [])
-    assert figures.changed == [f"39,000 — {old.figures[0].label}"]
+    assert figures.changed == [
+        Changed(f"39,000 — {old.figures[0].label}", ("cite", "value", "context"))
+    ]
 
 
 def test_summary_title_and_source_changes(digest: Digest) -> None:
@@ -60,8 +65,8 @@ def test_summary_title_and_source_changes(digest: Digest) -> None:
     )
     diff = diff_digests(old, new)
     assert [(s.section, s.changed) for s in diff.sections] == [
-        ("summary", ["Shorter."]),
-        ("source", ["note"]),
+        ("summary", [Changed("Shorter.", ("text",))]),
+        ("source", [Changed("", ("note",))]),
     ]
 
 

@@ -51,6 +51,7 @@ async def acquire_all(limiter: SendLimiter, clock: VirtualClock, chats: list[int
     for chat in chats:
         await limiter.acquire(chat)
         times.append(clock())
+        limiter.sent(chat)  # answered at once
     return times
 
 
@@ -80,10 +81,22 @@ async def test_concurrent_callers_share_the_rate() -> None:
         for chat in chats:
             await limiter.acquire(chat)
             times.append(clock())
+            limiter.sent(chat)
 
     await asyncio.gather(*(caller(range(n * 100, n * 100 + 20)) for n in range(5)))
     assert len(times) == 100
     assert max_in_window(times) <= 10
+
+
+async def test_per_chat_gap_counts_from_the_answer() -> None:
+    clock = VirtualClock()
+    limiter = SendLimiter(1000, clock=clock, sleep=clock.sleep)
+    await limiter.acquire(7)
+    clock.now += 0.3  # the request took 300 ms
+    limiter.sent(7)
+    answered = clock()
+    await limiter.acquire(7)
+    assert clock() - answered == pytest.approx(SAFETY_MARGIN, abs=0.05)
 
 
 async def test_late_wake_up_does_not_bunch_sends() -> None:

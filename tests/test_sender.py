@@ -35,7 +35,7 @@ class ScriptedTransport:
     attempts: Counter[int] = field(default_factory=Counter)
     delay: float = 0.0
 
-    async def send(self, chat_id: int, parts: list[str]) -> int:
+    async def send(self, chat_id: int, text: str) -> int:
         self.attempts[chat_id] += 1
         if self.delay:
             await asyncio.sleep(self.delay)
@@ -123,9 +123,9 @@ async def test_retry_after_pauses_everyone(store: Store) -> None:
     attempts: list[tuple[float, int]] = []
     original = transport.send
 
-    async def timed(chat_id: int, parts: list[str]) -> int:
+    async def timed(chat_id: int, text: str) -> int:
         attempts.append((asyncio.get_running_loop().time(), chat_id))
-        return await original(chat_id, parts)
+        return await original(chat_id, text)
 
     transport.send = timed  # type: ignore[method-assign]
     await drain(DeliverySender(store, transport, SendLimiter(100), FAST), store)
@@ -144,10 +144,10 @@ async def test_a_crash_in_flight_resends_only_what_was_in_flight(store: Store) -
     await publish_to(store, range(1, 41))
 
     class CrashingTransport(ScriptedTransport):
-        async def send(self, chat_id: int, parts: list[str]) -> int:
+        async def send(self, chat_id: int, text: str) -> int:
             if len(self.sent) >= 10:
                 raise Crash  # while the other workers' sends are still under way
-            return await super().send(chat_id, parts)
+            return await super().send(chat_id, text)
 
     transport = CrashingTransport(delay=0.05)
     with pytest.RaisesGroup(Crash):

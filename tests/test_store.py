@@ -301,7 +301,7 @@ async def test_deactivating_a_chat_closes_its_pending_deliveries(store: Store) -
     assert [delivery.chat_id for delivery in claimed] == [3]
     progress = await store.latest_broadcast()
     assert progress is not None
-    assert (progress.sending, progress.failed, progress.blocked) == (1, 1, 1)
+    assert (progress.sending, progress.cancelled, progress.blocked) == (1, 1, 1)
     assert await store.next_due_at() is None
 
 
@@ -428,10 +428,12 @@ async def test_rollback_moves_the_pointer_back_one_version_at_a_time(store: Stor
     assert await store.current_version() == v1
     assert await scalar(store, "SELECT count(*) FROM digest_versions") == 3
 
-    # A publish after a rollback is newest again; the rolled-back-from versions stay behind it.
+    # A publish after a rollback replaces the version current then (v1), and a rollback
+    # from it goes back there: never to a version an admin already rolled back from.
     v4 = (await publish(store, 4)).version
     assert v4.id > v3.id
-    assert await store.previous_version() == v3
+    assert v4.replaces_version_id == v1.id
+    assert await store.previous_version() == v1
 
 
 async def test_rollback_with_failing_announcement_changes_nothing(store: Store) -> None:
@@ -708,3 +710,36 @@ def test_utc_datetime_refuses_naive_times() -> None:
     assert column_type.process_result_value(None, dialect) is None
     with pytest.raises(ValueError, match="naive"):
         column_type.process_bind_param(datetime(2030, 1, 1), dialect)
+
+
+async def test_a_claimed_delivery_is_no_longer_due_once_its_chat_leaves(store: Store) -> None:
+    await subscribe_all(store, 1, 2)
+    await publish(store, 1)
+    first, second = await claim_all(store)
+    assert await store.still_due(first.id)
+    await store.unsubscribe(first.chat_id)  # while its delivery waits for a send slot
+    assert not await store.still_due(first.id)
+    assert await store.still_due(second.id)
+    progress = await store.latest_broadcast()
+    assert progress is not None
+    assert (progress.sending, progress.cancelled) == (1, 1)
+    assert not await store.still_due(10_000)  # unknown ids are not due either
+
+
+async def test_a_migrated_group_keeps_its_subscription_and_deliveries(store: Store) -> None:
+    old, new = -1001, -1002001
+    await store.subscribe(old, chat_type="group", title="Newsroom")
+    await publish(store, 1)
+    [claimed] = await claim_all(store)
+    await store.move_chat(old, new)
+    moved = await store.subscription(new)
+    assert moved is not None
+    assert (moved.active, moved.chat_type, moved.title) == (True, "supergroup", "Newsroom")
+    gone = await store.subscription(old)
+    assert gone is not None
+    assert not gone.active
+    await store.retry_later(claimed.id, at=datetime.now(UTC), error="migrated")
+    [again] = await claim_all(store)
+    assert (again.id, again.chat_id) == (claimed.id, new)
+    assert await store.subscriber_counts() == SubscriberCounts(active=1, inactive=1)
+    await store.move_chat(-5, -6)  # unknown chats: nothing happens

@@ -288,6 +288,7 @@ async def rollback(update: Update, context: BriefContext) -> None:
         "rollback.html",
         version=outcome.restored,
         current=outcome.current,
+        unservable=outcome.unservable,
         diff=outcome.diff,
         recipients=outcome.recipients,
     )

@@ -3,40 +3,55 @@
 from __future__ import annotations
 
 from telegram import Bot
-from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 
-from bot.delivery import ChatUnreachable, PermanentFailure, RetryLater, TransientFailure
+from bot.delivery import (
+    ChatMoved,
+    ChatUnreachable,
+    PermanentFailure,
+    RetryLater,
+    TransientFailure,
+)
 
 # BadRequest descriptions that mean the chat itself is gone, not that the message was wrong.
 _GONE = ("chat not found", "user is deactivated", "group chat was deactivated", "peer_id_invalid")
 
 
 class TelegramTransport:
-    """Sends an update's parts to one chat and maps Telegram's errors to delivery outcomes."""
+    """Sends one message to one chat and maps Telegram's errors to delivery outcomes."""
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
 
-    async def send(self, chat_id: int, parts: list[str]) -> int:
-        message_id = 0
+    async def send(self, chat_id: int, text: str) -> int:
+        """Send one message; return its id, or raise what the answer means for delivery."""
         try:
-            for part in parts:
-                message = await self.bot.send_message(chat_id=chat_id, text=part)
-                message_id = message.message_id
+            message = await self.bot.send_message(chat_id=chat_id, text=text)
         except RetryAfter as error:
             raise RetryLater(retry_after_seconds(error)) from error
         except Forbidden as error:
             raise ChatUnreachable(error.message) from error
         except ChatMigrated as error:
             # The group became a supergroup with a new id; the old id will never work again.
-            raise ChatUnreachable(f"migrated to {error.new_chat_id}") from error
+            raise ChatMoved(error.new_chat_id) from error
         except BadRequest as error:
             if any(gone in error.message.lower() for gone in _GONE):
                 raise ChatUnreachable(error.message) from error
             raise PermanentFailure(error.message) from error
         except NetworkError as error:  # after its subclasses: timeouts, 5xx, lost connections
             raise TransientFailure(error.message) from error
-        return message_id
+        except TelegramError as error:
+            # Nothing says this message is at fault (an unexpected answer about the bot or
+            # the server): worth a few more tries before giving up on it.
+            raise TransientFailure(error.message) from error
+        return message.message_id
 
 
 def retry_after_seconds(error: RetryAfter) -> float:

@@ -8,11 +8,13 @@ imports Telegram:
 ``DeliveryError``                 base of what a transport may raise
 ├── ``RetryLater``                 flood control (429): pause everyone for ``after`` seconds
 ├── ``ChatUnreachable``            the bot was blocked or the chat is gone (403, chat not found)
+├── ``ChatMoved``                  the group became a supergroup with a new id: follow it
 ├── ``TransientFailure``           network trouble or a 5xx: retry with backoff
 └── ``PermanentFailure``           any other refusal: record it, do not retry
 """
 
 from bot.delivery.errors import (
+    ChatMoved,
     ChatUnreachable,
     DeliveryError,
     PermanentFailure,
@@ -23,6 +25,7 @@ from bot.delivery.limiter import SendLimiter
 from bot.delivery.sender import DeliverySender, Ledger, Transport
 
 __all__ = [
+    "ChatMoved",
     "ChatUnreachable",
     "DeliveryError",
     "DeliverySender",

@@ -19,6 +19,14 @@ class ChatUnreachable(DeliveryError):
     """The chat blocked the bot, removed it, or no longer exists: stop writing to it."""
 
 
+class ChatMoved(DeliveryError):
+    """The group became a supergroup: the same chat now has ``new_chat_id``."""
+
+    def __init__(self, new_chat_id: int) -> None:
+        super().__init__(f"the chat moved to {new_chat_id}")
+        self.new_chat_id = new_chat_id
+
+
 class TransientFailure(DeliveryError):
     """Network trouble or a server error: the same message may go through later."""
 

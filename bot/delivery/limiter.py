@@ -12,6 +12,8 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
+IN_FLIGHT_POLL = 0.05
+"""How often a sender waiting for a chat that has a message in flight looks again."""
 PER_CHAT_INTERVAL = 1.0
 """Telegram's limit for one chat: about one message per second."""
 SAFETY_MARGIN = 1.02
@@ -42,7 +44,12 @@ class SendLimiter:
         self._chat_next: dict[int, float] = {}
 
     async def acquire(self, chat_id: int) -> None:
-        """Wait until one message may be sent to ``chat_id``, then claim that moment."""
+        """Wait until one message may be sent to ``chat_id``, then claim that moment.
+
+        Call :meth:`sent` once the message has gone (or failed): the next message to the
+        same chat waits a full interval from then, so the gap holds as Telegram sees it
+        even when one request takes longer than another.
+        """
         async with self._turn:
             while True:
                 ready_at = max(
@@ -51,11 +58,17 @@ class SendLimiter:
                 wait = ready_at - self._clock()
                 if wait <= 0:
                     break
-                await self._sleep(wait)  # a pause may begin meanwhile: look again after
+                # A pause may begin meanwhile, and a chat in flight has no time yet: look
+                # again after a while.
+                await self._sleep(min(wait, IN_FLIGHT_POLL))
             now = self._clock()
             self._next_slot = now + self.interval
-            self._chat_next[chat_id] = now + self.per_chat_interval
+            self._chat_next[chat_id] = float("inf")  # until sent() says when it went
             self._forget_old(now)
+
+    def sent(self, chat_id: int) -> None:
+        """The message to ``chat_id`` has been answered: its next one waits from now."""
+        self._chat_next[chat_id] = self._clock() + self.per_chat_interval
 
     def pause(self, seconds: float) -> None:
         """Hold every send for ``seconds`` (Telegram said ``retry_after``)."""

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from bot.delivery.errors import (
+    ChatMoved,
     ChatUnreachable,
     PermanentFailure,
     RetryLater,
@@ -57,14 +58,16 @@ class Ledger(Protocol):
         self, delivery_id: int, *, at: datetime, error: str, count_attempt: bool = True
     ) -> None: ...
     async def requeue_in_flight(self) -> int: ...
+    async def still_due(self, delivery_id: int) -> bool: ...
+    async def move_chat(self, old_chat_id: int, new_chat_id: int) -> None: ...
     async def broadcast_parts(self, broadcast_id: int) -> list[str]: ...
     async def next_due_at(self) -> datetime | None: ...
 
 
 class Transport(Protocol):
-    """Sends one update message (in one or more parts) to a chat; returns a message id."""
+    """Sends one message to a chat; returns its message id or raises a DeliveryError."""
 
-    async def send(self, chat_id: int, parts: list[str]) -> int: ...
+    async def send(self, chat_id: int, text: str) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -115,13 +118,16 @@ class DeliverySender:
 
     async def run(self) -> None:
         """Deliver until :meth:`stop`; errors of the store are logged and retried."""
-        requeued = await self.ledger.requeue_in_flight()
-        if requeued:
-            logger.info("resuming %d deliveries that were in flight at the last stop", requeued)
+        resumed = False
         while not self._stopping.is_set():
             # Cleared before looking, so a wake() during the drain is not lost.
             self._wake.clear()
             try:
+                if not resumed:
+                    requeued = await self.ledger.requeue_in_flight()
+                    resumed = True
+                    if requeued:
+                        logger.info("resuming %d deliveries in flight at the last stop", requeued)
                 if await self.drain_once():
                     continue
                 timeout = await self._idle_time()
@@ -170,16 +176,33 @@ class DeliverySender:
 
     async def _deliver(self, delivery: Claimed) -> None:
         parts = await self._broadcast_parts(delivery.broadcast_id)
-        if not await self._unless_stopped(self.limiter.acquire(delivery.chat_id)):
-            return
+        message_id = 0
         try:
-            message_id = await self.transport.send(delivery.chat_id, parts)
+            for part in parts:  # one part by construction (see DigestLibrary), but be safe
+                # Each message takes its own slot: the rates hold per message, not per row.
+                if not await self._unless_stopped(self.limiter.acquire(delivery.chat_id)):
+                    return  # stopping: the row stays in flight and is resumed at next start
+                try:
+                    # The chat may have left while this row waited for its slot.
+                    if not await self.ledger.still_due(delivery.id):
+                        return
+                    if self.limiter.paused_for:
+                        # Flood control began while we looked: this slot is void.
+                        raise RetryLater(self.limiter.paused_for)
+                    message_id = await self.transport.send(delivery.chat_id, part)
+                finally:
+                    self.limiter.sent(delivery.chat_id)
         except RetryLater as error:
             self.limiter.pause(error.after)
             at = self._clock() + timedelta(seconds=error.after)
             await self.ledger.retry_later(delivery.id, at=at, error=str(error), count_attempt=False)
         except ChatUnreachable as error:
             await self.ledger.mark_blocked(delivery.id, str(error))
+        except ChatMoved as error:
+            await self.ledger.move_chat(delivery.chat_id, error.new_chat_id)
+            await self.ledger.retry_later(
+                delivery.id, at=self._clock(), error=str(error), count_attempt=False
+            )
         except TransientFailure as error:
             if delivery.attempts + 1 >= self.policy.max_attempts:
                 await self.ledger.mark_failed(delivery.id, str(error))
@@ -192,7 +215,8 @@ class DeliverySender:
             await self.ledger.mark_sent(delivery.id, message_id)
 
     async def _unless_stopped(self, waiting: Coroutine[Any, Any, None]) -> bool:
-        """Wait for ``waiting`` (which touches no state) unless stop() comes first."""
+        """Wait for ``waiting`` unless stop() comes first (then it is cancelled: a limiter
+        slot not yet taken is simply not taken)."""
         if self._stopping.is_set():
             waiting.close()
             return False

@@ -19,13 +19,24 @@ Identify = Callable[[Any], Hashable]
 
 
 @dataclass(frozen=True)
+class Changed:
+    """An item still there but different: how to recognise it, and which fields changed."""
+
+    description: str
+    fields: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return self.description
+
+
+@dataclass(frozen=True)
 class SectionChanges:
     """The changes to one section; each entry is how the reader would recognise the item."""
 
     section: str
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
-    changed: list[str] = field(default_factory=list)
+    changed: list[Changed] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.added or self.removed or self.changed)
@@ -52,7 +63,7 @@ class DigestDiff:
 # section -> (identity of an item, description of an item)
 _LISTS: dict[str, tuple[Identify, Describe]] = {
     "key_points": (lambda p: p.text, lambda p: p.text),
-    "quotes": (lambda q: q.text, lambda q: f"{q.speaker}: “{_clip(q.text)}”"),
+    "quotes": (lambda q: q.text, lambda q: f"{q.speaker}: “{_clip(q.text, 100)}”"),
     "statements": (lambda s: (s.speaker, s.text), lambda s: f"{s.speaker}: {s.text}"),
     "figures": (lambda f: f.label, lambda f: f"{f.value} — {f.label}"),
     "people": (lambda e: e.name, lambda e: e.name),
@@ -64,17 +75,16 @@ _LISTS: dict[str, tuple[Identify, Describe]] = {
 def diff_digests(old: DigestDocument, new: DigestDocument) -> DigestDiff:
     """The structured difference from ``old`` to ``new``."""
     sections: list[SectionChanges] = []
-    for name in ("title", "summary"):
-        before, after = getattr(old, name), getattr(new, name)
-        if before != after or (name == "summary" and old.summary_cite != new.summary_cite):
-            sections.append(SectionChanges(name, changed=[_clip(after)]))
+    if old.title != new.title:
+        sections.append(SectionChanges("title", changed=[Changed(_clip(new.title))]))
+    before = {"text": old.summary, "cite": old.summary_cite}
+    after = {"text": new.summary, "cite": new.summary_cite}
+    if before != after:
+        changed = Changed(_clip(new.summary), _fields(before, after))
+        sections.append(SectionChanges("summary", changed=[changed]))
     if old.source != new.source:
-        changed = [
-            key
-            for key in type(new.source).model_fields
-            if getattr(old.source, key) != getattr(new.source, key)
-        ]
-        sections.append(SectionChanges("source", changed=changed))
+        changed = Changed("", _fields(old.source.model_dump(), new.source.model_dump()))
+        sections.append(SectionChanges("source", changed=[changed]))
     for name, (identity, describe) in _LISTS.items():
         changes = _diff_items(name, getattr(old, name), getattr(new, name), identity, describe)
         if changes:
@@ -89,12 +99,19 @@ def _diff_items(
     after = {identity(item): item for item in new}
     return SectionChanges(
         name,
-        added=[describe(item) for key, item in after.items() if key not in before],
-        removed=[describe(item) for key, item in before.items() if key not in after],
+        added=[_clip(describe(item)) for key, item in after.items() if key not in before],
+        removed=[_clip(describe(item)) for key, item in before.items() if key not in after],
         changed=[
-            describe(item) for key, item in after.items() if key in before and before[key] != item
+            Changed(_clip(describe(item)), _fields(before[key].model_dump(), item.model_dump()))
+            for key, item in after.items()
+            if key in before and before[key] != item
         ],
     )
+
+
+def _fields(old: dict[str, Any], new: dict[str, Any]) -> tuple[str, ...]:
+    """The names of the fields whose values differ, in the schema's order."""
+    return tuple(name for name in new if old.get(name) != new.get(name))
 
 
 def _clip(text: str, limit: int = 120) -> str:

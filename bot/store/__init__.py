@@ -143,6 +143,8 @@ class Version:
     published_by: int | None
     """The admin who published it; None for the file found at start."""
     reason: VersionReason
+    replaces_version_id: int | None = None
+    """The version current when this one was published: what /rollback goes back to."""
 
 
 @dataclass(frozen=True)
@@ -179,6 +181,8 @@ class BroadcastProgress:
     sent: int
     blocked: int
     failed: int
+    cancelled: int = 0
+    """Dropped because the chat unsubscribed before it was sent."""
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -209,6 +213,7 @@ _VERSION_COLUMNS = (
     VersionRow.published_at,
     VersionRow.published_by,
     VersionRow.reason,
+    VersionRow.replaces_version_id,
 )
 
 
@@ -221,6 +226,7 @@ def _version(row: Any) -> Version:
         published_at=row.published_at,
         published_by=row.published_by,
         reason=row.reason,
+        replaces_version_id=row.replaces_version_id,
     )
 
 
@@ -399,7 +405,7 @@ class Store:
     async def unsubscribe(self, chat_id: int) -> bool:
         """Unsubscribe ``chat_id``; True if it was active. Its pending deliveries are dropped."""
         async with self._transaction() as connection:
-            return await _deactivate(connection, chat_id, "unsubscribed", closed_as="failed")
+            return await _deactivate(connection, chat_id, "unsubscribed", closed_as="cancelled")
 
     async def subscription(self, chat_id: int) -> Subscription | None:
         """The subscription of ``chat_id``, active or not; None if it never subscribed."""
@@ -481,7 +487,7 @@ class Store:
         async with self._transaction() as connection:
             # Lock the pointer before taking an id, so concurrent publishers leave the newest
             # version current (their pointer updates happen in id order).
-            await _current_id(connection, lock=True)
+            replaced = await _current_id(connection, lock=True)
             now = _now()
             version_id = (
                 await connection.execute(
@@ -493,6 +499,7 @@ class Store:
                         published_at=now,
                         published_by=published_by,
                         reason=reason,
+                        replaces_version_id=replaced,
                     )
                     .returning(VersionRow.id)
                 )
@@ -513,6 +520,7 @@ class Store:
             published_at=now,
             published_by=published_by,
             reason=reason,
+            replaces_version_id=replaced,
         )
         return Publication(version=version, broadcast_id=broadcast_id, recipients=recipients)
 
@@ -710,7 +718,63 @@ class Store:
             sent=counts.get("sent", 0),
             blocked=counts.get("blocked", 0),
             failed=counts.get("failed", 0),
+            cancelled=counts.get("cancelled", 0),
         )
+
+    async def still_due(self, delivery_id: int) -> bool:
+        """Whether a claimed delivery should still go out (its chat did not leave meanwhile)."""
+        async with self._transaction() as connection:
+            status = (
+                await connection.execute(
+                    select(DeliveryRow.status).where(DeliveryRow.id == delivery_id)
+                )
+            ).scalar_one_or_none()
+        return status == "sending"
+
+    async def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
+        """A group became a supergroup: its subscription and open deliveries follow it."""
+        async with self._transaction() as connection:
+            row = (
+                await connection.execute(
+                    select(SubscriptionRow).where(SubscriptionRow.chat_id == old_chat_id)
+                )
+            ).one_or_none()
+            if row is None:
+                return
+            now = _now()
+            moved = {
+                "chat_type": "supergroup",
+                "title": row.title,
+                "active": row.active,
+                "inactive_reason": row.inactive_reason,
+                "subscribed_at": row.subscribed_at,
+                "updated_at": now,
+            }
+            exists = (
+                await connection.execute(
+                    select(SubscriptionRow.chat_id).where(SubscriptionRow.chat_id == new_chat_id)
+                )
+            ).one_or_none()
+            if exists is None:
+                await connection.execute(
+                    insert(SubscriptionRow).values(chat_id=new_chat_id, **moved)
+                )
+            else:
+                await connection.execute(
+                    update(SubscriptionRow)
+                    .where(SubscriptionRow.chat_id == new_chat_id)
+                    .values(**moved)
+                )
+            await connection.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.chat_id == old_chat_id, DeliveryRow.status.in_(_OPEN))
+                .values(chat_id=new_chat_id, updated_at=now)
+            )
+            await connection.execute(
+                update(SubscriptionRow)
+                .where(SubscriptionRow.chat_id == old_chat_id)
+                .values(active=False, inactive_reason=f"migrated to {new_chat_id}", updated_at=now)
+            )
 
     async def next_due_at(self) -> datetime | None:
         """The earliest due time among 'pending' deliveries; None when there are none."""
@@ -768,15 +832,13 @@ async def _load_version(connection: AsyncConnection, version_id: int) -> Version
 
 
 async def _version_before(connection: AsyncConnection, version_id: int) -> Version | None:
-    row = (
-        await connection.execute(
-            select(*_VERSION_COLUMNS)
-            .where(VersionRow.id < version_id)
-            .order_by(VersionRow.id.desc())
-            .limit(1)
-        )
-    ).one_or_none()
-    return None if row is None else _version(row)
+    """The version that ``version_id`` replaced when it was published, if any.
+
+    Not simply the next older id: after a rollback from v2 to v1 and a new v3, rolling back
+    from v3 must restore v1, not the retracted v2.
+    """
+    replaced = (await _load_version(connection, version_id)).replaces_version_id
+    return None if replaced is None else await _load_version(connection, replaced)
 
 
 async def _broadcast(
@@ -821,10 +883,12 @@ async def _deactivate(
     )
     if not result.rowcount:
         return False
-    # Nothing more may go to this chat, and a row left pending would be due forever.
+    # Nothing more may go to this chat, and a row left pending would be due forever. Rows
+    # already claimed ('sending') are closed too: the sender checks still_due() right before
+    # sending, so a claimed row not yet sent never goes out.
     await connection.execute(
         update(DeliveryRow)
-        .where(DeliveryRow.chat_id == chat_id, DeliveryRow.status == "pending")
+        .where(DeliveryRow.chat_id == chat_id, DeliveryRow.status.in_(_OPEN))
         .values(status=closed_as, error=reason, updated_at=now)
     )
     return True

@@ -27,9 +27,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-VersionReason = Literal["start", "reload", "rollback"]
+VersionReason = Literal["start", "reload"]
 BroadcastKind = Literal["update", "correction"]
-DeliveryStatus = Literal["pending", "sending", "sent", "blocked", "failed"]
+DeliveryStatus = Literal["pending", "sending", "sent", "blocked", "failed", "cancelled"]
 
 # Keys of the bot_state rows; the migration creates both rows (value NULL), so the store only
 # ever UPDATEs them and can lock the current pointer with SELECT … FOR UPDATE.
@@ -94,7 +94,7 @@ class VersionRow(Base):
     """One published digest, immutable; ids grow with publication order."""
 
     __tablename__ = "digest_versions"
-    __table_args__ = (CheckConstraint("reason IN ('start', 'reload', 'rollback')", name="reason"),)
+    __table_args__ = (CheckConstraint("reason IN ('start', 'reload')", name="reason"),)
 
     id: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
@@ -103,6 +103,8 @@ class VersionRow(Base):
     published_at: Mapped[datetime] = mapped_column(UTCDateTime)
     published_by: Mapped[int | None] = mapped_column(BigInteger)
     reason: Mapped[VersionReason] = mapped_column(String(16))
+    replaces_version_id: Mapped[int | None] = mapped_column(ForeignKey("digest_versions.id"))
+    """The version that was current when this one was published: what /rollback restores."""
 
 
 class BotStateRow(Base):
@@ -136,7 +138,8 @@ class DeliveryRow(Base):
     __table_args__ = (
         UniqueConstraint("broadcast_id", "chat_id"),
         CheckConstraint(
-            "status IN ('pending', 'sending', 'sent', 'blocked', 'failed')", name="status"
+            "status IN ('pending', 'sending', 'sent', 'blocked', 'failed', 'cancelled')",
+            name="status",
         ),
         # Claims scan the pending rows in id order and stop after LIMIT due ones; the same
         # prefix serves "earliest pending due time" and the restart's requeue of 'sending'.

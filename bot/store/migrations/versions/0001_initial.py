@@ -47,9 +47,13 @@ def upgrade() -> None:
         sa.Column("published_at", _timestamp(), nullable=False),
         sa.Column("published_by", sa.BigInteger(), nullable=True),
         sa.Column("reason", sa.String(16), nullable=False),
+        sa.Column("replaces_version_id", _ID, nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_digest_versions"),
-        sa.CheckConstraint(
-            "reason IN ('start', 'reload', 'rollback')", name="ck_digest_versions_reason"
+        sa.CheckConstraint("reason IN ('start', 'reload')", name="ck_digest_versions_reason"),
+        sa.ForeignKeyConstraint(
+            ["replaces_version_id"],
+            ["digest_versions.id"],
+            name="fk_digest_versions_replaces_version_id_digest_versions",
         ),
     )
     bot_state = op.create_table(
@@ -103,7 +107,7 @@ def upgrade() -> None:
         ),
         sa.UniqueConstraint("broadcast_id", "chat_id", name="uq_deliveries_broadcast_id_chat_id"),
         sa.CheckConstraint(
-            "status IN ('pending', 'sending', 'sent', 'blocked', 'failed')",
+            "status IN ('pending', 'sending', 'sent', 'blocked', 'failed', 'cancelled')",
             name="ck_deliveries_status",
         ),
     )

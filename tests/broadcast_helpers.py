@@ -1,0 +1,207 @@
+"""Shared helpers of the broadcast tests (in-process and real-process).
+
+Subscribers are written straight into the store before the bot starts; updates are
+recognised by what a user sees ("🔔 Update:"); timing figures come from the double's
+receive times (:attr:`tests.botapi.Call.time`).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager, closing
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.chat.app import build_application, running
+from bot.chat.context import BriefApplication
+from bot.config import Settings
+from bot.delivery.sender import DeliverySender
+from bot.store import Store
+from tests.botapi import BotApiDouble, BotMessage, Call
+from tests.botapi.server import _Response
+
+ADMIN = 777
+"""The admin's user id (and private chat id); never a subscriber unless a test says so."""
+
+UPDATE_PREFIX = "🔔 Update:"
+
+# Two independent edits of the shipped digest: each changes one quote's context.
+EDIT = ("    context: Continuing the same remarks.", "    context: Still speaking to reporters.")
+SECOND_EDIT = (
+    "    context: On why speeding up the repatriations matters.",
+    "    context: Why faster repatriation matters, in his words.",
+)
+
+
+class HeldAnswers(BotApiDouble):
+    """The double, able to hold its answers to sendMessage after it has stored the message.
+
+    While :attr:`hold` is positive, every message sent is delivered (stored, recorded in
+    :attr:`calls`) but the bot waits that long for the answer: the message is in flight from
+    the bot's point of view, as when a crash comes between Telegram accepting a message and
+    the bot hearing so.
+    """
+
+    hold: float = 0.0
+
+    def _handle(
+        self,
+        http_method: str,
+        path: str,
+        query: str,
+        content_type: str,
+        body: bytes,
+        received: float,
+    ) -> _Response:
+        response = super()._handle(http_method, path, query, content_type, body, received)
+        hold = self.hold
+        if hold > 0 and path.rstrip("/").lower().endswith("/sendmessage"):
+            time.sleep(hold)
+        return response
+
+
+def database_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+async def add_subscribers(url: str, chat_ids: Iterable[int]) -> None:
+    """Subscribe private chats straight in the store (migrating it first if needed)."""
+    store = await Store.open(url)
+    try:
+        for chat_id in chat_ids:
+            await store.subscribe(chat_id, chat_type="private", title=None)
+    finally:
+        await store.close()
+
+
+def is_update_call(call: Call) -> bool:
+    """A sendMessage of an update (by its first character: cheap enough for wait predicates,
+    which run under the double's lock; :func:`updates` checks the visible text)."""
+    text = call.params.get("text")
+    return call.method == "sendMessage" and isinstance(text, str) and text.startswith("🔔")
+
+
+def update_calls(api: BotApiDouble, chats: Iterable[int] | None = None) -> list[Call]:
+    """Every sendMessage of an update the double received (any answer), oldest first."""
+    wanted = None if chats is None else set(chats)
+    calls = [c for c in api.calls_to("sendMessage") if is_update_call(c)]
+    if wanted is not None:
+        calls = [c for c in calls if c.params.get("chat_id") in wanted]
+    return sorted(calls, key=lambda c: c.time)
+
+
+def delivered_times(api: BotApiDouble, chats: Iterable[int] | None = None) -> list[float]:
+    """Receive times of the update sendMessages that the double accepted (HTTP 200)."""
+    return [c.time for c in update_calls(api, chats) if c.response_status == 200]
+
+
+def updates(api: BotApiDouble, chat_id: int) -> list[BotMessage]:
+    """The update messages a chat has received."""
+    return [m for m in api.messages(chat_id) if m.visible_text.startswith(UPDATE_PREFIX)]
+
+
+def update_counts(api: BotApiDouble, chats: Iterable[int]) -> dict[int, int]:
+    return {chat: len(updates(api, chat)) for chat in chats}
+
+
+def max_in_window(times: Sequence[float], width: float = 1.0) -> int:
+    """The most events in any half-open window ``[t, t + width)``.
+
+    A window holding events can slide right until it starts at its first event without
+    losing any, so windows starting at event times are the only ones to look at.
+    """
+    ordered = sorted(times)
+    best, end = 0, 0
+    for start, moment in enumerate(ordered):
+        end = max(end, start)
+        while end < len(ordered) and ordered[end] < moment + width:
+            end += 1
+        best = max(best, end - start)
+    return best
+
+
+def achieved_rate(times: Sequence[float]) -> float:
+    """(n - 1) / (last - first): the average rate between the first and the last event."""
+    ordered = sorted(times)
+    if len(ordered) < 2 or ordered[-1] == ordered[0]:
+        raise ValueError("need at least two distinct times")
+    return (len(ordered) - 1) / (ordered[-1] - ordered[0])
+
+
+def sender_of(application: BriefApplication) -> DeliverySender:
+    sender = application.bot_data.services.sender
+    assert sender is not None
+    return sender
+
+
+@asynccontextmanager
+async def polling_with(
+    api: BotApiDouble,
+    settings: Settings,
+    configure: Callable[[BriefApplication], None] | None = None,
+) -> AsyncIterator[BriefApplication]:
+    """:func:`tests.e2e.polling`, with a hook that may adjust the application before it starts."""
+    application = build_application(settings)
+    if configure is not None:
+        configure(application)
+    async with running(application):
+        assert application.updater is not None
+        await application.updater.start_polling(poll_interval=0, timeout=1)
+        try:
+            yield application
+        finally:
+            await application.updater.stop()
+
+
+@dataclass(frozen=True)
+class Stats:
+    """The figures of the admin's /stats reply."""
+
+    active: int
+    inactive: int
+    recipients: int
+    sent: int
+    pending: int
+    blocked: int
+    failed: int
+
+
+_SUBSCRIBERS = re.compile(r"Subscribers: (\d+) active, (\d+) inactive")
+_PROGRESS = re.compile(r"(\d+) recipients?: (\d+) sent, (\d+) pending, (\d+) blocked, (\d+) failed")
+
+
+def parse_stats(text: str) -> Stats:
+    subscribers = _SUBSCRIBERS.search(text)
+    progress = _PROGRESS.search(text)
+    assert subscribers is not None and progress is not None, text
+    active, inactive = (int(n) for n in subscribers.groups())
+    recipients, sent, pending, blocked, failed = (int(n) for n in progress.groups())
+    return Stats(active, inactive, recipients, sent, pending, blocked, failed)
+
+
+_RECIPIENTS = re.compile(r"(\d+) subscribers? (?:are|is) being told what changed")
+
+
+def notified(reload_reply: str) -> int:
+    """The number of subscribers a /reload reply says are being notified."""
+    found = _RECIPIENTS.search(reload_reply)
+    assert found is not None, reload_reply
+    return int(found.group(1))
+
+
+def ledger(database: Path) -> list[tuple[int, int, str]]:
+    """(broadcast_id, chat_id, status) of every delivery, read with the sqlite3 module."""
+    with closing(sqlite3.connect(database)) as connection:
+        rows = connection.execute(
+            "SELECT broadcast_id, chat_id, status FROM deliveries ORDER BY id"
+        ).fetchall()
+    return [(int(b), int(c), str(s)) for b, c, s in rows]
+
+
+def table_count(database: Path, table: str) -> int:
+    with closing(sqlite3.connect(database)) as connection:
+        (count,) = connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()
+    return int(count)
