@@ -225,7 +225,7 @@ async def test_unexpected_error_is_logged_and_the_user_gets_an_apology(
 async def test_long_replies_are_split_at_paragraphs(
     api: BotApiDouble, edit_digest: EditDigest, tmp_path: Path
 ) -> None:
-    point = "    cite: [3]\n  - text: >-\n      Lacking detention space"
+    point = "    cite: [3]\n  - text: >-\n      He said U.S. authorities have had"
     many = "".join(
         f"    cite: [3]\n  - text: China agreed to cooperate more against the criminal organizations that smuggle Chinese laborers, point {'i' * (n % 7 + 1)}.\n"
         for n in range(60)

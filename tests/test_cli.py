@@ -55,7 +55,11 @@ def test_check_reports_one_line_per_problem(edit_digest: EditDigest, tmp_path: P
 def test_bad_digest_at_start_exits_2_naming_file_and_line(
     edit_digest: EditDigest, tmp_path: Path
 ) -> None:
-    path, line = edit_digest("    cite: [8]\n", "    cite: [80]\n")
+    path, line = edit_digest(
+        "    description: Not named in the article; said Beijing will work with the United States.\n    cite: [6]\n",
+        "    description: Not named in the article; said Beijing will work with the United States.\n    cite: [80]\n",
+    )
+    line += 1  # the cite line
     for command in ("run", "console"):
         result = run_bot(command, cwd=tmp_path, BOT_TOKEN=FAKE_TOKEN, BOT_DIGEST_PATH=str(path))
         assert result.returncode == 2

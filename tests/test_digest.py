@@ -96,8 +96,8 @@ BROKEN = {
         "quote-not-verbatim: 'If we start to show progress in the short term, one of the …' is not verbatim in paragraph 5",
     ),
     "quote-wrong-paragraph": (
-        '      more quickly\n    context: On the Megaports Initiative; the article cues it only with "he added".\n    cite: [10]',
-        '      more quickly\n    context: On the Megaports Initiative; the article cues it only with "he added".\n    cite: [9]',
+        "      more quickly\n    context: On how the Megaports plan would benefit both countries.\n    cite: [10]",
+        "      more quickly\n    context: On how the Megaports plan would benefit both countries.\n    cite: [9]",
         "quote-wrong-paragraph: the quote is in paragraph 10, not 9",
     ),
     "figure-not-in-paragraph": (
@@ -243,3 +243,62 @@ def test_fingerprint_changes_with_the_digest(edit_digest: EditDigest, digest: Di
         "    context: Continuing the same remarks.", "    context: Still speaking."
     )
     assert load_digest(path).fingerprint != digest.fingerprint
+
+
+def test_a_quote_across_the_narration_is_not_a_quote(edit_digest: EditDigest) -> None:
+    path, line = edit_digest(
+        "      they will be going back home\n",
+        '      they will be going back home," said Chertoff. "They will not\n',
+    )
+    text = path.read_text(encoding="utf-8")
+    line = text[: text.index("    text: >-\n      If we start")].count("\n") + 1
+    [problem] = problem_lines(path)
+    assert problem.startswith(f"{path}:{line}: quote-not-quoted: 'If we start")
+    assert problem.endswith("is in paragraph 5 but not inside one pair of its quotation marks")
+
+
+def test_a_one_word_quote_is_refused(edit_digest: EditDigest) -> None:
+    old = (
+        "    text: >-\n      They will not be getting released into the United States. We can have a"
+        " huge effect on\n      this by starting to establish deterrents, which we have not been"
+        " able to do up to now.\n"
+    )
+    path, line = edit_digest(old, "    text: now\n")
+    assert problem_lines(path) == [f"{path}:{line}: quote-too-short: 'now' has fewer than 3 words"]
+
+
+def test_an_invented_name_in_prose_is_refused(edit_digest: EditDigest) -> None:
+    path, line = edit_digest(
+        "    context: Continuing the same remarks.",
+        "    context: Reuters reports that Secretary Condoleezza Rice agreed.",
+    )
+    assert problem_lines(path) == [
+        f"{path}:{line}: name-not-in-article: the article never names 'Condoleezza'",
+        f"{path}:{line}: name-not-in-article: the article never names 'Rice'",
+        f"{path}:{line}: name-not-in-article: the article never names 'Secretary'",
+    ]
+
+
+@pytest.mark.parametrize(("key", "value"), [("publisher", "China"), ("published", "this week")])
+def test_metadata_must_be_stated_as_such_not_merely_occur(
+    edit_digest: EditDigest, key: str, value: str
+) -> None:
+    path, line = edit_digest(f"  {key}: unknown", f"  {key}: {value}")
+    assert problem_lines(path) == [
+        f"{path}:{line}: unknown-metadata: the article does not state its {key} as {value!r}: write 'unknown'"
+    ]
+
+
+def test_metadata_stated_on_a_line_of_its_own_is_accepted(seeds_copy: Path) -> None:
+    article = seeds_copy.parent / "000_5af58b1d35c2d298.txt"
+    article.write_text(
+        article.read_text(encoding="utf-8") + "\n\nBy Jane Reporter\n", encoding="utf-8"
+    )
+    text = seeds_copy.read_text(encoding="utf-8").replace(
+        "  byline: unknown", "  byline: Jane Reporter"
+    )
+    seeds_copy.write_text(text, encoding="utf-8")
+    digest, problems = inspect_digest(seeds_copy)
+    assert problems == []
+    assert digest is not None
+    assert digest.document.source.byline == "Jane Reporter"

@@ -7,10 +7,14 @@ the offending value. The rules, by name:
 ``paragraph-out-of-range``   a citation names a paragraph the article does not have
 ``quote-not-verbatim``       a quote's text occurs nowhere in the article
 ``quote-wrong-paragraph``    a quote's text occurs in the article, but not where it is cited
+``quote-not-quoted``         a quote's text is in its paragraph, but not inside one pair of
+                             quotation marks there (so it is not words anyone said)
+``quote-too-short``          a quote of fewer than three words, too short to stand alone
 ``figure-not-in-paragraph``  a figure's value does not occur in a paragraph it cites
 ``number-not-in-article``    a number written in digits that the article does not contain
 ``invented-date``            a month or weekday name that the article does not contain
 ``unknown-metadata``         source metadata that the article does not state (say ``unknown``)
+``name-not-in-article``      a capitalised word inside a sentence (a name) the article lacks
 ``name-not-in-paragraph``    an entity's name does not occur in a paragraph it cites
 ``role-not-in-article``      an entity's role is not how the article describes anyone
 ``unknown-speaker``          a quote or statement names a speaker missing from ``people``
@@ -29,14 +33,22 @@ from bot.digest.model import UNKNOWN, DigestDocument
 from bot.digest.yamlsource import Location
 
 SUMMARY_MAX_WORDS = 60
+QUOTE_MIN_WORDS = 3
 
 _NUMBER = re.compile(r"\d+(?:[,.]\d+)*")
+_QUOTED = re.compile(r'"([^"]+)"')
+# A capitalised word that does not open a sentence: in English prose, a name.
+_INNER_NAME = re.compile(
+    r"(?<![.!?:;\n\u201c\"(]\s)(?<!^)(?<![.!?:;\n])\b[A-Z][\w'\u2019-]*(?:\.[A-Z]\.?)?"
+)
 _CALENDAR_WORDS = re.compile(
     r"\b(?:January|February|March|April|May|June|July|August|September|October|November"
     r"|December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
 )
 # Values that name files or are structural, not statements of fact.
 _NOT_PROSE = {("article",)}
+# Fields whose names have rules of their own (name-, role-, speaker-, title-, metadata rules).
+_CHECKED_ELSEWHERE = {"name", "role", "speaker", "title"}
 
 Finding = tuple[Location, str, str]
 """Where (a YAML location), which rule, and what is wrong."""
@@ -130,8 +142,25 @@ def _paragraphs(article: Article, cite: list[int]) -> list[tuple[int, str]]:
 def _quotes(document: DigestDocument, article: Article) -> Iterator[Finding]:
     for index, quote in enumerate(document.quotes):
         wanted = normalise(quote.text)
+        if len(wanted.split()) < QUOTE_MIN_WORDS:
+            yield (
+                ("quotes", index, "text"),
+                "quote-too-short",
+                f"{quote.text!r} has fewer than {QUOTE_MIN_WORDS} words",
+            )
+            continue
         cited = _paragraphs(article, quote.cite)
-        if not cited or any(wanted in paragraph for _, paragraph in cited):
+        if not cited:
+            continue
+        if any(wanted in span for _, p in cited for span in _QUOTED.findall(p)):
+            continue
+        if any(wanted in paragraph for _, paragraph in cited):
+            yield (
+                ("quotes", index, "text"),
+                "quote-not-quoted",
+                f"{_clip(quote.text)!r} is in paragraph {_numbers(quote.cite)} but not "
+                "inside one pair of its quotation marks",
+            )
             continue
         elsewhere = [n for n, p in enumerate(article.paragraphs, 1) if wanted in p]
         if elsewhere:
@@ -200,8 +229,16 @@ def _speakers(document: DigestDocument) -> Iterator[Finding]:
 
 
 def _metadata(document: DigestDocument, article: Article) -> Iterator[Finding]:
+    # Stated means stated as such: a line of its own (a dateline, a publisher's name) or a
+    # byline; a word that merely occurs somewhere ("China", "this week") is not metadata.
+    lines = {normalise(line).casefold() for line in article.text.splitlines() if line.strip()}
     for key, value in document.source.model_dump(exclude={"note"}).items():
-        if value != UNKNOWN and not _contains(article.normalised, value):
+        if value == UNKNOWN:
+            continue
+        stated = normalise(value).casefold() in lines or (
+            key == "byline" and f"by {normalise(value).casefold()}" in lines
+        )
+        if not stated:
             yield (
                 ("source", key),
                 "unknown-metadata",
@@ -223,6 +260,11 @@ def _prose(document: DigestDocument, article: Article) -> Iterator[Finding]:
             )
         for word in sorted(set(_CALENDAR_WORDS.findall(text)) - calendar_in_article):
             yield location, "invented-date", f"the article never mentions {word}"
+        if location[-1] in _CHECKED_ELSEWHERE or location[0] == "source":
+            continue
+        for name in sorted(set(_INNER_NAME.findall(text)) - set(_CALENDAR_WORDS.findall(text))):
+            if not re.search(rf"(?<!\w){re.escape(name)}(?!\w)", article.text):
+                yield location, "name-not-in-article", f"the article never names {name!r}"
     words = len(document.summary.split())
     if words > SUMMARY_MAX_WORDS:
         yield (

@@ -51,20 +51,24 @@ def parse_yaml(path: Path, text: str) -> YamlSource:
         raise YamlSyntaxError(1, str(error)) from error
     source = YamlSource(path=path, data=None)
     if node is not None:
-        source.data = _construct(node, (), source)
+        # A constructor per parse: it caches what it builds, and a shared one would grow
+        # with every /reload.
+        source.data = _construct(node, (), source, yaml.constructor.SafeConstructor())
     return source
 
 
-_SCALARS = yaml.SafeLoader("")
-
-
-def _construct(node: yaml.Node, location: Location, source: YamlSource) -> Any:
+def _construct(
+    node: yaml.Node,
+    location: Location,
+    source: YamlSource,
+    scalars: yaml.constructor.SafeConstructor,
+) -> Any:
     source.lines[location] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         mapping: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             key = (
-                _SCALARS.construct_object(key_node)
+                scalars.construct_object(key_node)
                 if isinstance(key_node, yaml.ScalarNode)
                 else None
             )
@@ -73,10 +77,11 @@ def _construct(node: yaml.Node, location: Location, source: YamlSource) -> Any:
             child = (*location, key)
             if key in mapping:
                 source.duplicate_keys.append((child, key_node.start_mark.line + 1))
-            mapping[key] = _construct(value_node, child, source)
+            mapping[key] = _construct(value_node, child, source, scalars)
         return mapping
     if isinstance(node, yaml.SequenceNode):
         return [
-            _construct(item, (*location, index), source) for index, item in enumerate(node.value)
+            _construct(item, (*location, index), source, scalars)
+            for index, item in enumerate(node.value)
         ]
-    return _SCALARS.construct_object(node)
+    return scalars.construct_object(node)
