@@ -2,10 +2,12 @@
 
 The package is split in two halves:
 
-* a Telegram-free domain (:mod:`bot.digest`, :mod:`bot.render`), where the rules live and
-  the tests go deep;
-* the Telegram glue (:mod:`bot.telegram`), thin handlers wired by one composition root,
-  :func:`bot.telegram.app.build_application`, which ``python -m bot`` and the tests share.
+* a Telegram-free domain (:mod:`bot.digest`, :mod:`bot.render`, :mod:`bot.markup`,
+  :mod:`bot.answers`, :mod:`bot.library`, :mod:`bot.store`, :mod:`bot.delivery`), where the
+  rules live and the tests go deep;
+* the Telegram glue (:mod:`bot.chat`), thin handlers wired by one composition root,
+  :func:`bot.chat.app.build_application`, which ``python -m bot``, the console and the
+  tests share.
 """
 
 from pathlib import Path

@@ -308,6 +308,8 @@ _CONTRACTIONS = (
     (re.compile(r"\bcan'?t\b"), "can not"),
     (re.compile(r"\bwon'?t\b"), "will not"),
     (re.compile(r"n't\b"), " not"),
+    # Typed without the apostrophe, as people do in chat ("why hasnt china...").
+    (re.compile(r"\b(is|are|was|were|has|have|had|do|does|did|could|would|should)nt\b"), r"\1 not"),
     (re.compile(r"'(?:s|re|ve|ll|d|m)\b|(?<=s)'"), ""),
 )
 _WORDS = re.compile(r"\d+(?:\.\d+)?|[^\W_]+")

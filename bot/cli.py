@@ -17,6 +17,7 @@ from typing import Any
 import jinja2
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.answers import AnswerEngine
 from bot.chat.app import build_application, run_polling
 from bot.config import Settings, SettingsError, load_settings
 from bot.console import run_console
@@ -103,13 +104,22 @@ def sample_context(digest: Digest) -> dict[str, Any]:
     document = digest.document
     edited = document.model_copy(update={"key_points": document.key_points[1:], "summary": "…"})
     return digest_context(digest) | {
+        "answer": AnswerEngine(digest).answer("how many migrants?"),
+        "question": "how many migrants?",
         "number": 1,
         "requested": "99",
         "command": "/example",
         "user_id": 1,
         "outcome": "subscribed",
         "group": False,
-        "subscription": Subscription(1, "private", None, True, now, None),
+        "subscription": Subscription(
+            chat_id=1,
+            chat_type="private",
+            title=None,
+            active=True,
+            subscribed_at=now,
+            inactive_reason=None,
+        ),
         "version": version,
         "current": version,
         "diff": diff_digests(document, edited),
@@ -121,7 +131,19 @@ def sample_context(digest: Digest) -> dict[str, Any]:
         "problems": [],
         "recipients": 3,
         "counts": SubscriberCounts(active=3, inactive=1),
-        "broadcast": BroadcastProgress(1, "update", 1, now, 4, 1, 0, 2, 1, 0),
+        "broadcast": BroadcastProgress(
+            broadcast_id=1,
+            kind="update",
+            version_id=1,
+            created_at=now,
+            recipients=5,
+            pending=1,
+            sending=0,
+            sent=2,
+            blocked=1,
+            failed=0,
+            cancelled=1,
+        ),
     }
 
 
@@ -137,6 +159,7 @@ def _template_line(error: Exception, name: str) -> int:
 
 
 def load_or_exit(settings: Settings) -> Digest | None:
+    """The digest to serve, or None after printing why it cannot be served."""
     try:
         return load_digest(settings.digest_path)
     except DigestError as error:

@@ -174,8 +174,9 @@ async def run_console(
     )
     user = ConsoleUser()
     interactive = stdin.isatty()
-    print(renderer.text("console_banner.txt", user_id=CONSOLE_USER_ID) + "\n", file=stdout)
     async with running(application):
+        # After the store opened: a bad BOT_DATABASE_URL shows its error, not a banner first.
+        print(renderer.text("console_banner.txt", user_id=CONSOLE_USER_ID) + "\n", file=stdout)
         while True:
             if interactive:
                 print("> ", end="", file=stdout, flush=True)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.answers import AnswerEngine
 from bot.digest import Digest, inspect_digest, inspect_texts
 from bot.digest.diff import Changed, DigestDiff, SectionChanges, diff_digests
 from bot.render import Renderer
@@ -82,6 +83,7 @@ class DigestLibrary:
         # Until start() has consulted the store, the file is the best answer there is.
         self._file_digest = file_digest
         self._current = file_digest
+        self._answers = AnswerEngine(file_digest)
         self._version: Version | None = None
         # One publication at a time: two admins reloading at once must not interleave.
         self._lock = asyncio.Lock()
@@ -90,6 +92,11 @@ class DigestLibrary:
     def current(self) -> Digest:
         """The digest to answer from; replaced whole, never edited in place."""
         return self._current
+
+    @property
+    def answers(self) -> AnswerEngine:
+        """Answers free-text questions from the digest being served."""
+        return self._answers
 
     @property
     def version(self) -> Version:
@@ -202,6 +209,8 @@ class DigestLibrary:
         return parts[:1]  # unreachable with today's template: at limit 0 it lists counts only
 
     def _serve(self, digest: Digest, version: Version) -> None:
+        if digest is not self._current:
+            self._answers = AnswerEngine(digest)
         self._current, self._version = digest, version
 
     def _digest_of(self, version: Version) -> Digest | None:

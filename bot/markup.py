@@ -32,6 +32,7 @@ class Token:
     visible: str = ""
     opens: str | None = None
     closes: str | None = None
+    attributes: str = ""
 
 
 def utf16_length(text: str) -> int:
@@ -49,7 +50,10 @@ def tokenize(text: str) -> list[Token]:
             name = tag.lower()
             if name not in ALLOWED_TAGS:
                 raise ValueError(f"tag <{name}> is not one Telegram accepts")
-            tokens.append(Token(raw, closes=name) if closing else Token(raw, opens=name))
+            if closing:
+                tokens.append(Token(raw, closes=name))
+            else:
+                tokens.append(Token(raw, opens=name, attributes=_attributes.strip()))
         elif entity is not None:
             tokens.append(Token(raw, _decode_entity(entity)))
         elif raw in "<&":
@@ -87,6 +91,7 @@ def problems(text: str, max_length: int | None = MAX_MESSAGE_LENGTH) -> list[str
     stack: list[str] = []
     for token in tokens:
         if token.opens:
+            found += _attribute_problems(token, stack)
             stack.append(token.opens)
         elif token.closes and (not stack or stack.pop() != token.closes):
             found.append(f"</{token.closes}> closes nothing open")
@@ -98,6 +103,27 @@ def problems(text: str, max_length: int | None = MAX_MESSAGE_LENGTH) -> list[str
     if max_length is not None and utf16_length(visible) > max_length:
         found.append(f"{utf16_length(visible)} characters, over {max_length}")
     return found
+
+
+# What each tag must carry, or may carry (Telegram drops or refuses anything else).
+_REQUIRED = {"a": re.compile(r'href="[^"]+"'), "tg-emoji": re.compile(r'emoji-id="\d+"')}
+_REQUIRED["span"] = re.compile(r'class="tg-spoiler"')
+_ALLOWED_ATTRIBUTES = {"a", "tg-emoji", "span", "code", "blockquote"}
+
+
+def _attribute_problems(token: Token, open_tags: list[str]) -> list[str]:
+    name, attributes = token.opens or "", token.attributes
+    if name in _REQUIRED and not _REQUIRED[name].fullmatch(attributes):
+        return [f"<{name}> needs {_REQUIRED[name].pattern.replace(chr(92), '')}"]
+    if attributes and name not in _ALLOWED_ATTRIBUTES:
+        return [f"<{name}> takes no attributes"]
+    if name == "code" and attributes and "pre" not in open_tags:
+        return ["<code class=...> is only allowed inside <pre>"]
+    if name == "blockquote" and attributes not in {"", "expandable"}:
+        return ["<blockquote> takes only the expandable attribute"]
+    if name in {"blockquote", "pre"} and ({"blockquote", "pre"} & set(open_tags)):
+        return [f"<{name}> cannot be nested in a block"]
+    return []
 
 
 def split_message(text: str, limit: int = MAX_MESSAGE_LENGTH) -> list[str]:

@@ -8,7 +8,7 @@ no user-facing sentence lives in Python.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ import jinja2
 
 from bot import TEMPLATES_DIR
 from bot.digest import Digest
+from bot.digest.model import Cited
 from bot.markup import split_message
 
 SECTIONS = ("summary", "quotes", "figures", "people", "timeline", "source")
@@ -48,12 +49,13 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=False,
         )
+        # The labels are the template's top-level `set` variables (its module attributes).
         module = self.environment.get_template("labels.j2").module
         self.labels = Labels(
-            sections=dict(module.sections),  # type: ignore[attr-defined]
-            paragraph=str(module.paragraph_button),  # type: ignore[attr-defined]
-            commands=tuple(tuple(pair) for pair in module.commands),  # type: ignore[attr-defined]
-            admin_commands=tuple(tuple(pair) for pair in module.admin_commands),  # type: ignore[attr-defined]
+            sections=dict(getattr(module, "sections")),  # noqa: B009 - not a typed attribute
+            paragraph=str(getattr(module, "paragraph_button")),  # noqa: B009
+            commands=_pairs(getattr(module, "commands")),  # noqa: B009
+            admin_commands=_pairs(getattr(module, "admin_commands")),  # noqa: B009
         )
 
     def text(self, name: str, **context: Any) -> str:
@@ -75,6 +77,31 @@ class Renderer:
             for name in self.environment.list_templates(extensions=["html", "txt"])
             if not Path(name).name.startswith("_")
         )
+
+
+def _pairs(value: Any) -> tuple[tuple[str, str], ...]:
+    """``[(command, description), ...]`` from the labels template, checked."""
+    pairs = tuple((str(name), str(text)) for name, text in value)
+    if not pairs:
+        raise ValueError("labels.j2 lists no commands")
+    return pairs
+
+
+def cited_paragraphs(section: str, digest: Digest) -> list[int]:
+    """The paragraphs a section cites, in order: one tap away under the section."""
+    document = digest.document
+    groups: dict[str, list[Sequence[Cited]]] = {
+        "summary": [document.key_points, [figure for figure in document.figures if figure.key]],
+        "quotes": [document.quotes, document.statements],
+        "figures": [document.figures],
+        "people": [document.people],
+        "timeline": [document.timeline, document.open_questions],
+    }
+    cited = set(document.summary_cite) if section == "summary" else set()
+    for group in groups.get(section, []):
+        for item in group:
+            cited.update(item.cite)
+    return sorted(cited)
 
 
 def digest_context(digest: Digest) -> dict[str, Any]:

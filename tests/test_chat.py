@@ -136,8 +136,8 @@ async def test_help_and_private_plain_text_and_unknown_commands(api: BotApiDoubl
     [help_message] = await converse(api, USER, "/help")
     for command in ("/summary", "/quotes", "/figures", "/people", "/timeline", "/source"):
         assert command in help_message.visible_text
-    [pointer] = await converse(api, USER, "how many migrants?")
-    assert "don't answer free-text questions yet" in pointer.visible_text
+    [answer] = await converse(api, USER, "how many migrants?")
+    assert answer.visible_text.startswith("about 39,000 — illegal Chinese migrants")
     [unknown] = await converse(api, USER, "/frobnicate now")
     assert (
         unknown.visible_text
@@ -254,3 +254,86 @@ async def test_a_reply_under_flood_control_is_sent_after_retry_after(
     refused, sent = api.calls_to("sendMessage")[-2:]
     assert (refused.response_status, sent.response_status) == (429, 200)
     assert sent.time - refused.time >= 1.0
+
+
+@pytest.mark.usefixtures("bot")
+async def test_questions_are_answered_from_the_article_with_their_paragraph(
+    api: BotApiDouble, digest: Digest
+) -> None:
+    [answer] = await converse(api, USER, "What is Megaports?")
+    assert "From the article:" in answer.visible_text
+    assert "The plan, called the Megaports Initiative, is meant to spot" in answer.visible_text
+    assert "[¶ 8]" in answer.visible_text
+    before = len(api.messages(USER))
+    api.press_button(USER, answer.message_id, answer.callback_data("¶ 8"))
+    [paragraph] = (await api.wait_for_messages_async(USER, before + 1))[before:]
+    assert paragraph.visible_text.startswith("Paragraph 8 of 11")
+
+    [asked] = await converse(api, USER, "/ask why hasn't China taken them back?")
+    assert "China has thus far refused to repatriate them" in asked.visible_text
+
+    [honest] = await converse(api, USER, "who won the world cup?")
+    assert honest.visible_text.startswith("The article does not say.")
+    assert next(b["text"] for b in honest.buttons()) == "📰 Summary"
+
+    [hello] = await converse(api, USER, "hi there")
+    assert hello.visible_text.startswith("Hello!")
+    assert not hello.buttons()
+
+    [usage] = await converse(api, USER, "/ask")
+    assert usage.visible_text.startswith("Ask me a question about the story")
+
+
+@pytest.mark.usefixtures("bot")
+async def test_in_groups_questions_need_a_reply_a_mention_or_ask(api: BotApiDouble) -> None:
+    group = "supergroup"
+    [summary] = await converse(api, GROUP, "/summary", chat_type=group)
+    api.send_text(GROUP, "how many migrants?", chat_type=group)  # chatter: not for the bot
+    [mentioned] = await converse(api, GROUP, "@StoryBriefBot how many migrants?", chat_type=group)
+    assert mentioned.visible_text.startswith("about 39,000")
+    before = len(api.messages(GROUP))
+    api.send_text(
+        GROUP, "what is megaports", chat_type=group, reply_to_bot_message_id=summary.message_id
+    )
+    [replied] = (await api.wait_for_messages_async(GROUP, before + 1))[before:]
+    assert "Megaports Initiative" in replied.visible_text
+    [asked] = await converse(api, GROUP, "/ask@StoryBriefBot who is chertoff", chat_type=group)
+    assert "Chertoff" in asked.visible_text
+    assert len(api.messages(GROUP)) == 4  # the chatter got nothing
+
+
+@pytest.mark.usefixtures("bot")
+async def test_every_section_offers_its_cited_paragraphs(api: BotApiDouble, digest: Digest) -> None:
+    [quotes] = await converse(api, USER, "/quotes")
+    labels = [button["text"] for button in quotes.buttons()]
+    cited = sorted({n for q in digest.document.quotes + digest.document.statements for n in q.cite})
+    assert labels == [f"¶ {n}" for n in cited]
+    [summary] = await converse(api, USER, "/summary")
+    assert "¶ 1" in [button["text"] for button in summary.buttons()]
+
+
+@pytest.mark.usefixtures("bot")
+async def test_non_text_messages_and_odd_paragraph_numbers(api: BotApiDouble) -> None:
+    api.push_update(
+        {
+            "message": {
+                "message_id": 77,
+                "date": 0,
+                "chat": {"id": USER, "type": "private", "first_name": "A"},
+                "from": {"id": USER, "is_bot": False, "first_name": "A"},
+                "sticker": {
+                    "file_id": "x",
+                    "file_unique_id": "y",
+                    "width": 1,
+                    "height": 1,
+                    "is_animated": False,
+                    "is_video": False,
+                    "type": "regular",
+                },
+            }
+        }
+    )
+    [reply] = await api.wait_for_messages_async(USER, 1)
+    assert reply.visible_text.startswith("I can only read text.")
+    [odd] = await converse(api, USER, "/source 1.5")
+    assert odd.visible_text.startswith("There is no paragraph “1.5”")

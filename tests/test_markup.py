@@ -34,10 +34,23 @@ def test_visible_length_counts_entities_as_one_and_emoji_as_two() -> None:
         ("<b><i>x</b></i>", "</b> closes nothing open"),
         ("<b> </b>", "the message has no visible text"),
         ("x" * 4097, "4097 characters, over 4096"),
+        ("<a>x</a>", '<a> needs href="[^"]+"'),
+        ('<span class="x">x</span>', '<span> needs class="tg-spoiler"'),
+        ('<b class="x">x</b>', "<b> takes no attributes"),
+        ('<code class="language-python">x</code>', "<code class=...> is only allowed inside <pre>"),
+        (
+            "<blockquote><blockquote>x</blockquote></blockquote>",
+            "<blockquote> cannot be nested in a block",
+        ),
     ],
 )
 def test_problems(text: str, problem: str) -> None:
     assert problems(text) == [problem]
+
+
+def test_attributes_telegram_accepts() -> None:
+    good = '<a href="https://example.org">x</a> <span class="tg-spoiler">s</span> <pre><code class="language-python">y</code></pre> <blockquote expandable>q</blockquote> <tg-emoji emoji-id="5368324170671202286">👍</tg-emoji>'
+    assert problems(good) == []
 
 
 def test_short_text_is_one_part() -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -41,6 +41,9 @@ logger = logging.getLogger(__name__)
 RETRY_FIRST_DELAY = 1.0
 RETRY_MAX_DELAY = 300.0
 ADMIN_COMMANDS = ("reload", "rollback", "stats")
+SENDER_TASK = "delivery-sender"
+SENDER_STOP_TIMEOUT = 10.0
+"""Seconds a stopping bot gives the sends under way; then they are cut (and resumed later)."""
 
 
 def build_application(
@@ -103,31 +106,39 @@ NEW_MESSAGES = filters.UpdateType.MESSAGE
 def register_handlers(application: BriefApplication, settings: Settings) -> None:
     """Attach every handler; order matters, since the first matching handler wins."""
     reading = [section for section in SECTIONS if section != "source"]
-    admins = filters.User(user_id=settings.admin_ids)
+    # Admin commands are for admins, in their private chat with the bot: a group would see
+    # the digest's problems and the state of every broadcast.
+    admins = filters.User(user_id=settings.admin_ids) & filters.ChatType.PRIVATE
+    private = filters.ChatType.PRIVATE
     application.add_handlers(
         [
             CommandHandler("start", handlers.start, filters=NEW_MESSAGES),
             CommandHandler("help", handlers.help_command, filters=NEW_MESSAGES),
             CommandHandler(reading, handlers.section_command, filters=NEW_MESSAGES),
             CommandHandler("source", handlers.source, filters=NEW_MESSAGES),
+            CommandHandler("ask", handlers.ask, filters=NEW_MESSAGES),
             CommandHandler("subscribe", handlers.subscribe, filters=NEW_MESSAGES),
             CommandHandler("unsubscribe", handlers.unsubscribe, filters=NEW_MESSAGES),
             CommandHandler("status", handlers.status, filters=NEW_MESSAGES),
             CommandHandler("reload", handlers.reload, filters=NEW_MESSAGES & admins),
             CommandHandler("rollback", handlers.rollback, filters=NEW_MESSAGES & admins),
             CommandHandler("stats", handlers.stats, filters=NEW_MESSAGES & admins),
-            # Admin commands from anyone else land here, after the admin-only handlers.
+            # Admin commands from anyone else, or in a group, land here.
             CommandHandler(ADMIN_COMMANDS, handlers.refuse_admin_command, filters=NEW_MESSAGES),
             CallbackQueryHandler(handlers.button),
             ChatMemberHandler(handlers.my_membership, ChatMemberHandler.MY_CHAT_MEMBER),
+            MessageHandler(filters.StatusUpdate.MIGRATE, handlers.migrated),
             # After the known commands: anything else that looks like a command. In groups
             # it may be meant for another bot, so only private chats hear about it.
+            MessageHandler(NEW_MESSAGES & private & filters.COMMAND, handlers.unknown_command),
+            # Text is a question: any text in a private chat; in a group, only text that
+            # replies to the bot or mentions it (the handler checks which).
+            MessageHandler(NEW_MESSAGES & private & filters.TEXT, handlers.private_text),
             MessageHandler(
-                NEW_MESSAGES & filters.ChatType.PRIVATE & filters.COMMAND,
-                handlers.unknown_command,
+                NEW_MESSAGES & filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND,
+                handlers.group_text,
             ),
-            # In groups the bot stays quiet unless spoken to with a command.
-            MessageHandler(NEW_MESSAGES & filters.ChatType.PRIVATE, handlers.plain_text),
+            MessageHandler(NEW_MESSAGES & private, handlers.other_message),
         ]
     )
     application.add_error_handler(handlers.on_error)
@@ -157,32 +168,35 @@ async def _post_init(application: BriefApplication) -> None:
 
 
 def _background(application: BriefApplication, work: Coroutine[Any, Any, None], name: str) -> None:
+    """Run ``work`` beside the handlers until post_stop; log it if it dies of an error."""
     tasks = application.bot_data.background
     task = asyncio.create_task(work, name=name)
     tasks.add(task)
     task.add_done_callback(tasks.discard)
+    task.add_done_callback(_log_failure)
 
 
-SENDER_TASK = "delivery-sender"
-SENDER_STOP_TIMEOUT = 10.0
+def _log_failure(task: asyncio.Task[None]) -> None:
+    # Without this a background task that dies would stay silent until garbage collection.
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("background task %s died", task.get_name(), exc_info=task.exception())
 
 
 async def _post_stop(application: BriefApplication) -> None:
     """Let the sender finish the sends under way, then stop the other background tasks."""
     data = application.bot_data
-    background = data.background
-    sender_tasks = [task for task in background if task.get_name() == "delivery-sender"]
     if data.services.sender is not None:
         data.services.sender.stop()
-    _, late = (
-        await asyncio.wait(sender_tasks, timeout=SENDER_STOP_TIMEOUT) if sender_tasks else ((), ())
-    )
-    for task in [*late, *background]:
+    senders = [task for task in data.background if task.get_name() == SENDER_TASK]
+    if senders:
+        await asyncio.wait(senders, timeout=SENDER_STOP_TIMEOUT)
+    for task in list(data.background):  # the rest, and a sender that overran its time
         task.cancel()
-    await asyncio.gather(*background, return_exceptions=True)
+    await asyncio.gather(*data.background, return_exceptions=True)
 
 
 async def _post_shutdown(application: BriefApplication) -> None:
+    """Close the store's connections."""
     await application.bot_data.store.close()
 
 
@@ -195,9 +209,9 @@ async def _register_commands(application: BriefApplication) -> None:
     for admin_id in sorted(application.bot_data.settings.admin_ids):
         try:
             await application.bot.set_my_commands(admin, scope=BotCommandScopeChat(admin_id))
-        except BadRequest as error:
-            # Typically "chat not found": the admin has not started the bot yet. Retrying
-            # would not help; the menu appears once they have and the bot restarts.
+        except (BadRequest, Forbidden) as error:
+            # "chat not found": the admin has not started the bot yet; Forbidden: blocked it.
+            # Retrying would not help; the menu appears once they talk to it and it restarts.
             logger.warning("no admin command menu for %s: %s", admin_id, error.message)
 
 
@@ -228,15 +242,17 @@ async def running(application: BriefApplication) -> AsyncIterator[BriefApplicati
 
     For the console, which feeds updates itself, and for tests, which add an updater.
     """
-    async with application:  # initialize() ... shutdown()
-        await _post_init(application)
-        await application.start()
-        try:
-            yield application
-        finally:
-            await application.stop()
-            await _post_stop(application)
-    await _post_shutdown(application)
+    try:
+        async with application:  # initialize() ... shutdown()
+            await _post_init(application)
+            await application.start()
+            try:
+                yield application
+            finally:
+                await application.stop()
+                await _post_stop(application)
+    finally:
+        await _post_shutdown(application)
 
 
 def run_polling(application: BriefApplication) -> None:

@@ -45,11 +45,6 @@ class BotData:
         """The digest being served right now."""
         return self.library.current
 
-    def hold_sends(self, seconds: float) -> None:
-        """Flood control hit a reply: the broadcast sender waits as well."""
-        if self.services.sender is not None:
-            self.services.sender.limiter.pause(seconds)
-
     def wake_sender(self) -> None:
         """Something was published: the sender should look at the ledger now."""
         if self.services.sender is not None:

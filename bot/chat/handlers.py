@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardMarkup, Message, MessageEntity, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import RetryAfter, TelegramError
 
@@ -21,7 +21,7 @@ from bot.chat.keyboards import (
     sections_keyboard,
 )
 from bot.chat.transport import retry_after_seconds
-from bot.render import SECTIONS, digest_context
+from bot.render import SECTIONS, cited_paragraphs, digest_context
 
 logger = logging.getLogger(__name__)
 
@@ -41,33 +41,71 @@ async def reply(
         return
     message = update.effective_message
     thread = message.message_thread_id if isinstance(message, Message) else None
+    if not (isinstance(message, Message) and message.is_topic_message):
+        thread = None
     for index, part in enumerate(parts):
+        markup = keyboard if index == len(parts) - 1 else None
+        try:
+            await context.bot.send_message(
+                chat_id=chat.id, text=part, message_thread_id=thread, reply_markup=markup
+            )
+        except RetryAfter as error:
+            # Flood control: the rest goes out once Telegram allows, in the background, so
+            # that one busy chat does not hold up every other user's update meanwhile.
+            context.application.create_task(
+                _send_later(context, chat.id, thread, parts[index:], keyboard, error),
+                update=update,
+                name=f"reply-later-{chat.id}",
+            )
+            return
+
+
+async def _send_later(
+    context: BriefContext,
+    chat_id: int,
+    thread: int | None,
+    parts: list[str],
+    keyboard: InlineKeyboardMarkup | None,
+    error: RetryAfter,
+) -> None:
+    """Send what flood control held back, waiting ``retry_after`` before each try."""
+    for index, part in enumerate(parts):
+        markup = keyboard if index == len(parts) - 1 else None
         for attempt in range(1, REPLY_ATTEMPTS + 1):
+            logger.info("flood control on a reply to %s: waiting", chat_id)
+            await asyncio.sleep(retry_after_seconds(error))
             try:
                 await context.bot.send_message(
-                    chat_id=chat.id,
-                    text=part,
-                    message_thread_id=thread if message and message.is_topic_message else None,
-                    reply_markup=keyboard if index == len(parts) - 1 else None,
+                    chat_id=chat_id, text=part, message_thread_id=thread, reply_markup=markup
                 )
                 break
-            except RetryAfter as error:
-                # Flood control: wait as told, also holding back the broadcast sender.
+            except RetryAfter as again:
                 if attempt == REPLY_ATTEMPTS:
                     raise
-                seconds = retry_after_seconds(error)
-                context.bot_data.hold_sends(seconds)
-                logger.info("flood control on a reply to %s: waiting %.0f s", chat.id, seconds)
-                await asyncio.sleep(seconds)
+                error = again
+
+
+def command_word(message: Message | None) -> str:
+    """The command as typed: ``/Summary@StoryBriefBot extra`` -> ``/Summary@StoryBriefBot``."""
+    text = (message.text or "") if message else ""
+    return text.split(maxsplit=1)[0] if text.strip() else ""
+
+
+def command_name(message: Message | None) -> str:
+    """The command's name: ``/Summary@StoryBriefBot extra`` -> ``summary``."""
+    return command_word(message).lstrip("/").split("@", 1)[0].lower()
 
 
 async def send_section(update: Update, context: BriefContext, section: str) -> None:
-    """Send one section of the digest; /source comes with its paragraph buttons."""
+    """Send one section of the digest, with a button for each paragraph it cites."""
     data = context.bot_data
-    keyboard = None
+    digest = data.digest
     if section == "source":
-        keyboard = paragraphs_keyboard(data.renderer.labels, len(data.digest.article.paragraphs))
-    await reply(update, context, data.renderer.section(section, data.digest), keyboard)
+        numbers = list(range(1, len(digest.article.paragraphs) + 1))
+    else:
+        numbers = cited_paragraphs(section, digest)
+    keyboard = paragraphs_keyboard(data.renderer.labels, numbers)
+    await reply(update, context, data.renderer.section(section, digest), keyboard)
 
 
 async def send_paragraph(update: Update, context: BriefContext, requested: str) -> None:
@@ -84,12 +122,6 @@ async def send_paragraph(update: Update, context: BriefContext, requested: str) 
     await reply(update, context, parts)
 
 
-def command_name(message: Message) -> str:
-    """``/Summary@StoryBriefBot extra`` -> ``summary``."""
-    word = (message.text or "").split(maxsplit=1)[0] if message.text else ""
-    return word.lstrip("/").split("@", 1)[0].lower()
-
-
 async def start(update: Update, context: BriefContext) -> None:
     """Welcome the user with the headline and the sections, or open a deep-linked section."""
     section = context.args[0].lower() if context.args else ""
@@ -104,13 +136,13 @@ async def start(update: Update, context: BriefContext) -> None:
 async def help_command(update: Update, context: BriefContext) -> None:
     """Say what the bot does and list its commands."""
     data = context.bot_data
-    await reply(update, context, data.renderer.messages("help.html", **digest_context(data.digest)))
+    parts = data.renderer.messages("help.html", **digest_context(data.digest))
+    await reply(update, context, parts)
 
 
 async def section_command(update: Update, context: BriefContext) -> None:
     """Answer /summary, /quotes, /figures, /people and /timeline with their section."""
-    if update.effective_message is not None:
-        await send_section(update, context, command_name(update.effective_message))
+    await send_section(update, context, command_name(update.effective_message))
 
 
 async def source(update: Update, context: BriefContext) -> None:
@@ -134,22 +166,76 @@ async def button(update: Update, context: BriefContext) -> None:
         await send_paragraph(update, context, data.removeprefix(PARAGRAPH_PREFIX))
 
 
-async def plain_text(update: Update, context: BriefContext) -> None:
-    """Point a private chat's free text to the commands (free-text answers come later)."""
+async def answer(update: Update, context: BriefContext, question: str) -> None:
+    """Answer ``question`` from the article: its sentences with their paragraphs, or an
+    honest "the article does not say" with the sections on offer."""
     data = context.bot_data
-    await reply(
-        update, context, data.renderer.messages("plain_text.html", **digest_context(data.digest))
+    found = data.library.answers.answer(question)
+    labels = data.renderer.labels
+    keyboard: InlineKeyboardMarkup | None
+    if found.kind == "not_in_article":
+        keyboard = sections_keyboard(labels)
+    else:
+        keyboard = paragraphs_keyboard(labels, sorted({p.paragraph for p in found.sentences}))
+    parts = data.renderer.messages(
+        "answer.html", answer=found, question=question, **digest_context(data.digest)
     )
+    await reply(update, context, parts, keyboard)
+
+
+async def ask(update: Update, context: BriefContext) -> None:
+    """Answer ``/ask <question>`` from the article."""
+    question = " ".join(context.args or [])
+    if question:
+        await answer(update, context, question)
+    else:
+        await reply(update, context, context.bot_data.renderer.messages("ask_usage.html"))
+
+
+async def private_text(update: Update, context: BriefContext) -> None:
+    """In a private chat, any text is a question."""
+    message = update.effective_message
+    if message is not None and message.text:
+        await answer(update, context, message.text)
+
+
+async def group_text(update: Update, context: BriefContext) -> None:
+    """In a group, answer text that replies to the bot or mentions it; ignore the rest."""
+    message = update.effective_message
+    if message is None or not message.text:  # pragma: no cover - filtered to text messages
+        return
+    bot = context.bot
+    replied = message.reply_to_message
+    to_bot = (
+        replied is not None and replied.from_user is not None and replied.from_user.id == bot.id
+    )
+    mention = f"@{bot.username}".casefold()
+    mentions = [
+        text
+        for text in message.parse_entities([MessageEntity.MENTION]).values()
+        if text.casefold() == mention
+    ]
+    if not (to_bot or mentions):
+        return
+    question = message.text
+    for text in mentions:
+        question = question.replace(text, " ")
+    await answer(update, context, " ".join(question.split()))
+
+
+async def other_message(update: Update, context: BriefContext) -> None:
+    """A private message that is not text (a sticker, a photo): say what the bot reads."""
+    data = context.bot_data
+    parts = data.renderer.messages("not_text.html", **digest_context(data.digest))
+    await reply(update, context, parts)
 
 
 async def unknown_command(update: Update, context: BriefContext) -> None:
     """Tell a private chat that a command does not exist and where the list is."""
-    if update.effective_message is None:  # pragma: no cover - registered for messages only
-        return
-    word = (update.effective_message.text or "/").split(maxsplit=1)[0]
-    await reply(
-        update, context, context.bot_data.renderer.messages("unknown_command.html", command=word)
+    parts = context.bot_data.renderer.messages(
+        "unknown_command.html", command=command_word(update.effective_message)
     )
+    await reply(update, context, parts)
 
 
 async def on_error(update: object, context: BriefContext) -> None:
@@ -182,14 +268,14 @@ async def may_manage_subscription(update: Update, context: BriefContext) -> bool
 
 
 async def _subscription_reply(update: Update, context: BriefContext, outcome: str) -> None:
+    """Render and send what a subscription command did."""
     data = context.bot_data
     chat = update.effective_chat
-    message = update.effective_message
     parts = data.renderer.messages(
         "subscription.html",
         outcome=outcome,
         group=chat is not None and chat.type != ChatType.PRIVATE,
-        command=(message.text or "").split(maxsplit=1)[0] if message else "",
+        command=command_word(update.effective_message),
         **digest_context(data.digest),
     )
     await reply(update, context, parts)
@@ -245,11 +331,21 @@ async def my_membership(update: Update, context: BriefContext) -> None:
         await context.bot_data.store.mark_inactive(change.chat.id, reason)
 
 
-async def refuse_admin_command(update: Update, context: BriefContext) -> None:
-    """Politely refuse an admin command from someone who is not an admin."""
+async def migrated(update: Update, context: BriefContext) -> None:
+    """A group became a supergroup: its subscription moves to the new chat id."""
     message = update.effective_message
-    command = (message.text or "").split(maxsplit=1)[0] if message else ""
-    parts = context.bot_data.renderer.messages("admin_only.html", command=command)
+    if message is not None and message.migrate_to_chat_id is not None:
+        await context.bot_data.store.move_chat(message.chat.id, message.migrate_to_chat_id)
+
+
+async def refuse_admin_command(update: Update, context: BriefContext) -> None:
+    """Politely refuse an admin command: from someone who is not an admin, or in a group."""
+    chat = update.effective_chat
+    parts = context.bot_data.renderer.messages(
+        "admin_only.html",
+        command=command_word(update.effective_message),
+        group=chat is not None and chat.type != ChatType.PRIVATE,
+    )
     await reply(update, context, parts)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.render import SECTIONS, Labels
@@ -13,6 +15,7 @@ PARAGRAPH_COLUMNS = 6
 
 
 def _rows(buttons: list[InlineKeyboardButton], columns: int) -> list[list[InlineKeyboardButton]]:
+    """Buttons laid out ``columns`` to a row."""
     return [buttons[start : start + columns] for start in range(0, len(buttons), columns)]
 
 
@@ -25,10 +28,10 @@ def sections_keyboard(labels: Labels) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(_rows(buttons, SECTION_COLUMNS))
 
 
-def paragraphs_keyboard(labels: Labels, count: int) -> InlineKeyboardMarkup:
-    """One button per paragraph of the article, shown by /source."""
+def paragraphs_keyboard(labels: Labels, numbers: Sequence[int]) -> InlineKeyboardMarkup | None:
+    """One button per paragraph number: all of them under /source, the cited ones elsewhere."""
     buttons = [
         InlineKeyboardButton(labels.paragraph_button(n), callback_data=f"{PARAGRAPH_PREFIX}{n}")
-        for n in range(1, count + 1)
+        for n in numbers
     ]
-    return InlineKeyboardMarkup(_rows(buttons, PARAGRAPH_COLUMNS))
+    return InlineKeyboardMarkup(_rows(buttons, PARAGRAPH_COLUMNS)) if buttons else None

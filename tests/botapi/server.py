@@ -68,6 +68,7 @@ _CHAT_ACTIONS = frozenset(
 )
 _PATH = re.compile(r"/bot([^/]*)/([^/]*)/?")
 _COMMAND_ENTITY = re.compile(r"/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{1,32})?")
+_MENTION = re.compile(r"(?<![\w/])@[A-Za-z0-9_]{5,32}")
 _GROUP_USER_ID = 424242  # who sends a message or presses a button in a group by default
 
 
@@ -517,11 +518,20 @@ class BotApiDouble:
                 user["language_code"] = "en"
                 self._users[uid] = user
                 message["from"] = dict(user)
+            entities: list[dict[str, Any]] = []
             command = _COMMAND_ENTITY.match(text)
             if command is not None:
-                message["entities"] = [
+                entities.append(
                     {"type": "bot_command", "offset": 0, "length": utf16_length(command.group())}
-                ]
+                )
+            # As Telegram does: every @username outside the command is a "mention" entity.
+            for mention in _MENTION.finditer(text):
+                if command is None or mention.start() >= command.end():
+                    offset = utf16_length(text[: mention.start()])
+                    length = utf16_length(mention.group())
+                    entities.append({"type": "mention", "offset": offset, "length": length})
+            if entities:
+                message["entities"] = entities
             if reply_to_bot_message_id is not None:
                 stored = self._bot_messages.get(chat_id, {}).get(reply_to_bot_message_id)
                 if stored is None:
