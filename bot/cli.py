@@ -178,7 +178,10 @@ def run_command(settings: Settings) -> int:
     if settings.mode == "webhook":
         print("error: BOT_MODE=webhook is not available yet; use polling", file=sys.stderr)
         return EXIT_UNUSABLE
-    configure_logging(settings.log_level, [settings.token.get_secret_value()])
+    secrets = [settings.token.get_secret_value()]
+    if settings.webhook_secret is not None:
+        secrets.append(settings.webhook_secret.get_secret_value())
+    configure_logging(settings.log_level, secrets, json_lines=settings.log_format == "json")
     digest = load_or_exit(settings)
     if digest is None:
         return EXIT_UNUSABLE

@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     listen: str = "127.0.0.1"
     port: int = Field(default=8443, ge=1, le=65535)
     log_level: LogLevel = "INFO"
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("token")
     @classmethod

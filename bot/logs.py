@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from datetime import UTC, datetime
 
 
 class RedactSecrets(logging.Filter):
@@ -26,10 +28,28 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def configure_logging(level: str, secrets: list[str]) -> None:
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, for log collectors: time, level, logger, message, traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["traceback"] = record.exc_text
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(level: str, secrets: list[str], *, json_lines: bool = False) -> None:
     """Log to stderr at ``level``, secrets redacted, httpx's request lines kept out."""
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    text = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler.setFormatter(JsonFormatter() if json_lines else text)
     handler.addFilter(RedactSecrets(secrets))
     logging.basicConfig(level=level, handlers=[handler], force=True)
     # httpx logs every request URL at INFO, and the URL holds the token.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -42,3 +43,28 @@ def test_configure_logging_quietens_httpx_and_redacts(capsys: pytest.CaptureFixt
     assert "token [secret]" in err
     assert "HTTP Request" not in err
     assert SECRET not in err
+
+
+def test_json_lines_carry_level_logger_message_and_traceback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        configure_logging("INFO", [SECRET], json_lines=True)
+        logging.getLogger("bot.test").info("hello %s", SECRET)
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            logging.getLogger("bot.test").exception("failed")
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    first, second = (json.loads(line) for line in capsys.readouterr().err.splitlines())
+    assert (first["level"], first["logger"], first["message"]) == (
+        "INFO",
+        "bot.test",
+        "hello [secret]",
+    )
+    assert second["message"] == "failed"
+    assert "ValueError: boom" in second["traceback"]

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.delivery import (
+    ChatMoved,
     ChatUnreachable,
     DeliverySender,
     PermanentFailure,
@@ -201,3 +202,14 @@ async def test_stop_finishes_sends_under_way_and_starts_no_other(store: Store) -
 def test_backoff_is_exponential_and_capped() -> None:
     policy = SenderPolicy(backoff_base=1, backoff_cap=60)
     assert [policy.backoff(n) for n in range(8)] == [1, 2, 4, 8, 16, 32, 60, 60]
+
+
+async def test_a_migrated_chat_gets_its_update_at_its_new_id(store: Store) -> None:
+    await store.subscribe(-42, chat_type="group", title="Newsroom")
+    await publish_to(store, range(1, 2))
+    transport = ScriptedTransport(errors={-42: [ChatMoved(-10042)]})
+    await drain(DeliverySender(store, transport, SendLimiter(1000), FAST), store)
+    assert sorted(transport.sent) == [-10042, 1]
+    moved = await store.subscription(-10042)
+    assert moved is not None
+    assert moved.active

@@ -213,3 +213,38 @@ async def test_a_digest_edited_while_stopped_is_published_at_start(
         assert application.bot_data.library.version.id == 2
         await text_of(api, OTHER, "/help")
     assert len(api.messages(USER)) == 2
+
+
+async def test_admin_commands_in_a_group_are_refused_even_to_admins(
+    api: BotApiDouble, settings: Settings
+) -> None:
+    async with polling(api, settings) as application:
+        api.send_text(GROUP, "/stats", chat_type="supergroup", user_id=ADMIN)
+        [refusal] = await api.wait_for_messages_async(GROUP, 1)
+        assert refusal.visible_text.startswith("/stats works only in a private chat with me")
+        assert application.bot_data.library.version.id == 1
+
+
+async def test_a_group_that_becomes_a_supergroup_keeps_its_subscription(
+    api: BotApiDouble, settings: Settings
+) -> None:
+    old, new = -4242, -1004242
+    api.chat_admins[old] = {424242}
+    async with polling(api, settings) as application:
+        await text_of(api, old, "/subscribe", "group")
+        api.push_update(
+            {
+                "message": {
+                    "message_id": 99,
+                    "date": 0,
+                    "chat": {"id": old, "type": "group", "title": "Newsroom"},
+                    "from": {"id": 424242, "is_bot": False, "first_name": "A"},
+                    "migrate_to_chat_id": new,
+                }
+            }
+        )
+        await text_of(api, OTHER, "/help")  # updates are handled in order: the move is done
+        moved = await application.bot_data.store.subscription(new)
+        assert moved is not None
+        assert moved.active
+        assert (await application.bot_data.store.subscriber_counts()).active == 1
