@@ -59,7 +59,7 @@ async def test_global_rate_is_never_exceeded() -> None:
     clock = VirtualClock()
     limiter = SendLimiter(25, clock=clock, sleep=clock.sleep)
     times = await acquire_all(limiter, clock, list(range(500)))
-    assert 23 <= max_in_window(times) <= 25  # the limit, less the safety margin
+    assert 24 <= max_in_window(times) <= 25  # the limit, less the safety margin
     assert times[-1] - times[0] == pytest.approx(499 / 25 * SAFETY_MARGIN)
 
 

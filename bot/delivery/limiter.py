@@ -16,9 +16,9 @@ IN_FLIGHT_POLL = 0.05
 """How often a sender waiting for a chat that has a message in flight looks again."""
 PER_CHAT_INTERVAL = 1.0
 """Telegram's limit for one chat: about one message per second."""
-SAFETY_MARGIN = 1.05
-"""Slots 5% further apart than the rate asks, so that jitter between here and Telegram
-(tens of milliseconds on a request under load) cannot push a second over the limit."""
+SAFETY_MARGIN = 1.02
+"""Slots 2% further apart than the rate asks, so that jitter between here and Telegram
+(milliseconds on a request) cannot push a second over the limit."""
 
 
 class SendLimiter:

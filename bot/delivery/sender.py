@@ -179,15 +179,18 @@ class DeliverySender:
         message_id = 0
         try:
             for part in parts:  # one part by construction (see DigestLibrary), but be safe
+                # The chat may have left since the row was claimed. Asked before waiting for
+                # a slot, so that the slot and the send are not split by a database round
+                # trip (its jitter would bunch sends); a chat leaving during the wait itself,
+                # a fraction of a second, is the one window left.
+                if not await self.ledger.still_due(delivery.id):
+                    return
                 # Each message takes its own slot: the rates hold per message, not per row.
                 if not await self._unless_stopped(self.limiter.acquire(delivery.chat_id)):
                     return  # stopping: the row stays in flight and is resumed at next start
                 try:
-                    # The chat may have left while this row waited for its slot.
-                    if not await self.ledger.still_due(delivery.id):
-                        return
                     if self.limiter.paused_for:
-                        # Flood control began while we looked: this slot is void.
+                        # Flood control began while we waited: this slot is void.
                         raise RetryLater(self.limiter.paused_for)
                     message_id = await self.transport.send(delivery.chat_id, part)
                 finally:

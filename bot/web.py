@@ -1,0 +1,400 @@
+"""Webhook mode: one ASGI server (Starlette on Uvicorn) for Telegram, health and metrics.
+
+Routes:
+
+- ``POST <path of BOT_WEBHOOK_URL>``: an Update from Telegram. Only with the right
+  ``X-Telegram-Bot-Api-Secret-Token`` (else 403, nothing read); at most 1 MiB (else 413);
+  valid JSON (else 400). The update is queued for the application and answered 200 at once.
+- ``GET /healthz``: 200 and a JSON summary when the digest is loaded and the database
+  answers, else 503 and the reason.
+- ``GET /metrics``: :mod:`bot.metrics` in the Prometheus text format.
+
+:func:`serve_webhook` runs it all for ``python -m bot`` with ``BOT_MODE=webhook``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import re
+import signal
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any, Final
+from urllib.parse import urlsplit, urlunsplit
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from telegram import Update
+from telegram.error import TelegramError
+
+from bot import metrics
+from bot.chat.app import RETRY_FIRST_DELAY, keep_trying, running
+from bot.chat.context import BriefApplication
+from bot.config import Settings
+from bot.store import BroadcastProgress
+
+logger = logging.getLogger(__name__)
+
+SECRET_HEADER: Final = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
+MAX_BODY: Final = 1024 * 1024
+"""Largest update accepted, in bytes (Telegram's are a few kilobytes)."""
+DEFAULT_PATH: Final = "/telegram"
+HEALTH_PATH: Final = "/healthz"
+METRICS_PATH: Final = "/metrics"
+HEALTH_TIMEOUT: Final = 5.0
+"""Seconds the health check waits for the database before it calls it unavailable."""
+SHUTDOWN_TIMEOUT: Final = 10.0
+"""Seconds Uvicorn waits for open requests once told to stop."""
+
+_SECRET_SHAPE: Final = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_LOCAL_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+# -- settings ---------------------------------------------------------------------------
+
+
+def webhook_problems(settings: Settings) -> list[str]:
+    """What keeps webhook mode from starting, one line per problem, naming the variable.
+
+    Empty when the mode is polling. The secret is never quoted, whole or in part.
+    """
+    if settings.mode != "webhook":
+        return []
+    problems: list[str] = []
+    url = settings.webhook_url
+    if not url:
+        problems.append(
+            "BOT_WEBHOOK_URL: required when BOT_MODE=webhook "
+            "(the public https:// address Telegram posts updates to)"
+        )
+    else:
+        problems.extend(_url_problems(url))
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    if not secret:
+        problems.append(
+            "BOT_WEBHOOK_SECRET: required when BOT_MODE=webhook "
+            "(1-256 characters: A-Z, a-z, 0-9, _ and -)"
+        )
+    elif not _SECRET_SHAPE.fullmatch(secret):
+        problems.append(
+            "BOT_WEBHOOK_SECRET: must be 1-256 characters of A-Z, a-z, 0-9, _ and - "
+            "(Telegram's rule for secret_token)"
+        )
+    return problems
+
+
+def _url_problems(url: str) -> list[str]:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return ["BOT_WEBHOOK_URL: not a valid URL"]
+    if parts.scheme not in ("https", "http") or not host:
+        return ["BOT_WEBHOOK_URL: must be an https:// URL with a host name"]
+    problems = []
+    if parts.scheme == "http" and host not in _LOCAL_HOSTS:
+        problems.append(
+            "BOT_WEBHOOK_URL: must use https:// (Telegram posts only to https; "
+            "http is allowed for 127.0.0.1 and localhost, for tests)"
+        )
+    if webhook_path(url) in (HEALTH_PATH, METRICS_PATH):
+        problems.append(
+            f"BOT_WEBHOOK_URL: its path cannot be {HEALTH_PATH} or {METRICS_PATH}, "
+            "which the bot serves itself"
+        )
+    return problems
+
+
+def webhook_path(url: str) -> str:
+    """The path Telegram posts to: the URL's, or ``/telegram`` when the URL has none."""
+    path = urlsplit(url).path
+    return path if path not in ("", "/") else DEFAULT_PATH
+
+
+def registered_url(url: str) -> str:
+    """The URL to give setWebhook: ``url`` itself, with ``/telegram`` added if it has no path."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=webhook_path(url)))
+
+
+def _secret(settings: Settings) -> str:
+    if settings.webhook_secret is None or not settings.webhook_secret.get_secret_value():
+        raise ValueError("BOT_WEBHOOK_SECRET is required in webhook mode")
+    return settings.webhook_secret.get_secret_value()
+
+
+# -- the ASGI app -----------------------------------------------------------------------
+
+
+def create_web_app(application: BriefApplication, settings: Settings) -> Starlette:
+    """The Starlette app of webhook mode, feeding ``application``'s update queue."""
+    if not settings.webhook_url:
+        raise ValueError("BOT_WEBHOOK_URL is required in webhook mode")
+    expected = _secret(settings).encode()
+
+    async def telegram(request: Request) -> Response:
+        given = request.headers.get(SECRET_HEADER, "").encode("latin-1")
+        if not hmac.compare_digest(given, expected):
+            # Not Telegram: say nothing about why, and read nothing more.
+            logger.warning("webhook request refused: missing or wrong secret token")
+            return Response("forbidden", status_code=403, media_type="text/plain")
+        declared = request.headers.get("content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                return Response("bad Content-Length", status_code=400, media_type="text/plain")
+            if int(declared) > MAX_BODY:
+                return _too_large()
+        body = await _read_at_most(request, MAX_BODY)
+        if body is None:
+            return _too_large()
+        try:
+            data = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return Response("invalid JSON", status_code=400, media_type="text/plain")
+        update = _update_from(data, application)
+        if update is None:
+            return Response("not an Update", status_code=400, media_type="text/plain")
+        await application.update_queue.put(update)
+        return Response(status_code=200)
+
+    async def healthz(request: Request) -> Response:
+        return await _health(application)
+
+    async def metrics_page(request: Request) -> Response:
+        return Response(metrics.exposition(), media_type=metrics.CONTENT_TYPE)
+
+    return Starlette(
+        routes=[
+            Route(webhook_path(settings.webhook_url), telegram, methods=["POST"]),
+            Route(HEALTH_PATH, healthz, methods=["GET"]),
+            Route(METRICS_PATH, metrics_page, methods=["GET"]),
+        ]
+    )
+
+
+def _too_large() -> Response:
+    return Response("request body too large", status_code=413, media_type="text/plain")
+
+
+async def _read_at_most(request: Request, limit: int) -> bytes | None:
+    """The request body, or None as soon as it passes ``limit`` bytes (the rest unread)."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
+def _update_from(data: Any, application: BriefApplication) -> Update | None:
+    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        return None
+    try:
+        return Update.de_json(data, application.bot)
+    except (KeyError, TypeError, ValueError) as error:
+        # The update's shape, not its content: it may carry a user's private message.
+        logger.warning("webhook update %s refused: %s", data["update_id"], type(error).__name__)
+        return None
+
+
+async def _health(application: BriefApplication) -> Response:
+    data = application.bot_data
+    try:
+        version = data.library.version
+    except RuntimeError:
+        return _unavailable("the digest is not loaded yet")
+    try:
+        async with asyncio.timeout(HEALTH_TIMEOUT):
+            counts = await data.store.subscriber_counts()
+            latest = await data.store.latest_broadcast()
+    except TimeoutError:
+        logger.warning("health check: the database did not answer in %.0f s", HEALTH_TIMEOUT)
+        return _unavailable("the database does not answer")
+    except Exception as error:
+        # The class only: a driver's message may name the database's host and user.
+        logger.warning("health check: the database failed (%s)", type(error).__name__)
+        return _unavailable("the database does not answer")
+    return JSONResponse(
+        {
+            "status": "ok",
+            "version": version.id,
+            "subscribers": {"active": counts.active, "inactive": counts.inactive},
+            "last_broadcast": None if latest is None else _progress(latest),
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _progress(broadcast: BroadcastProgress) -> dict[str, Any]:
+    return {
+        "id": broadcast.broadcast_id,
+        "kind": broadcast.kind,
+        "version": broadcast.version_id,
+        "created_at": broadcast.created_at.isoformat(),
+        "recipients": broadcast.recipients,
+        "sent": broadcast.sent,
+        "pending": broadcast.pending + broadcast.sending,  # as /stats counts them
+        "blocked": broadcast.blocked,
+        "failed": broadcast.failed,
+        "cancelled": broadcast.cancelled,
+    }
+
+
+def _unavailable(reason: str) -> Response:
+    return JSONResponse(
+        {"status": "unavailable", "reason": reason},
+        status_code=503,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+# -- serving ----------------------------------------------------------------------------
+
+
+def make_server(application: BriefApplication, settings: Settings) -> uvicorn.Server:
+    """The Uvicorn server of :func:`create_web_app`, on ``BOT_LISTEN``:``BOT_PORT``.
+
+    Uvicorn's access log stays off (it would print every request path); its other lines go
+    through the bot's logging (``log_config=None``), redaction included.
+    """
+    config = uvicorn.Config(
+        create_web_app(application, settings),
+        host=settings.listen,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+        server_header=False,
+        timeout_graceful_shutdown=int(SHUTDOWN_TIMEOUT),
+    )
+    return uvicorn.Server(config)
+
+
+class ListenError(Exception):
+    """The server cannot listen on ``BOT_LISTEN``:``BOT_PORT`` (the message says why)."""
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host``:``port`` and listening, or :class:`ListenError`.
+
+    Bound before the bot starts, so a port in use stops it before anything else happens
+    (Uvicorn would exit the process itself); listening at once, so Telegram's first updates
+    wait in the backlog until the server accepts them rather than being refused.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as error:
+        sock.close()
+        raise ListenError(
+            f"BOT_LISTEN, BOT_PORT: cannot listen on {host}:{port}: {error.strerror or error}"
+        ) from None
+    return sock
+
+
+async def serve_webhook(
+    application: BriefApplication,
+    settings: Settings,
+    *,
+    server: uvicorn.Server | None = None,
+    sockets: list[socket.socket] | None = None,
+) -> None:
+    """Run the bot in webhook mode until SIGTERM or SIGINT (or ``server.should_exit``).
+
+    Binds ``BOT_LISTEN``:``BOT_PORT`` (:class:`ListenError` if it cannot), starts the
+    application (store, digest, sender), registers the webhook (retried in the background
+    while serving if that fails), then serves until told to stop: Uvicorn stops taking
+    requests and finishes the open ones, then the application handles the updates already
+    queued, lets the sender finish its sends and closes the database.
+
+    ``server`` (from :func:`make_server`) and ``sockets`` (bound and listening) are for tests.
+    """
+    url = registered_url(settings.webhook_url or "")
+    secret = _secret(settings)
+    server = server or make_server(application, settings)
+    own = [] if sockets is not None else [listen_socket(settings.listen, settings.port)]
+    try:
+        with _stop_on_signals(server):
+            await _serve(application, server, sockets or own, url, secret)
+    finally:
+        for sock in own:
+            sock.close()
+
+
+async def _serve(
+    application: BriefApplication,
+    server: uvicorn.Server,
+    sockets: list[socket.socket],
+    url: str,
+    secret: str,
+) -> None:
+    async def register() -> None:
+        await application.bot.set_webhook(
+            url=url,
+            secret_token=secret,
+            allowed_updates=Update.ALL_TYPES,
+            drop_pending_updates=False,
+        )
+
+    async with running(application):
+        retry: asyncio.Task[None] | None = None
+        try:
+            await register()
+            logger.info("webhook registered")
+        except TelegramError as error:
+            logger.warning("setWebhook failed (%s); retrying while serving", error)
+            retry = asyncio.create_task(
+                keep_trying(register, "setWebhook", first_delay=RETRY_FIRST_DELAY),
+                name="register-webhook",
+            )
+        for sock in sockets:
+            host, port = sock.getsockname()[:2]
+            logger.info("serving the webhook, /healthz and /metrics on %s:%d", host, port)
+        try:
+            await server.serve(sockets=sockets)
+        finally:
+            if retry is not None:
+                retry.cancel()
+                await asyncio.gather(retry, return_exceptions=True)
+        logger.info("webhook server stopped; stopping the bot")
+    # The webhook stays registered: Telegram keeps updates while the bot is away, and with
+    # several replicas one that stops must not unregister the others.
+
+
+@contextmanager
+def _stop_on_signals(server: uvicorn.Server) -> Iterator[None]:
+    """SIGTERM and SIGINT stop ``server`` gracefully, and only that, until the bot stopped.
+
+    Uvicorn handles both signals while it serves, then raises the signal again for the
+    handler it found. That would be the default action (SIGTERM: the process dies at once)
+    or asyncio.run's (SIGINT: the main task is cancelled), cutting short the application's
+    stop. So the handler it finds is this one, which only asks the server to exit; the
+    previous handlers come back once the bot has stopped.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach only the main thread's handlers
+        return
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        server.should_exit = True
+
+    handled = (signal.SIGTERM, signal.SIGINT)
+    previous = {signum: signal.signal(signum, stop) for signum in handled}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
