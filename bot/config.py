@@ -7,12 +7,14 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot import DEFAULT_DIGEST_PATH
 
 _TOKEN_SHAPE = re.compile(r"\d+:[A-Za-z0-9_-]+")
+FREE_BROADCAST_RATE = 30
+"""Messages per second Telegram allows a bot without paid broadcasts."""
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
@@ -34,6 +36,7 @@ class Settings(BaseSettings):
     digest_path: Path = DEFAULT_DIGEST_PATH
     database_url: str = Field(default_factory=default_database_url)
     broadcast_rate: float = Field(default=25, gt=0, le=1000)
+    paid_broadcast: bool = False
     mode: Literal["polling", "webhook"] = "polling"
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
@@ -58,6 +61,16 @@ class Settings(BaseSettings):
             text = value.strip().removeprefix("[").removesuffix("]")
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _rate_within_telegram_limits(self) -> Settings:
+        # Above about 30 messages per second Telegram answers 429 unless the bot pays for
+        # the broadcast (allow_paid_broadcast, up to 1000 per second).
+        if self.broadcast_rate > FREE_BROADCAST_RATE and not self.paid_broadcast:
+            raise ValueError(
+                f"BOT_BROADCAST_RATE above {FREE_BROADCAST_RATE} needs BOT_PAID_BROADCAST=true"
+            )
+        return self
 
     @field_validator("api_base_url")
     @classmethod
@@ -93,6 +106,8 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as error:
         lines = []
         for detail in error.errors(include_input=False, include_url=False):
-            field = str(detail["loc"][0]) if detail["loc"] else "settings"
-            lines.append(f"BOT_{field.upper()}: {detail['msg']}")
+            if detail["loc"]:
+                lines.append(f"BOT_{str(detail['loc'][0]).upper()}: {detail['msg']}")
+            else:  # a rule across settings: its message names the variables itself
+                lines.append(detail["msg"].removeprefix("Value error, "))
         raise SettingsError(lines) from None

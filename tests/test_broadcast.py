@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from bot.chat.context import BriefApplication
-from bot.config import Settings
+from bot.config import FREE_BROADCAST_RATE, Settings
 from bot.delivery.limiter import PER_CHAT_INTERVAL
 from bot.digest import load_digest
 from bot.store import BroadcastProgress, Store
@@ -68,6 +68,7 @@ def settings(api: BotApiDouble, database: Path, digest_path: Path, rate: float) 
         admin_ids=frozenset({ADMIN}),
         digest_path=digest_path,
         broadcast_rate=rate,
+        paid_broadcast=rate > FREE_BROADCAST_RATE,
     )
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import FREE_BROADCAST_RATE
 from bot.delivery.sender import SenderPolicy
 from tests.botapi import BotApiDouble
 from tests.broadcast_helpers import (
@@ -55,6 +56,8 @@ def environment(digest_path: Path, database: Path, rate: float) -> dict[str, str
         "BOT_DIGEST_PATH": str(digest_path),
         "BOT_DATABASE_URL": database_url(database),
         "BOT_BROADCAST_RATE": str(rate),
+        # Above 30/s Telegram wants a paid broadcast; the double accepts the parameter.
+        "BOT_PAID_BROADCAST": str(rate > FREE_BROADCAST_RATE).lower(),
     }
 
 

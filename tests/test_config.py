@@ -107,3 +107,13 @@ def test_malformed_token_is_refused_without_echoing_it(monkeypatch: pytest.Monke
 def test_token_is_hidden_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BOT_TOKEN", FAKE_TOKEN)
     assert FAKE_TOKEN not in repr(load_settings())
+
+
+def test_a_rate_above_the_free_limit_needs_paid_broadcasts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_BROADCAST_RATE", "100")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert caught.value.lines == ["BOT_BROADCAST_RATE above 30 needs BOT_PAID_BROADCAST=true"]
+    monkeypatch.setenv("BOT_PAID_BROADCAST", "true")
+    settings = load_settings()
+    assert (settings.broadcast_rate, settings.paid_broadcast) == (100, True)

@@ -248,3 +248,20 @@ async def test_a_group_that_becomes_a_supergroup_keeps_its_subscription(
         assert moved is not None
         assert moved.active
         assert (await application.bot_data.store.subscriber_counts()).active == 1
+
+
+async def test_paid_broadcasts_pass_allow_paid_broadcast_on_updates_only(
+    api: BotApiDouble, settings: Settings, edit_digest: EditDigest
+) -> None:
+    paid = settings.model_copy(update={"broadcast_rate": 100.0, "paid_broadcast": True})
+    async with polling(api, paid):
+        await text_of(api, USER, "/subscribe")
+        edit_digest(QUOTE_CONTEXT, "    context: Still speaking.")
+        await text_of(api, ADMIN, "/reload")
+        [_, update] = await api.wait_for_messages_async(USER, 2)
+    to_user = [
+        call.params for call in api.calls_to("sendMessage") if call.params["chat_id"] == USER
+    ]
+    assert update.text.startswith("🔔")
+    # The reply to /subscribe is an ordinary message; the update is the paid broadcast.
+    assert [params.get("allow_paid_broadcast") for params in to_user] == [None, True]

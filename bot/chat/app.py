@@ -31,6 +31,7 @@ from bot.chat.context import BriefApplication, Services, bind_bot_data
 from bot.chat.transport import TelegramTransport
 from bot.config import Settings
 from bot.delivery import DeliverySender, SendLimiter
+from bot.delivery.sender import SenderPolicy
 from bot.digest import Digest, load_digest
 from bot.library import DigestLibrary
 from bot.render import SECTIONS, Renderer
@@ -92,7 +93,10 @@ def build_application(
     application = builder.build()
     # The sender needs the application's bot, which exists only now.
     services.sender = DeliverySender(
-        store, TelegramTransport(application.bot), SendLimiter(settings.broadcast_rate)
+        store,
+        TelegramTransport(application.bot, paid_broadcast=settings.paid_broadcast),
+        SendLimiter(settings.broadcast_rate),
+        SenderPolicy.for_rate(settings.broadcast_rate),
     )
     library.on_broadcast = application.bot_data.wake_sender
     register_handlers(application, settings)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -70,6 +71,10 @@ class Transport(Protocol):
     async def send(self, chat_id: int, text: str) -> int: ...
 
 
+SLOW_ROUND_TRIP = 0.25
+"""Seconds a Bot API call may take before the sender falls behind its rate."""
+
+
 @dataclass(frozen=True)
 class SenderPolicy:
     """How hard to try: concurrency, batch size and the retry schedule."""
@@ -81,6 +86,11 @@ class SenderPolicy:
     backoff_cap: float = 60.0
     idle_poll: float = 5.0
     """Look at the ledger at least this often even when nobody wakes the sender."""
+
+    @classmethod
+    def for_rate(cls, rate: float) -> SenderPolicy:
+        """Enough sends in flight for ``rate`` at a slow round trip (a quarter second)."""
+        return cls(concurrency=max(cls.concurrency, math.ceil(rate * SLOW_ROUND_TRIP)))
 
     def backoff(self, attempts: int) -> float:
         """Delay before attempt ``attempts + 1``: exponential, capped."""

@@ -255,6 +255,9 @@ def _sqlite_on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoo
     try:
         # WAL: readers do not block the writer; foreign keys are off by default per connection.
         cursor.execute("PRAGMA journal_mode=WAL")
+        # In WAL mode NORMAL loses nothing when the process dies (only on a power cut or an
+        # OS crash), and it spares an fsync per commit: one commit per delivery adds up.
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
     finally:
         cursor.close()
