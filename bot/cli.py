@@ -28,6 +28,7 @@ from bot.markup import problems as html_problems
 from bot.markup import split_message
 from bot.render import Renderer, digest_context
 from bot.store import BroadcastProgress, SubscriberCounts, Subscription, Version
+from bot.web import ListenError, serve_webhook, webhook_problems
 
 EXIT_PROBLEMS = 1
 EXIT_UNUSABLE = 2
@@ -175,8 +176,9 @@ def run_command(settings: Settings) -> int:
             file=sys.stderr,
         )
         return EXIT_UNUSABLE
-    if settings.mode == "webhook":
-        print("error: BOT_MODE=webhook is not available yet; use polling", file=sys.stderr)
+    problems = webhook_problems(settings)
+    if problems:
+        print("error: bad settings\n" + "\n".join(problems), file=sys.stderr)
         return EXIT_UNUSABLE
     secrets = [settings.token.get_secret_value()]
     if settings.webhook_secret is not None:
@@ -187,7 +189,13 @@ def run_command(settings: Settings) -> int:
         return EXIT_UNUSABLE
     try:
         application = build_application(settings, digest=digest)
-        run_polling(application)
+        if settings.mode == "webhook":
+            asyncio.run(serve_webhook(application, settings))
+        else:
+            run_polling(application)
+    except ListenError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_UNUSABLE
     except (SQLAlchemyError, OSError) as error:
         print(
             f"error: BOT_DATABASE_URL: the state store cannot be used: {_first_line(error)}",

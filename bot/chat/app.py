@@ -22,15 +22,18 @@ from telegram.ext import (
     ContextTypes,
     Defaults,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 from telegram.request import BaseRequest
 
+from bot import metrics
 from bot.chat import handlers
-from bot.chat.context import BriefApplication, Services, bind_bot_data
+from bot.chat.context import BriefApplication, BriefContext, Services, bind_bot_data
 from bot.chat.transport import TelegramTransport
 from bot.config import Settings
 from bot.delivery import DeliverySender, SendLimiter
+from bot.delivery.leadership import Leadership
 from bot.delivery.sender import SenderPolicy
 from bot.digest import Digest, load_digest
 from bot.library import DigestLibrary
@@ -98,6 +101,7 @@ def build_application(
         SendLimiter(settings.broadcast_rate),
         SenderPolicy.for_rate(settings.broadcast_rate),
     )
+    services.leadership = Leadership(settings.database_url)
     library.on_broadcast = application.bot_data.wake_sender
     register_handlers(application, settings)
     return application
@@ -109,6 +113,8 @@ NEW_MESSAGES = filters.UpdateType.MESSAGE
 
 def register_handlers(application: BriefApplication, settings: Settings) -> None:
     """Attach every handler; order matters, since the first matching handler wins."""
+    # Group -1 runs before the others and does not stop them: it only counts.
+    application.add_handler(TypeHandler(Update, _count_update), group=-1)
     reading = [section for section in SECTIONS if section != "source"]
     # Admin commands are for admins, in their private chat with the bot: a group would see
     # the digest's problems and the state of every broadcast.
@@ -148,6 +154,12 @@ def register_handlers(application: BriefApplication, settings: Settings) -> None
     application.add_error_handler(handlers.on_error)
 
 
+async def _count_update(update: Update, context: BriefContext) -> None:
+    """Count each update by command (or text, callback, other) for /metrics."""
+    text = update.message.text if update.message is not None else None
+    metrics.count_update(metrics.update_kind(text, callback=update.callback_query is not None))
+
+
 async def _post_init(application: BriefApplication) -> None:
     """Open the store, choose the version to serve, then start the background tasks.
 
@@ -159,7 +171,16 @@ async def _post_init(application: BriefApplication) -> None:
     await data.library.start()
     sender = data.services.sender
     assert sender is not None  # set by build_application
-    _background(application, sender.run(), SENDER_TASK)
+    leadership = data.services.leadership
+    assert leadership is not None  # set by build_application
+
+    def lead() -> Coroutine[Any, Any, None]:
+        # Only the replica holding the lead drains the ledger, so the rate holds across
+        # replicas; a sender stopped when the lead was lost may lead again later.
+        sender.rearm()
+        return sender.run()
+
+    _background(application, leadership.run(lead, sender.stop), SENDER_TASK)
     _background(
         application,
         keep_trying(
@@ -189,6 +210,8 @@ def _log_failure(task: asyncio.Task[None]) -> None:
 async def _post_stop(application: BriefApplication) -> None:
     """Let the sender finish the sends under way, then stop the other background tasks."""
     data = application.bot_data
+    if data.services.leadership is not None:
+        data.services.leadership.stop()  # a replica that is not leading returns at once
     if data.services.sender is not None:
         data.services.sender.stop()
     senders = [task for task in data.background if task.get_name() == SENDER_TASK]

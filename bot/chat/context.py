@@ -10,6 +10,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
 from bot.delivery import DeliverySender
+from bot.delivery.leadership import Leadership
 from bot.digest import Digest
 from bot.library import DigestLibrary
 from bot.render import Renderer
@@ -25,7 +26,9 @@ class Services:
     store: Store
     library: DigestLibrary
     sender: DeliverySender | None = None
-    """Set by post_init, once the bot it sends with exists."""
+    """Set by build_application once the bot it sends with exists."""
+    leadership: Leadership | None = None
+    """Decides whether this process drains the ledger (one replica at a time)."""
 
 
 class BotData:

@@ -13,6 +13,7 @@ from telegram import InlineKeyboardMarkup, Message, MessageEntity, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import RetryAfter, TelegramError
 
+from bot import metrics
 from bot.chat.context import BriefContext
 from bot.chat.keyboards import (
     PARAGRAPH_PREFIX,
@@ -49,7 +50,9 @@ async def reply(
             await context.bot.send_message(
                 chat_id=chat.id, text=part, message_thread_id=thread, reply_markup=markup
             )
+            metrics.count_reply()
         except RetryAfter as error:
+            metrics.count_flood_wait()
             # Flood control: the rest goes out once Telegram allows, in the background, so
             # that one busy chat does not hold up every other user's update meanwhile.
             context.application.create_task(
@@ -78,8 +81,10 @@ async def _send_later(
                 await context.bot.send_message(
                     chat_id=chat_id, text=part, message_thread_id=thread, reply_markup=markup
                 )
+                metrics.count_reply()
                 break
             except RetryAfter as again:
+                metrics.count_flood_wait()
                 if attempt == REPLY_ATTEMPTS:
                     raise
                 error = again

@@ -12,6 +12,7 @@ from telegram.error import (
     TelegramError,
 )
 
+from bot import metrics
 from bot.delivery import (
     ChatMoved,
     ChatUnreachable,
@@ -35,12 +36,14 @@ class TelegramTransport:
     async def send(self, chat_id: int, text: str) -> int:
         """Send one message; return its id, or raise what the answer means for delivery."""
         try:
-            message = await self.bot.send_message(
-                chat_id=chat_id,
-                text=text,
-                allow_paid_broadcast=True if self.paid_broadcast else None,
-            )
+            with metrics.time_send():
+                message = await self.bot.send_message(
+                    chat_id=chat_id,
+                    text=text,
+                    allow_paid_broadcast=True if self.paid_broadcast else None,
+                )
         except RetryAfter as error:
+            metrics.count_flood_wait()
             raise RetryLater(retry_after_seconds(error)) from error
         except Forbidden as error:
             raise ChatUnreachable(error.message) from error

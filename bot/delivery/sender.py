@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from bot import metrics
 from bot.delivery.errors import (
     ChatMoved,
     ChatUnreachable,
@@ -147,6 +148,10 @@ class DeliverySender:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
 
+    def rearm(self) -> None:
+        """Allow :meth:`run` again after a :meth:`stop` (leadership regained)."""
+        self._stopping.clear()
+
     def stop(self) -> None:
         """Finish the sends under way, start no other: :meth:`run` then returns.
 
@@ -194,6 +199,7 @@ class DeliverySender:
                 # trip (its jitter would bunch sends); a chat leaving during the wait itself,
                 # a fraction of a second, is the one window left.
                 if not await self.ledger.still_due(delivery.id):
+                    metrics.count_delivery("cancelled")
                     return
                 # Each message takes its own slot: the rates hold per message, not per row.
                 if not await self._unless_stopped(self.limiter.acquire(delivery.chat_id)):
@@ -209,23 +215,30 @@ class DeliverySender:
             self.limiter.pause(error.after)
             at = self._clock() + timedelta(seconds=error.after)
             await self.ledger.retry_later(delivery.id, at=at, error=str(error), count_attempt=False)
+            metrics.count_delivery("retried")
         except ChatUnreachable as error:
             await self.ledger.mark_blocked(delivery.id, str(error))
+            metrics.count_delivery("blocked")
         except ChatMoved as error:
             await self.ledger.move_chat(delivery.chat_id, error.new_chat_id)
             await self.ledger.retry_later(
                 delivery.id, at=self._clock(), error=str(error), count_attempt=False
             )
+            metrics.count_delivery("retried")
         except TransientFailure as error:
             if delivery.attempts + 1 >= self.policy.max_attempts:
                 await self.ledger.mark_failed(delivery.id, str(error))
+                metrics.count_delivery("failed")
             else:
                 at = self._clock() + timedelta(seconds=self.policy.backoff(delivery.attempts))
                 await self.ledger.retry_later(delivery.id, at=at, error=str(error))
+                metrics.count_delivery("retried")
         except PermanentFailure as error:
             await self.ledger.mark_failed(delivery.id, str(error))
+            metrics.count_delivery("failed")
         else:
             await self.ledger.mark_sent(delivery.id, message_id)
+            metrics.count_delivery("sent")
 
     async def _unless_stopped(self, waiting: Coroutine[Any, Any, None]) -> bool:
         """Wait for ``waiting`` unless stop() comes first (then it is cancelled: a limiter
