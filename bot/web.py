@@ -228,11 +228,18 @@ async def _health(application: BriefApplication) -> Response:
         {
             "status": "ok",
             "version": version.id,
+            # Which replica drains the delivery ledger: exactly one is "leading".
+            "sender": "leading" if _leading(application) else "standby",
             "subscribers": {"active": counts.active, "inactive": counts.inactive},
             "last_broadcast": None if latest is None else _progress(latest),
         },
         headers={"Cache-Control": "no-store"},
     )
+
+
+def _leading(application: BriefApplication) -> bool:
+    leadership = application.bot_data.services.leadership
+    return leadership is not None and leadership.is_leader
 
 
 def _progress(broadcast: BroadcastProgress) -> dict[str, Any]:

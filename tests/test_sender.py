@@ -21,6 +21,7 @@ from bot.delivery import (
 )
 from bot.delivery.sender import SenderPolicy
 from bot.store import Store
+from tests.postgres import fresh_database
 
 FAST = SenderPolicy(
     concurrency=4, batch=50, max_attempts=3, backoff_base=0.01, backoff_cap=0.05, idle_poll=0.05
@@ -47,11 +48,18 @@ class ScriptedTransport:
         return len(self.sent)
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'state.sqlite3'}")
-    yield opened
-    await opened.close()
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    """The real store, on SQLite and (when BOT_TEST_DATABASE_URL is set) on PostgreSQL."""
+    if request.param == "sqlite":
+        opened = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'state.sqlite3'}")
+        yield opened
+        await opened.close()
+        return
+    async with fresh_database() as url:
+        opened = await Store.open(url)
+        yield opened
+        await opened.close()
 
 
 async def publish_to(store: Store, chats: range) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,7 @@ from bot.digest import load_digest
 from tests.botapi import BotApiDouble
 from tests.conftest import EditDigest
 from tests.e2e import converse, polling, settings_for
+from tests.postgres import fresh_database
 
 ADMIN = 7001
 USER = 7002
@@ -28,11 +29,19 @@ def api() -> Iterator[BotApiDouble]:
         assert double.unanswered_callbacks() == set()
 
 
-@pytest.fixture
-def settings(api: BotApiDouble, seeds_copy: Path, tmp_path: Path) -> Settings:
-    return settings_for(
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def settings(
+    request: pytest.FixtureRequest, api: BotApiDouble, seeds_copy: Path, tmp_path: Path
+) -> AsyncIterator[Settings]:
+    """The bot's settings, its state on SQLite and (when configured) on PostgreSQL."""
+    base = settings_for(
         api, tmp_path / "state.sqlite3", admin_ids=frozenset({ADMIN}), digest_path=seeds_copy
     )
+    if request.param == "sqlite":
+        yield base
+        return
+    async with fresh_database() as url:
+        yield base.model_copy(update={"database_url": url})
 
 
 async def text_of(api: BotApiDouble, chat: int, command: str, chat_type: str = "private") -> str:

@@ -1,0 +1,36 @@
+"""A fresh PostgreSQL database per test, when BOT_TEST_DATABASE_URL names a server."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+PG_URL = os.environ.get("BOT_TEST_DATABASE_URL", "")
+SKIP_REASON = "BOT_TEST_DATABASE_URL is not set"
+
+
+@asynccontextmanager
+async def fresh_database() -> AsyncIterator[str]:
+    """The URL of a new, empty database on the test server; dropped afterwards."""
+    if not PG_URL:
+        pytest.skip(SKIP_REASON)
+    server = make_url(PG_URL)
+    name = f"story_brief_test_{uuid.uuid4().hex[:16]}"
+    admin = create_async_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield server.set(database=name).render_as_string(hide_password=False)
+        finally:
+            async with admin.connect() as connection:
+                await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
