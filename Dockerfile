@@ -17,9 +17,15 @@ RUN useradd --create-home --uid 10001 storybrief \
     && mkdir /data && chown storybrief /data
 COPY --from=build /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 \
-    BOT_DATABASE_URL=sqlite+aiosqlite:////data/story-brief.sqlite3
+    BOT_DATABASE_URL=sqlite+aiosqlite:////data/story-brief.sqlite3 \
+    BOT_LISTEN=0.0.0.0 BOT_PORT=8443
 WORKDIR /data
 USER 10001
 VOLUME ["/data"]
+EXPOSE 8443
+# In webhook mode the bot serves /healthz (200 when the digest is loaded and the database
+# answers); in polling mode there is no port to ask, so the check passes.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import os, sys, urllib.request as r; sys.exit(0) if os.environ.get('BOT_MODE', 'polling') != 'webhook' else r.urlopen(f\"http://127.0.0.1:{os.environ.get('BOT_PORT', '8443')}/healthz\", timeout=4)"]
 ENTRYPOINT ["python", "-m", "bot"]
 CMD ["run"]
