@@ -13,21 +13,19 @@ import os
 import signal
 import sys
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import make_url, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from bot.delivery.leadership import LEADER_LOCK_KEY, Leadership
+from tests.postgres import PG_URL, SKIP_REASON, fresh_database
 
-PG_URL = os.environ.get("BOT_TEST_DATABASE_URL")
-PG_SKIP_REASON = "BOT_TEST_DATABASE_URL is not set"
-needs_pg = pytest.mark.skipif(not PG_URL, reason=PG_SKIP_REASON)
+needs_pg = pytest.mark.skipif(not PG_URL, reason=SKIP_REASON)
 
 REPO = Path(__file__).resolve().parent.parent
 FAILOVER_BOUND = 10.0
@@ -37,19 +35,8 @@ FAILOVER_BOUND = 10.0
 @pytest.fixture
 async def pg_url() -> AsyncIterator[str]:
     """A fresh, empty PostgreSQL database of this test's own; dropped afterwards."""
-    if not PG_URL:
-        pytest.skip(PG_SKIP_REASON)
-    server = make_url(PG_URL)
-    name = f"story_brief_test_{uuid.uuid4().hex[:16]}"
-    admin = create_async_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-        yield server.set(database=name).render_as_string(hide_password=False)
-        async with admin.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
+    async with fresh_database() as url:
+        yield url
 
 
 async def sql(url: str, statement: str, **params: Any) -> Any:

@@ -8,9 +8,7 @@ server) never see each other's rows or advisory locks.
 from __future__ import annotations
 
 import asyncio
-import os
 import tracemalloc
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -23,8 +21,6 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, insert, make_url, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DatabaseError, IntegrityError
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 
 import bot.store
 from bot.store import (
@@ -38,9 +34,7 @@ from bot.store import (
     alembic_config,
 )
 from bot.store.tables import Base, SubscriptionRow, UTCDateTime
-
-PG_URL = os.environ.get("BOT_TEST_DATABASE_URL")
-PG_SKIP_REASON = "BOT_TEST_DATABASE_URL is not set"
+from tests.postgres import fresh_database
 
 # Telegram supergroup ids are -100 followed by ten digits: far beyond 32 bits.
 SUPERGROUP = -1001234567890
@@ -52,19 +46,8 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'state' / 'store.db'}"
         return
-    if not PG_URL:
-        pytest.skip(PG_SKIP_REASON)
-    server = make_url(PG_URL)
-    name = f"story_brief_test_{uuid.uuid4().hex[:16]}"
-    admin = create_async_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-        yield server.set(database=name).render_as_string(hide_password=False)
-        async with admin.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
+    async with fresh_database() as url:
+        yield url
 
 
 @pytest.fixture

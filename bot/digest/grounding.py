@@ -25,11 +25,11 @@ the offending value. The rules, by name:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from bot.digest.article import Article, normalise
-from bot.digest.model import UNKNOWN, DigestDocument
+from bot.digest.model import UNKNOWN, Cited, DigestDocument
 from bot.digest.yamlsource import Location
 
 SUMMARY_MAX_WORDS = 60
@@ -177,26 +177,47 @@ def _quotes(document: DigestDocument, article: Article) -> Iterator[Finding]:
             )
 
 
+def _in_cited_paragraph(
+    article: Article,
+    section: str,
+    items: Sequence[Cited],
+    field: str,
+    rule: str,
+    wording: str,
+) -> Iterator[Finding]:
+    """Each item's ``field`` must occur (case and spacing folded) in a paragraph it cites.
+
+    ``wording`` is the detail, with ``{value}`` and ``{cite}`` to fill in.
+    """
+    for index, item in enumerate(items):
+        value = str(getattr(item, field))
+        cited = _paragraphs(article, item.cite)
+        if cited and not any(_contains(paragraph, value) for _, paragraph in cited):
+            detail = wording.format(value=repr(value), cite=_numbers(item.cite))
+            yield (section, index, field), rule, detail
+
+
 def _figures(document: DigestDocument, article: Article) -> Iterator[Finding]:
-    for index, figure in enumerate(document.figures):
-        cited = _paragraphs(article, figure.cite)
-        if cited and not any(_contains(paragraph, figure.value) for _, paragraph in cited):
-            yield (
-                ("figures", index, "value"),
-                "figure-not-in-paragraph",
-                f"{figure.value!r} does not occur in paragraph {_numbers(figure.cite)}",
-            )
+    yield from _in_cited_paragraph(
+        article,
+        "figures",
+        document.figures,
+        "value",
+        "figure-not-in-paragraph",
+        "{value} does not occur in paragraph {cite}",
+    )
 
 
 def _entities(document: DigestDocument, article: Article) -> Iterator[Finding]:
+    yield from _in_cited_paragraph(
+        article,
+        "people",
+        document.people,
+        "name",
+        "name-not-in-paragraph",
+        "{value} does not occur in paragraph {cite}",
+    )
     for index, entity in enumerate(document.people):
-        cited = _paragraphs(article, entity.cite)
-        if cited and not any(_contains(paragraph, entity.name) for _, paragraph in cited):
-            yield (
-                ("people", index, "name"),
-                "name-not-in-paragraph",
-                f"{entity.name!r} does not occur in paragraph {_numbers(entity.cite)}",
-            )
         if entity.role is not None and not _contains(article.normalised, entity.role):
             yield (
                 ("people", index, "role"),
@@ -206,14 +227,14 @@ def _entities(document: DigestDocument, article: Article) -> Iterator[Finding]:
 
 
 def _timeline(document: DigestDocument, article: Article) -> Iterator[Finding]:
-    for index, event in enumerate(document.timeline):
-        cited = _paragraphs(article, event.cite)
-        if cited and not any(_contains(paragraph, event.when) for _, paragraph in cited):
-            yield (
-                ("timeline", index, "when"),
-                "when-not-in-paragraph",
-                f"{event.when!r} is not how paragraph {_numbers(event.cite)} puts the time",
-            )
+    yield from _in_cited_paragraph(
+        article,
+        "timeline",
+        document.timeline,
+        "when",
+        "when-not-in-paragraph",
+        "{value} is not how paragraph {cite} puts the time",
+    )
 
 
 def _speakers(document: DigestDocument) -> Iterator[Finding]:
