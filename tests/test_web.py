@@ -253,6 +253,7 @@ async def test_healthz_reports_version_subscribers_and_the_last_broadcast(
         assert response.json() == {
             "status": "ok",
             "version": first,
+            "sender": "leading",  # SQLite: the one process always sends
             "subscribers": {"active": 0, "inactive": 0},
             "last_broadcast": None,
         }
