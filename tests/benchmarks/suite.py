@@ -1,0 +1,692 @@
+"""The benchmark suite: run every benchmark, print the table, write the JSON.
+
+``python -m tests.benchmarks [--quick] [--json PATH] …`` (see ``--help`` and
+``tests/benchmarks/README.md``). Ratios compare Story Brief with the bare PTB bot of the
+same run; figures are medians; nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import platform
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import telegram
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from tests.benchmarks.broadcast import BroadcastRun, run_broadcast
+from tests.benchmarks.content import ContentTimes, ReloadTimes, measure_content, measure_reload
+from tests.benchmarks.databases import Database, PostgresDatabase, async_url
+from tests.benchmarks.footprint import MemoryRun, StartRun, run_memory, run_start
+from tests.benchmarks.procs import Kind
+from tests.benchmarks.reply import ReplyRun, run_reply
+from tests.benchmarks.stats import median, ratio
+
+SECTIONS = ("start", "reply", "broadcast", "memory", "content")
+DEFAULT_JSON = Path(tempfile.gettempdir()) / "story-brief-benchmarks.json"
+MIB = 1024 * 1024
+GROWTH_BUDGET = 20_000_000
+"""Bytes: the budget's 20 MB, in decimal megabytes (the stricter reading)."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How big and how long each benchmark runs."""
+
+    name: str
+    latencies: tuple[float, ...] = (0.0, 0.05)
+    """Latencies of the double for the reply path, in seconds."""
+    reply_users: int = 50
+    reply_warmup: float = 2.0
+    reply_seconds: float = 8.0
+    reply_repeats: int = 3
+    starts: int = 5
+    start_warmup: bool = True
+    """Start the bare bot once, unmeasured, as Story Brief's first start warms the caches."""
+    slow_rate: float = 30
+    slow_seconds: float = 60
+    fast_rate: float = 1000
+    fast_subscribers: int = 10_000
+    broadcast_latencies: tuple[float, ...] = (0.05,)
+    memory_sizes: tuple[int, ...] = (1_000, 1_000_000)
+    content_repeats: int = 20
+    reload_repeats: int = 10
+    settle: float = 1.0
+    """Seconds a bot is left alone before a reading (start-up calls done, memory settled)."""
+
+
+FULL = Profile("full")
+QUICK = Profile(
+    "quick",
+    reply_users=20,
+    reply_warmup=1.0,
+    reply_seconds=4.0,
+    reply_repeats=1,
+    starts=3,
+    slow_seconds=10,
+    fast_subscribers=2_000,
+    memory_sizes=(1_000, 100_000),
+    content_repeats=7,
+    reload_repeats=5,
+)
+SMOKE = Profile(
+    "smoke",
+    latencies=(0.0,),
+    reply_users=4,
+    reply_warmup=0.3,
+    reply_seconds=1.0,
+    reply_repeats=1,
+    starts=1,
+    start_warmup=False,
+    slow_seconds=1,
+    fast_subscribers=200,
+    memory_sizes=(1_000,),
+    content_repeats=3,
+    reload_repeats=2,
+    settle=0.2,
+)
+PROFILES = {profile.name: profile for profile in (FULL, QUICK, SMOKE)}
+
+
+@dataclass
+class Results:
+    """Every run of a suite, as measured."""
+
+    profile: Profile
+    machine: dict[str, Any]
+    starts: list[StartRun] = field(default_factory=list)
+    replies: list[ReplyRun] = field(default_factory=list)
+    broadcasts: list[BroadcastRun] = field(default_factory=list)
+    memory: list[MemoryRun] = field(default_factory=list)
+    content: ContentTimes | None = None
+    reloads: list[ReloadTimes] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "profile": self.profile.__dict__,
+            "machine": self.machine,
+            "seconds": self.seconds,
+            "skipped": self.skipped,
+            "starts": [run.as_json() for run in self.starts],
+            "replies": [run.as_json() for run in self.replies],
+            "broadcasts": [run.as_json() for run in self.broadcasts],
+            "memory": [run.as_json() for run in self.memory],
+            "content": None if self.content is None else self.content.as_json(),
+            "reloads": [run.as_json() for run in self.reloads],
+            "table": [row.as_json() for row in table(self)],
+        }
+
+
+# -- running ---------------------------------------------------------------------------
+
+
+def run_suite(
+    profile: Profile,
+    workdir: Path,
+    *,
+    postgres: str | None = None,
+    sections: Sequence[str] = SECTIONS,
+    progress: Callable[[str], None] = lambda line: None,
+    profile_dir: Path | None = None,
+) -> Results:
+    """Run the chosen sections of the suite, each bot in a directory under ``workdir``."""
+    began = time.monotonic()
+    results = Results(profile, machine(postgres))
+    if not postgres:
+        results.skipped.append(
+            "PostgreSQL figures: no server given (--postgres or BOT_TEST_DATABASE_URL)"
+        )
+    directories = iter(range(1, 1_000_000))
+
+    def fresh(name: str) -> Path:
+        path = workdir / f"{next(directories):03d}-{name}"
+        path.mkdir(parents=True)
+        return path
+
+    def profile_of(where: Path) -> Path | None:
+        if profile_dir is None:
+            return None
+        profile_dir.mkdir(parents=True, exist_ok=True)
+        return profile_dir / f"{where.name}.txt"
+
+    if "start" in sections:
+        progress("start: Story Brief and the bare PTB bot, alternately")
+        ours, theirs = fresh("start-story-brief"), fresh("start-bare-ptb")
+        settle = profile.settle
+        results.starts.append(run_start("story-brief", ours, cold=True, settle=settle))
+        if profile.start_warmup:  # the same warm-up as ours had: the page cache
+            run_start("bare-ptb", theirs, settle=settle)
+        for turn in range(profile.starts):
+            for kind, where in _alternate(turn, (("bare-ptb", theirs), ("story-brief", ours))):
+                results.starts.append(run_start(kind, where, settle=settle))
+
+    if "reply" in sections:
+        for turn in range(profile.reply_repeats):
+            for latency in profile.latencies:
+                for kind, _ in _alternate(turn, (("bare-ptb", None), ("story-brief", None))):
+                    progress(f"reply: {kind}, {latency * 1000:g} ms, round {turn + 1}")
+                    where = fresh(f"reply-{kind}-{latency * 1000:g}ms")
+                    results.replies.append(
+                        run_reply(
+                            kind,
+                            latency=latency,
+                            users=profile.reply_users,
+                            warmup=profile.reply_warmup,
+                            seconds=profile.reply_seconds,
+                            workdir=where,
+                            settle=profile.settle / 2,
+                            profile=profile_of(where),
+                        )
+                    )
+
+    if "broadcast" in sections:
+        plans = [
+            (profile.slow_rate, round(profile.slow_rate * profile.slow_seconds)),
+            (profile.fast_rate, profile.fast_subscribers),
+        ]
+        for latency in profile.broadcast_latencies:
+            for rate, subscribers in plans:
+                progress(f"broadcast: {subscribers} at {rate:g}/s, {latency * 1000:g} ms")
+                where = fresh(f"broadcast-{rate:g}-{latency * 1000:g}ms")
+                results.broadcasts.append(
+                    run_broadcast(
+                        rate=rate,
+                        subscribers=subscribers,
+                        latency=latency,
+                        workdir=where,
+                        database=Database.sqlite(where / "state.sqlite3"),
+                        settle=profile.settle,
+                        profile=profile_of(where),
+                    )
+                )
+
+    if "memory" in sections:
+        engines: list[Callable[[Path], Database]] = [
+            lambda where: Database.sqlite(where / "state.sqlite3")
+        ]
+        if postgres:
+            engines.append(lambda where: PostgresDatabase(postgres))
+        for make in engines:
+            for size in profile.memory_sizes:
+                where = fresh(f"memory-{size}")
+                database = make(where)
+                progress(f"memory: {size} subscribers on {database.engine_name}")
+                try:
+                    results.memory.append(
+                        run_memory(
+                            subscribers=size,
+                            workdir=where,
+                            database=database,
+                            settle=profile.settle,
+                        )
+                    )
+                finally:
+                    database.drop()
+
+    if "content" in sections:
+        progress("content: load, validate, diff, render; /reload on a real store")
+        results.content = measure_content(fresh("content"), profile.content_repeats)
+        where = fresh("reload-sqlite")
+        results.reloads.append(
+            measure_reload(where, Database.sqlite(where / "state.sqlite3"), profile.reload_repeats)
+        )
+        if postgres:
+            database = PostgresDatabase(postgres)
+            try:
+                results.reloads.append(
+                    measure_reload(fresh("reload-postgresql"), database, profile.reload_repeats)
+                )
+            finally:
+                database.drop()
+
+    results.seconds = time.monotonic() - began
+    return results
+
+
+def _alternate(
+    turn: int, pair: tuple[tuple[Kind, Any], tuple[Kind, Any]]
+) -> list[tuple[Kind, Any]]:
+    """The pair in order on even turns, reversed on odd ones: drift hits both alike."""
+    return list(pair) if turn % 2 == 0 else list(reversed(pair))
+
+
+def machine(postgres: str | None) -> dict[str, Any]:
+    """What the figures were measured on."""
+    model = ""
+    with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name"):
+                model = line.partition(":")[2].strip()
+                break
+    memory = 0
+    with open("/proc/meminfo", encoding="utf-8") as meminfo:
+        for line in meminfo:
+            if line.startswith("MemTotal:"):
+                memory = int(line.split()[1]) * 1024
+                break
+    return {
+        "nproc": len(os.sched_getaffinity(0)),
+        "cpu": model,
+        "memory_bytes": memory,
+        "python": platform.python_version(),
+        "python_telegram_bot": telegram.__version__,
+        "sqlite": sqlite3.sqlite_version,
+        "platform": platform.platform(),
+        "postgresql": _postgres_version(postgres) if postgres else None,
+    }
+
+
+def _postgres_version(url: str) -> str:
+    async def version() -> str:
+        engine = create_async_engine(async_url(url), poolclass=NullPool)
+        try:
+            async with engine.connect() as connection:
+                return str((await connection.execute(text("SHOW server_version"))).scalar_one())
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(version())
+
+
+# -- the table ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the table: a figure, its baseline, the ratio, the budget and the verdict."""
+
+    figure: str
+    ours: str
+    baseline: str = ""
+    ratio: str = ""
+    budget: str = ""
+    met: bool | None = None
+    """None: no budget for this figure."""
+    limit: str = ""
+    """What bounds this figure: Telegram's limits, PTB, or our code."""
+
+    def as_json(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+    @property
+    def verdict(self) -> str:
+        return "" if self.met is None else ("met" if self.met else "MISSED")
+
+
+def _ms(seconds: float) -> str:
+    if math.isnan(seconds):
+        return "n/a"
+    if seconds < 0.001:
+        return f"{seconds * 1e6:.0f} µs"
+    return f"{seconds * 1000:.1f} ms"
+
+
+def _mb(size: float) -> str:
+    return "n/a" if math.isnan(size) else f"{size / MIB:.1f} MiB"
+
+
+def _x(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.2f}x"
+
+
+def _check(value: float, good: Callable[[float], bool]) -> bool:
+    return not math.isnan(value) and good(value)
+
+
+def table(results: Results) -> list[Row]:
+    """The rows of the table, from whatever sections ran."""
+    rows: list[Row] = []
+    rows += _start_rows(results.starts)
+    rows += _reply_rows(results.replies)
+    rows += _broadcast_rows(results.broadcasts)
+    rows += _memory_rows(results.memory)
+    rows += _content_rows(results.content, results.reloads)
+    return rows
+
+
+def _start_rows(starts: list[StartRun]) -> list[Row]:
+    if not starts:
+        return []
+
+    def warm(kind: Kind) -> list[StartRun]:
+        return [run for run in starts if run.kind == kind and not run.cold]
+
+    ours_start = median([run.start_seconds for run in warm("story-brief")])
+    base_start = median([run.start_seconds for run in warm("bare-ptb")])
+    ours_rss = median([run.idle_rss for run in warm("story-brief")])
+    base_rss = median([run.idle_rss for run in warm("bare-ptb")])
+    cold = [run.start_seconds for run in starts if run.cold]
+    start_ratio, rss_ratio = ratio(ours_start, base_start), ratio(ours_rss, base_rss)
+    return [
+        Row(
+            "start → first getUpdates (restart)",
+            _ms(ours_start),
+            _ms(base_start),
+            _x(start_ratio),
+            "≤ 1.3x",
+            _check(start_ratio, lambda r: r <= 1.3),
+            "ours: imports, digest validation, store migration check",
+        ),
+        Row(
+            "start → first getUpdates (first start, new database)",
+            _ms(median(cold)),
+            _ms(base_start),
+            _x(ratio(median(cold), base_start)),
+            limit="ours: + creating the schema and publishing version 1",
+        ),
+        Row(
+            "idle RSS",
+            _mb(ours_rss),
+            _mb(base_rss),
+            _x(rss_ratio),
+            "≤ 1.3x",
+            _check(rss_ratio, lambda r: r <= 1.3),
+            "ours: the modules imported (SQLAlchemy, Alembic, Jinja2, pydantic …)",
+        ),
+    ]
+
+
+def _reply_rows(replies: list[ReplyRun]) -> list[Row]:
+    rows: list[Row] = []
+    for latency in sorted({run.latency for run in replies}):
+
+        def runs(kind: Kind, latency: float = latency) -> list[ReplyRun]:
+            return [run for run in replies if run.kind == kind and run.latency == latency]
+
+        ours, base = runs("story-brief"), runs("bare-ptb")
+        users = ours[0].users if ours else base[0].users if base else 0
+        label = f"@ {latency * 1000:g} ms, {users} users"
+        ours_rate = median([run.replies_per_second for run in ours])
+        base_rate = median([run.replies_per_second for run in base])
+        bound = (
+            "PTB: one update at a time, each waiting for its reply's round trip"
+            if latency > 0
+            else "CPU: PTB and httpx per update, plus our render; one core"
+        )
+        throughput = ratio(ours_rate, base_rate)
+        rows.append(
+            Row(
+                f"replies/s {label}",
+                f"{ours_rate:.1f}",
+                f"{base_rate:.1f}",
+                _x(throughput),
+                "≥ 0.9x",
+                _check(throughput, lambda r: r >= 0.9),
+                bound,
+            )
+        )
+        ours_cpu = median([r.cpu_per_reply for r in ours])
+        base_cpu = median([r.cpu_per_reply for r in base])
+        rows.append(
+            Row(
+                f"CPU per reply {label}",
+                _ms(ours_cpu),
+                _ms(base_cpu),
+                _x(ratio(ours_cpu, base_cpu)),
+                limit="the bot process: PTB, httpx, our handlers",
+            )
+        )
+        ours_p50, base_p50 = median([r.p50 for r in ours]), median([r.p50 for r in base])
+        rows.append(
+            Row(
+                f"p50 update→reply {label}",
+                _ms(ours_p50),
+                _ms(base_p50),
+                _x(ratio(ours_p50, base_p50)),
+                limit=bound,
+            )
+        )
+        ours_p99, base_p99 = median([r.p99 for r in ours]), median([r.p99 for r in base])
+        p99 = ratio(ours_p99, base_p99)
+        rows.append(
+            Row(
+                f"p99 update→reply {label}",
+                _ms(ours_p99),
+                _ms(base_p99),
+                _x(p99),
+                "≤ 1.2x",
+                _check(p99, lambda r: r <= 1.2),
+                bound,
+            )
+        )
+    return rows
+
+
+def _broadcast_rows(broadcasts: list[BroadcastRun]) -> list[Row]:
+    rows: list[Row] = []
+    for run in broadcasts:
+        label = (
+            f"broadcast {run.rate:g}/s{' paid' if run.paid else ''} to {run.subscribers:,}"
+            f" @ {run.latency * 1000:g} ms ({run.database})"
+        )
+        good = (
+            _check(run.achieved_ratio, lambda r: r >= 0.97)
+            and run.refused_429 == 0
+            and run.lost == 0
+            and run.duplicates == 0
+        )
+        rows.append(
+            Row(
+                label,
+                f"{run.achieved:.1f}/s; 429s {run.refused_429}, lost {run.lost}, "
+                f"duplicates {run.duplicates}; busiest second {run.busiest_window}",
+                f"{run.rate:g}/s configured",
+                _x(run.achieved_ratio),
+                "≥ 0.97x, no 429, none lost or twice",
+                good,
+                "Telegram's limit, less our 2% margin; above that, our sender",
+            )
+        )
+    return rows
+
+
+def _memory_rows(memory: list[MemoryRun]) -> list[Row]:
+    rows: list[Row] = []
+    for engine in sorted({run.database for run in memory}):
+        runs = sorted(
+            (run for run in memory if run.database == engine), key=lambda r: r.subscribers
+        )
+        for run in runs:
+            rows.append(
+                Row(
+                    f"RSS after enqueuing a broadcast to {run.subscribers:,} ({engine})",
+                    f"{_mb(run.enqueued_rss)} (peak {_mb(run.peak_rss)})",
+                    f"{_mb(run.idle_rss)} idle before",
+                    limit=f"/reload took {run.reload_seconds:.2f} s",
+                )
+            )
+        if len(runs) >= 2:
+            small, big = runs[0], runs[-1]
+            growth = big.enqueued_rss - small.enqueued_rss
+            peak = big.peak_rss - small.peak_rss
+            rows.append(
+                Row(
+                    f"RSS growth {small.subscribers:,} → {big.subscribers:,} ({engine})",
+                    f"{_mb(growth)} (peak {_mb(peak)})",
+                    budget="< 20 MB",
+                    met=growth < GROWTH_BUDGET,
+                    limit="ours: the ledger stays in the database",
+                )
+            )
+    return rows
+
+
+def _content_rows(content: ContentTimes | None, reloads: list[ReloadTimes]) -> list[Row]:
+    rows: list[Row] = []
+    if content is not None:
+        rows.append(Row("digest load + validate", _ms(content.load_validate), limit="ours"))
+        rows.append(Row("digest diff", _ms(content.diff), limit="ours"))
+        rows.append(
+            Row("answer engine build (part of the swap)", _ms(content.answer_engine), limit="ours")
+        )
+    for reload in reloads:
+        rows.append(
+            Row(
+                f"/reload validate + diff + swap ({reload.database})",
+                _ms(reload.validate_diff_swap),
+                budget="≤ 50 ms",
+                met=reload.validate_diff_swap <= 0.050,
+                limit="ours",
+            )
+        )
+        rows.append(
+            Row(
+                f"/reload publish, {reload.subscribers:,} subscribers ({reload.database})",
+                _ms(reload.publish),
+                limit=f"the database; whole /reload {_ms(reload.total)}",
+            )
+        )
+    if content is not None:
+        for name, seconds in content.render.items():
+            rows.append(Row(f"render {name}", _ms(seconds), limit="ours: Jinja2 + split"))
+    return rows
+
+
+def format_table(rows: Sequence[Row]) -> str:
+    """A Markdown table (readable as plain text too)."""
+    header = ("figure", "Story Brief", "baseline", "ratio", "budget", "verdict", "bound by")
+    lines = [header] + [
+        (row.figure, row.ours, row.baseline, row.ratio, row.budget, row.verdict, row.limit)
+        for row in rows
+    ]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+
+    def render(cells: Sequence[str]) -> str:
+        return (
+            "| "
+            + " | ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True))
+            + " |"
+        )
+
+    out = [render(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    out += [render(line) for line in lines[1:]]
+    return "\n".join(out)
+
+
+# -- the command line ----------------------------------------------------------------------
+
+
+def _milliseconds(text: str) -> tuple[float, ...]:
+    return tuple(float(part) / 1000 for part in text.split(",") if part.strip())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.benchmarks",
+        description="Story Brief's benchmarks beside a bare python-telegram-bot bot.",
+    )
+    parser.add_argument(
+        "--size",
+        choices=sorted(PROFILES),
+        default="full",
+        help="how big and long: full (the issue's sizes, about 6 minutes), quick (about 1.5 "
+        "minutes), smoke (about 15 seconds; what the test run uses)",
+    )
+    parser.add_argument("--quick", action="store_true", help="same as --size quick")
+    parser.add_argument(
+        "--latency",
+        type=_milliseconds,
+        help="latencies of the Bot API double for the reply path, in ms (default 0,50)",
+    )
+    parser.add_argument(
+        "--broadcast-latency",
+        type=_milliseconds,
+        help="latencies for the broadcasts, in ms (default 50)",
+    )
+    parser.add_argument(
+        "--only",
+        type=lambda text: tuple(part.strip() for part in text.split(",") if part.strip()),
+        default=SECTIONS,
+        help=f"sections to run, comma-separated: {','.join(SECTIONS)} (default all)",
+    )
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("BOT_TEST_DATABASE_URL"),
+        help="PostgreSQL server URL for its figures; a database is made and dropped "
+        "(default $BOT_TEST_DATABASE_URL; none: SQLite only)",
+    )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=DEFAULT_JSON,
+        help=f"where to write the results (default {DEFAULT_JSON})",
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the work directory (logs, databases)"
+    )
+    parser.add_argument(
+        "--py-spy",
+        type=Path,
+        metavar="DIR",
+        help="sample each bot of the reply and broadcast runs with py-spy (raw stacks in DIR; "
+        "read them with python -m tests.benchmarks.hotspots); sampling slows the bots a little",
+    )
+    arguments = parser.parse_args(argv)
+    unknown = set(arguments.only) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
+    profile = QUICK if arguments.quick else PROFILES[arguments.size]
+    if arguments.latency:
+        profile = replace(profile, latencies=arguments.latency)
+    if arguments.broadcast_latency:
+        profile = replace(profile, broadcast_latencies=arguments.broadcast_latency)
+
+    workdir = Path(tempfile.mkdtemp(prefix="story-brief-bench-"))
+    started = datetime.now(UTC)
+    try:
+        results = run_suite(
+            profile,
+            workdir,
+            postgres=arguments.postgres or None,
+            sections=arguments.only,
+            progress=lambda line: print(f"… {line}", file=sys.stderr, flush=True),
+            profile_dir=arguments.py_spy,
+        )
+    finally:
+        if arguments.keep:
+            print(f"work directory kept: {workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    rows = table(results)
+    document = {
+        "command": [
+            "python",
+            "-m",
+            "tests.benchmarks",
+            *(argv if argv is not None else sys.argv[1:]),
+        ],
+        "started_at": started.isoformat(timespec="seconds"),
+    } | results.as_json()
+    arguments.json.parent.mkdir(parents=True, exist_ok=True)
+    arguments.json.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
+    info = results.machine
+    print(
+        f"\nStory Brief benchmarks ({profile.name}), {started:%Y-%m-%d %H:%M} UTC, "
+        f"{results.seconds:.0f} s: {info['nproc']} CPU ({info['cpu']}), "
+        f"{info['memory_bytes'] / 2**30:.1f} GiB, Python {info['python']}, "
+        f"python-telegram-bot {info['python_telegram_bot']}, SQLite {info['sqlite']}\n"
+    )
+    print(format_table(rows))
+    for line in results.skipped:
+        print(f"skipped: {line}")
+    missed = [row.figure for row in rows if row.met is False]
+    print(f"\nbudgets: {sum(row.met is True for row in rows)} met, {len(missed)} missed")
+    print(f"JSON: {arguments.json}")
+    return 0

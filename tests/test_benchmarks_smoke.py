@@ -1,0 +1,105 @@
+"""A tiny run of the benchmark suite (``tests/benchmarks``): it runs, and its numbers are sane.
+
+Never a timing threshold: these machines are noisy, and the budgets are judged on the full
+suite's ratios (``python -m tests.benchmarks``). Here every figure must be positive and
+finite, nobody lost or messaged twice, no reply missing, nothing the double rejected.
+PostgreSQL figures run too when ``BOT_TEST_DATABASE_URL`` is set.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.benchmarks.suite import SMOKE, Results, format_table, main, run_suite, table
+
+PG_URL = os.environ.get("BOT_TEST_DATABASE_URL")
+
+
+def positive(value: float) -> bool:
+    return math.isfinite(value) and value > 0
+
+
+def run(section: str, workdir: Path) -> Results:
+    results = run_suite(SMOKE, workdir, postgres=PG_URL, sections=[section])
+    rows = table(results)
+    assert rows, f"{section}: no figures"
+    assert format_table(rows)
+    json.dumps(results.as_json(), default=str)  # the JSON report can be written
+    return results
+
+
+def test_start_and_idle_memory(tmp_path: Path) -> None:
+    results = run("start", tmp_path)
+    kinds = {run.kind for run in results.starts}
+    assert kinds == {"story-brief", "bare-ptb"}
+    assert any(run.cold for run in results.starts)
+    for start in results.starts:
+        assert positive(start.start_seconds), start
+        assert start.idle_rss > 0, start
+
+
+def test_reply_path(tmp_path: Path) -> None:
+    results = run("reply", tmp_path)
+    assert {run.kind for run in results.replies} == {"story-brief", "bare-ptb"}
+    for reply in results.replies:
+        assert reply.replies > 0, reply
+        assert positive(reply.replies_per_second), reply
+        assert positive(reply.p50) and positive(reply.p99) and reply.p50 <= reply.p99, reply
+        assert positive(reply.cpu_per_reply), reply
+        assert reply.unanswered == 0, reply
+        assert reply.stray_replies == 0, reply
+        assert reply.violations == 0, reply
+
+
+def test_broadcasts(tmp_path: Path) -> None:
+    results = run("broadcast", tmp_path)
+    assert [run.paid for run in results.broadcasts] == [False, True]
+    for broadcast in results.broadcasts:
+        assert broadcast.notified == broadcast.subscribers, broadcast
+        assert broadcast.delivered == broadcast.subscribers, broadcast
+        assert broadcast.lost == 0, broadcast
+        assert broadcast.duplicates == 0, broadcast
+        assert positive(broadcast.achieved) and positive(broadcast.achieved_ratio), broadcast
+        assert 0 < broadcast.busiest_window <= broadcast.subscribers, broadcast
+        assert broadcast.violations == 0, broadcast
+
+
+def test_memory_after_enqueuing(tmp_path: Path) -> None:
+    results = run("memory", tmp_path)
+    engines = {"sqlite", "postgresql"} if PG_URL else {"sqlite"}
+    assert {run.database for run in results.memory} == engines
+    for memory in results.memory:
+        assert memory.notified == memory.subscribers, memory
+        assert memory.idle_rss > 0 and 0 < memory.enqueued_rss <= memory.peak_rss, memory
+        assert positive(memory.reload_seconds), memory
+
+
+def test_content(tmp_path: Path) -> None:
+    results = run("content", tmp_path)
+    content = results.content
+    assert content is not None
+    for figure in (content.load_validate, content.validate, content.diff, content.answer_engine):
+        assert positive(figure), content
+    assert content.render and all(positive(seconds) for seconds in content.render.values())
+    assert {reload.database for reload in results.reloads} == (
+        {"sqlite", "postgresql"} if PG_URL else {"sqlite"}
+    )
+    for reload in results.reloads:
+        assert positive(reload.total) and positive(reload.publish), reload
+        assert reload.publish < reload.total, reload
+
+
+def test_the_command_writes_its_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    output = tmp_path / "results.json"
+    code = main(["--size", "smoke", "--only", "content", "--postgres", "", "--json", str(output)])
+    assert code == 0
+    document = json.loads(output.read_text(encoding="utf-8"))
+    assert document["profile"]["name"] == "smoke"
+    assert document["machine"]["nproc"] >= 1
+    assert any(row["figure"].startswith("render ") for row in document["table"])
+    assert "| figure" in capsys.readouterr().out
