@@ -12,6 +12,9 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
+LATE_ALLOWANCE = 0.005
+"""Seconds a wake-up may be late and still keep its slot on the planned schedule; with the
+safety margin, a one-second window stays under the rate while this is under ~15 ms."""
 IN_FLIGHT_POLL = 0.05
 """How often a sender waiting for a chat that has a message in flight looks again."""
 PER_CHAT_INTERVAL = 1.0
@@ -62,7 +65,12 @@ class SendLimiter:
                 # again after a while.
                 await self._sleep(min(wait, IN_FLIGHT_POLL))
             now = self._clock()
-            self._next_slot = now + self.interval
+            # Keep to the planned schedule when this wake-up was only a little late (every
+            # sleep overshoots a bit, and resetting from the actual time would lose that
+            # much rate on every message); after a real stall, start a new schedule from
+            # now, so that late senders cannot bunch up.
+            on_time = now - ready_at <= LATE_ALLOWANCE
+            self._next_slot = (ready_at if on_time else now) + self.interval
             self._chat_next[chat_id] = float("inf")  # until sent() says when it went
             self._forget_old(now)
 
