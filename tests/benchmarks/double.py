@@ -100,6 +100,9 @@ class Exchange:
 class BenchDouble(BotApiDouble):
     """The Bot API double with flood limits, closed-loop users and arrival times."""
 
+    # A listen backlog for hundreds of connections opening at once.
+    server_class = _BenchServer
+
     def __init__(self, token: str, *, latency: float = 0.0, enforce_limits: bool = False) -> None:
         super().__init__(token, latency=latency)
         self.spec = _memo_spec()
@@ -126,20 +129,6 @@ class BenchDouble(BotApiDouble):
         self.counted: collections.Counter[int] = collections.Counter()
         """How many such messages each chat received (answered 200)."""
         self.counted_total = 0
-
-    def start(self) -> None:
-        """As :meth:`BotApiDouble.start`, with a listen backlog for hundreds of connections."""
-        if self._server is not None:
-            raise RuntimeError("BenchDouble already started")
-        self._stopping = False
-        self._server = _BenchServer(self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.01},
-            name="BenchDouble",
-            daemon=True,
-        )
-        self._thread.start()
 
     def __enter__(self) -> BenchDouble:
         self.start()

@@ -353,6 +353,9 @@ class BotApiDouble:
     runs on.
     """
 
+    server_class: type[_Server] = _Server
+    """The HTTP server to run; a subclass may tune it (a longer listen backlog, say)."""
+
     def __init__(
         self,
         token: str = "123456:TEST-TOKEN",
@@ -423,11 +426,11 @@ class BotApiDouble:
         if self._server is not None:
             raise RuntimeError("BotApiDouble already started")
         self._stopping = False
-        self._server = _Server(self)
+        self._server = self.server_class(self)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.01},
-            name="BotApiDouble",
+            name=type(self).__name__,
             daemon=True,
         )
         self._thread.start()
