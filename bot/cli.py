@@ -12,7 +12,7 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 from sqlalchemy.exc import SQLAlchemyError
@@ -20,7 +20,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.answers import AnswerEngine
 from bot.chat.app import build_application, run_polling
 from bot.config import Settings, SettingsError, load_settings
-from bot.console import run_console
 from bot.digest import Digest, DigestError, inspect_digest, load_digest
 from bot.digest.diff import diff_digests
 from bot.logs import configure_logging
@@ -28,7 +27,12 @@ from bot.markup import problems as html_problems
 from bot.markup import split_message
 from bot.render import Renderer, digest_context
 from bot.store import BroadcastProgress, SubscriberCounts, Subscription, Version
-from bot.web import ListenError, serve_webhook, webhook_problems
+
+if TYPE_CHECKING:
+    from bot.chat.context import BriefApplication
+
+# The webhook stack (bot.web: Starlette, Uvicorn) and the console are imported by the
+# commands that use them, not here: a polling bot starts sooner and smaller without them.
 
 EXIT_PROBLEMS = 1
 EXIT_UNUSABLE = 2
@@ -176,7 +180,7 @@ def run_command(settings: Settings) -> int:
             file=sys.stderr,
         )
         return EXIT_UNUSABLE
-    problems = webhook_problems(settings)
+    problems = _webhook_problems(settings)
     if problems:
         print("error: bad settings\n" + "\n".join(problems), file=sys.stderr)
         return EXIT_UNUSABLE
@@ -190,12 +194,8 @@ def run_command(settings: Settings) -> int:
     try:
         application = build_application(settings, digest=digest)
         if settings.mode == "webhook":
-            asyncio.run(serve_webhook(application, settings))
-        else:
-            run_polling(application)
-    except ListenError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_UNUSABLE
+            return _run_webhook(application, settings)
+        run_polling(application)
     except (SQLAlchemyError, OSError) as error:
         print(
             f"error: BOT_DATABASE_URL: the state store cannot be used: {_first_line(error)}",
@@ -205,8 +205,31 @@ def run_command(settings: Settings) -> int:
     return 0
 
 
+def _webhook_problems(settings: Settings) -> list[str]:
+    """:func:`bot.web.webhook_problems`, which has none in polling mode."""
+    if settings.mode != "webhook":
+        return []
+    from bot.web import webhook_problems
+
+    return webhook_problems(settings)
+
+
+def _run_webhook(application: BriefApplication, settings: Settings) -> int:
+    """Serve webhook mode until stopped; exit code 2 if its address cannot be listened on."""
+    from bot.web import ListenError, serve_webhook
+
+    try:
+        asyncio.run(serve_webhook(application, settings))
+    except ListenError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    return 0
+
+
 def console_command(settings: Settings) -> int:
     """Run the bot in this terminal."""
+    from bot.console import run_console
+
     configure_logging(settings.log_level if settings.log_level != "INFO" else "WARNING", [])
     digest = load_or_exit(settings)
     if digest is None:

@@ -41,16 +41,18 @@ senders never claim one row twice; on SQLite every transaction starts with
 
 from __future__ import annotations
 
+import ast
+import importlib
 import logging
+import re
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import (
     BigInteger,
     Connection,
@@ -60,6 +62,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     literal,
     make_url,
     select,
@@ -84,6 +87,9 @@ from bot.store.tables import (
     VersionReason,
     VersionRow,
 )
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 __all__ = [
     "BroadcastKind",
@@ -187,12 +193,33 @@ class BroadcastProgress:
 
 def alembic_config(url: str | None = None) -> Config:
     """An Alembic config for the store's migrations (no alembic.ini), e.g. for ``command.revision``."""
+    _import_alembic()
+    from alembic.config import Config
+
     config = Config()
     # ConfigParser interpolates '%': a path or URL containing one must escape it.
     config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
     if url is not None:
         config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
+
+
+def _import_alembic() -> None:
+    """Import Alembic, which the store only needs to migrate (see :func:`head_revision`).
+
+    Alembic logs at INFO while it is imported ("setup plugin …"). It used to be imported
+    with this module, before the bot configured logging, so those lines never showed;
+    imported now, they would, so its loggers are held at WARNING meanwhile.
+    """
+    if "alembic.command" in sys.modules:
+        return
+    logger = logging.getLogger("alembic")
+    level = logger.level
+    logger.setLevel(max(level, logging.WARNING))
+    try:
+        importlib.import_module("alembic.command")
+    finally:
+        logger.setLevel(level)
 
 
 def _now() -> datetime:
@@ -289,7 +316,61 @@ def _make_parent_directory(database: str | None) -> None:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
+# A revision script's own ``revision = "…"`` or ``down_revision = …`` line (at module level).
+_REVISION_LINE = re.compile(
+    r"^(revision|down_revision)[ \t]*(?::[^=\n]*)?=[ \t]*(.*?)[ \t]*(?:#.*)?$", re.MULTILINE
+)
+
+
+def head_revision() -> str | None:
+    """The head revision of the migration scripts, read from their text without Alembic.
+
+    Importing Alembic is a good part of the bot's start-up, and a restart needs none of it:
+    :meth:`Store.migrate` compares this with the database's ``alembic_version`` first.
+    None when the scripts do not tell it plainly (each one's ``revision`` and
+    ``down_revision`` assigned a literal once, on one line; exactly one head): Alembic
+    decides then. A test checks this against Alembic's own ``ScriptDirectory``.
+    """
+    replaces: dict[str, tuple[str, ...]] = {}
+    for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
+        if path.name.startswith(("__init__", ".#")):  # files Alembic skips as well
+            continue
+        found = _REVISION_LINE.findall(path.read_text(encoding="utf-8"))
+        names = [name for name, _ in found]
+        if sorted(names) != ["down_revision", "revision"]:
+            return None
+        try:
+            values = {name: ast.literal_eval(value) for name, value in found}
+        except (SyntaxError, ValueError):
+            return None
+        revision, down = values["revision"], values["down_revision"]
+        if down is None:
+            down = ()
+        elif isinstance(down, str):
+            down = (down,)
+        if (
+            not isinstance(revision, str)
+            or revision in replaces
+            or not isinstance(down, tuple | list)
+            or not all(isinstance(item, str) for item in down)
+        ):
+            return None
+        replaces[revision] = tuple(down)
+    replaced = {down for downs in replaces.values() for down in downs}
+    heads = [revision for revision in replaces if revision not in replaced]
+    return heads[0] if len(heads) == 1 else None
+
+
+def _schema_revisions(connection: Connection) -> list[str] | None:
+    """The revisions in ``alembic_version``; None when there is no such table (a new database)."""
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return list(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
+
+
 def _upgrade(connection: Connection) -> None:
+    from alembic import command
+
     config = alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
@@ -336,7 +417,15 @@ class Store:
         return store
 
     async def migrate(self) -> None:
-        """Bring the schema to the newest revision (idempotent, safe from several processes)."""
+        """Bring the schema to the newest revision (idempotent, safe from several processes).
+
+        A schema already at :func:`head_revision` is left as it is without importing Alembic;
+        any other (a new database, an older or unknown revision) goes through Alembic.
+        """
+        head = head_revision()
+        if head is not None and await self.schema_revisions() == [head]:
+            return
+        _import_alembic()  # now, rather than under the locks below
         async with self._engine.begin() as connection:
             if connection.dialect.name == "postgresql":
                 # Two processes starting at once: the second waits here until the first
@@ -346,6 +435,11 @@ class Store:
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
                 )
             await connection.run_sync(_upgrade)
+
+    async def schema_revisions(self) -> list[str] | None:
+        """The database's Alembic revisions; None before its first migration."""
+        async with self._engine.connect() as connection:
+            return await connection.run_sync(_schema_revisions)
 
     async def close(self) -> None:
         """Close every pooled connection."""

@@ -1,0 +1,339 @@
+"""Start-up stays lean: Alembic only when a migration runs, the webhook stack only for webhooks.
+
+A restart on a database already at the head revision must not import Alembic (it is a good
+part of the start-up time and memory); a new or older database is migrated as before. A
+polling bot never imports the webhook stack (bot.web: Starlette, Uvicorn) nor the console.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
+from sqlalchemy import Connection, text
+
+import bot.store
+from bot.store import Store, alembic_config, head_revision
+from tests.botapi import BotApiDouble
+from tests.e2e import TEST_TOKEN
+from tests.postgres import fresh_database
+from tests.processes import stop_bot
+
+USER = 5151
+WEBHOOK_STACK = ("bot.web", "starlette", "uvicorn")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database: an SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+        return
+    async with fresh_database() as url:
+        yield url
+
+
+async def revisions(url: str) -> list[str] | None:
+    store = Store.connect(url)
+    try:
+        return await store.schema_revisions()
+    finally:
+        await store.close()
+
+
+async def open_and_close(url: str) -> None:
+    await (await Store.open(url)).close()
+
+
+# -- the head revision, read without Alembic -----------------------------------------------
+
+
+def test_head_revision_is_alembics_head() -> None:
+    assert head_revision() is not None
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def _script(revision: str, down: str) -> str:
+    return (
+        f'"""Revision {revision}.\n\nRevision ID: {revision}\nRevises: {down}\n"""\n\n'
+        "from __future__ import annotations\n\n"
+        f"revision: str = {revision}\ndown_revision: str | None = {down}  # the one before\n"
+        "branch_labels = None\ndepends_on = None\n\n\n"
+        "def upgrade() -> None:\n    pass\n\n\ndef downgrade() -> None:\n    pass\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("scripts", "head"),
+    [
+        ({"a.py": _script('"1"', "None")}, "1"),
+        ({"a.py": _script('"1"', "None"), "b.py": _script("'2'", '"1"')}, "2"),
+        (
+            {
+                "a.py": _script('"1"', "None"),
+                "b.py": _script('"2a"', '"1"'),
+                "c.py": _script('"2b"', '"1"'),
+                "d.py": _script('"3"', '("2a", "2b")'),
+                "__init__.py": "",
+                "notes.txt": "revision = 'x'\n",
+            },
+            "3",
+        ),
+        # Not told plainly, or not one head: Alembic decides.
+        ({}, None),
+        (
+            {
+                "a.py": _script('"1"', "None"),
+                "b.py": _script('"2"', '"1"'),
+                "c.py": _script('"3"', '"1"'),
+            },
+            None,
+        ),
+        ({"a.py": _script('"1"', "None"), "b.py": _script('"1"', "None")}, None),
+        ({"a.py": _script("make_id()", "None")}, None),
+        ({"a.py": _script('"1"', "None"), "b.py": _script('"2"', "(\n    '1',\n)")}, None),
+        ({"a.py": _script('"1"', "None").replace("down_revision", "previous")}, None),
+        ({"a.py": _script('"1"', "None") + 'revision = "2"\n'}, None),
+        ({"a.py": _script("1", "None")}, None),
+    ],
+)
+def test_head_revision_from_the_scripts(
+    scripts: dict[str, str], head: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "versions").mkdir()
+    for name, source in scripts.items():
+        (tmp_path / "versions" / name).write_text(source, encoding="utf-8")
+    monkeypatch.setattr(bot.store, "MIGRATIONS_DIR", tmp_path)
+    assert head_revision() == head
+
+
+# -- when Alembic runs -------------------------------------------------------------------
+
+
+async def test_a_schema_at_head_is_left_to_itself(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert await revisions(database_url) is None  # a new database: no alembic_version yet
+    upgrades: list[Connection] = []
+    upgrade = bot.store._upgrade
+
+    def counting(connection: Connection) -> None:
+        upgrades.append(connection)
+        upgrade(connection)
+
+    monkeypatch.setattr(bot.store, "_upgrade", counting)
+    await open_and_close(database_url)
+    assert len(upgrades) == 1
+    assert await revisions(database_url) == [head_revision()]
+    await open_and_close(database_url)
+    assert len(upgrades) == 1  # at head: not even asked
+
+
+async def test_a_downgraded_schema_is_upgraded(database_url: str) -> None:
+    await open_and_close(database_url)
+    await asyncio.to_thread(command.downgrade, alembic_config(database_url), "base")
+    assert await revisions(database_url) == []
+    store = await Store.open(database_url)
+    try:
+        assert await store.subscribe(1, chat_type="private", title=None)
+        assert await store.schema_revisions() == [head_revision()]
+    finally:
+        await store.close()
+
+
+async def test_an_unknown_revision_is_still_alembics_to_refuse(database_url: str) -> None:
+    await open_and_close(database_url)
+    store = Store.connect(database_url)
+    try:
+        async with store._engine.begin() as connection:
+            await connection.execute(text("UPDATE alembic_version SET version_num = 'zzzz'"))
+        with pytest.raises(CommandError, match="zzzz"):
+            await store.migrate()
+    finally:
+        await store.close()
+
+
+async def test_a_schema_one_revision_behind_is_upgraded(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await open_and_close(database_url)  # at today's head
+    newer = tmp_path / "migrations"
+    shutil.copytree(bot.store.MIGRATIONS_DIR, newer, ignore=shutil.ignore_patterns("__pycache__"))
+    old_head = head_revision()
+    (newer / "versions" / "9999_extra.py").write_text(
+        '"""An extra table."""\n\n'
+        "import sqlalchemy as sa\nfrom alembic import op\n\n"
+        f'revision = "9999"\ndown_revision = "{old_head}"\n'
+        "branch_labels = None\ndepends_on = None\n\n\n"
+        "def upgrade() -> None:\n"
+        '    op.create_table("extra", sa.Column("id", sa.Integer(), primary_key=True))\n\n\n'
+        "def downgrade() -> None:\n"
+        '    op.drop_table("extra")\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(bot.store, "MIGRATIONS_DIR", newer)
+    assert head_revision() == "9999"
+    store = await Store.open(database_url)
+    try:
+        assert await store.schema_revisions() == ["9999"]
+        async with store._engine.begin() as connection:
+            assert (await connection.execute(text("SELECT count(*) FROM extra"))).scalar() == 0
+    finally:
+        await store.close()
+
+
+# -- what a process imports ----------------------------------------------------------------
+
+OPEN_STORE = """
+import asyncio, sys
+from bot.store import Store
+
+async def main():
+    await (await Store.open(sys.argv[1])).close()
+
+asyncio.run(main())
+print(" ".join(sorted(name for name in sys.modules if name.split(".")[0] == "alembic")))
+"""
+
+
+def _alembic_modules_after_open(url: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", OPEN_STORE, url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+def test_opening_a_store_at_head_imports_no_alembic(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+    assert "alembic.command" in _alembic_modules_after_open(url).split()  # a new database
+    assert _alembic_modules_after_open(url) == ""  # a restart
+
+
+# ``python -m bot``, writing the names of the modules it imported when it exits.
+RUN_BOT = """
+import atexit, runpy, sys
+out = sys.argv[1]
+del sys.argv[1:]
+atexit.register(lambda: open(out, "w").write("\\n".join(sorted(sys.modules))))
+runpy.run_module("bot", run_name="__main__", alter_sys=True)
+"""
+
+
+@pytest.fixture
+def api() -> Iterator[BotApiDouble]:
+    with BotApiDouble(token=TEST_TOKEN) as double:
+        yield double
+        assert double.violations == []
+
+
+def _bot_environment(api: BotApiDouble, tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("BOT_")}
+    return (
+        env
+        | {
+            "BOT_TOKEN": TEST_TOKEN,
+            "BOT_API_BASE_URL": api.base_url,
+            "BOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'state.sqlite3'}",
+            "PYTHONUNBUFFERED": "1",
+        }
+        | extra
+    )
+
+
+def _polling_run(api: BotApiDouble, tmp_path: Path, run: int) -> tuple[set[str], str]:
+    """Start the bot, have it answer /start, stop it: the modules it imported, its log."""
+    cwd = tmp_path / f"run{run}"
+    cwd.mkdir()
+    modules = cwd / "modules.txt"
+    before = len(api.messages(USER))
+    with (cwd / "stdout.log").open("w") as stdout, (cwd / "stderr.log").open("w") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-c", RUN_BOT, str(modules)],
+            cwd=cwd,
+            env=_bot_environment(api, tmp_path),
+            stdout=stdout,
+            stderr=stderr,
+        )
+    try:
+        api.send_text(USER, "/start")
+        api.wait_for_messages(USER, before + 1, timeout=30)
+    finally:
+        code, log = stop_bot(process, cwd)
+    assert code == 0, log
+    assert api.messages(USER)[-1].visible_text.startswith("👋")
+    return set(modules.read_text(encoding="utf-8").split()), log
+
+
+def test_a_polling_bot_imports_no_webhook_stack_and_on_restart_no_alembic(
+    api: BotApiDouble, tmp_path: Path
+) -> None:
+    first, log = _polling_run(api, tmp_path, 1)
+    assert "alembic.command" in first  # a new database is migrated
+    assert "Running upgrade  -> " in log
+    assert "setup plugin" not in log  # what Alembic logs while it is imported stays out
+    again, log = _polling_run(api, tmp_path, 2)
+    for imported in (first, again):
+        assert "telegram.ext" in imported
+        assert not [name for name in imported if name.split(".")[0] in WEBHOOK_STACK]
+        assert "bot.console" not in imported
+    assert not [name for name in again if name.split(".")[0] == "alembic"]
+    assert "alembic" not in log
+    assert "Traceback" not in log
+
+
+# -- webhook mode, imported on demand --------------------------------------------------------
+
+
+def test_webhook_settings_are_still_checked_before_start(tmp_path: Path) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("BOT_")}
+    env |= {"BOT_TOKEN": TEST_TOKEN, "BOT_MODE": "webhook", "BOT_WEBHOOK_SECRET": "s3cret"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: bad settings\nBOT_WEBHOOK_URL: required")
+
+
+def test_a_webhook_port_in_use_exits_2_naming_it(api: BotApiDouble, tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "bot"],
+            cwd=tmp_path,
+            env=_bot_environment(
+                api,
+                tmp_path,
+                BOT_MODE="webhook",
+                BOT_WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram",
+                BOT_WEBHOOK_SECRET="s3cret",
+                BOT_PORT=str(port),
+            ),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 2, result.stderr
+    assert "error: BOT_LISTEN, BOT_PORT: " in result.stderr
+    assert f"127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
