@@ -17,7 +17,7 @@ from pathlib import Path
 from bot.answers import AnswerEngine
 from bot.digest import Digest, inspect_digest, inspect_texts
 from bot.digest.diff import Changed, DigestDiff, SectionChanges, diff_digests
-from bot.render import Renderer
+from bot.render import DigestCache, Renderer
 from bot.store import Publication, Store, Version, VersionReason
 
 logger = logging.getLogger(__name__)
@@ -84,6 +84,7 @@ class DigestLibrary:
         self._file_digest = file_digest
         self._current = file_digest
         self._answers = AnswerEngine(file_digest)
+        self._cache = DigestCache(file_digest)
         self._version: Version | None = None
         # One publication at a time: two admins reloading at once must not interleave.
         self._lock = asyncio.Lock()
@@ -97,6 +98,11 @@ class DigestLibrary:
     def answers(self) -> AnswerEngine:
         """Answers free-text questions from the digest being served."""
         return self._answers
+
+    @property
+    def cache(self) -> DigestCache:
+        """What handlers render from the digest being served; a new one with each new digest."""
+        return self._cache
 
     @property
     def version(self) -> Version:
@@ -211,6 +217,8 @@ class DigestLibrary:
     def _serve(self, digest: Digest, version: Version) -> None:
         if digest is not self._current:
             self._answers = AnswerEngine(digest)
+            # Rendered messages belong to the digest they were rendered from: start afresh.
+            self._cache = DigestCache(digest)
         self._current, self._version = digest, version
 
     def _digest_of(self, version: Version) -> Digest | None:

@@ -92,8 +92,9 @@ FLOOD_WAITS: Final = Counter(
 
 # Every label value is exported from the start (at 0): a rate() over a series that appears
 # only at its first event misses that event, and dashboards show the full list at once.
-for _kind in UPDATE_KINDS:
-    UPDATES.labels(command=_kind)
+# The children are looked up once here: ``labels()`` takes a lock and a dict lookup by
+# label tuple, and count_update runs for every update.
+_UPDATES_BY_KIND: Final = {kind: UPDATES.labels(command=kind) for kind in UPDATE_KINDS}
 for _outcome in DELIVERY_OUTCOMES:
     DELIVERIES.labels(outcome=_outcome)
 
@@ -120,7 +121,8 @@ def update_kind(text: str | None, *, callback: bool = False) -> UpdateKind:
 
 def count_update(kind: UpdateKind) -> None:
     """One update received; ``kind`` as :func:`update_kind` gives it (unknown kinds: "other")."""
-    UPDATES.labels(command=kind if kind in UPDATE_KINDS else "other").inc()
+    counter = _UPDATES_BY_KIND.get(kind)
+    (counter if counter is not None else _UPDATES_BY_KIND["other"]).inc()
 
 
 def count_reply(parts: int = 1) -> None:

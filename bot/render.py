@@ -8,10 +8,10 @@ no user-facing sentence lives in Python.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import jinja2
 
@@ -19,6 +19,8 @@ from bot import TEMPLATES_DIR
 from bot.digest import Digest
 from bot.digest.model import Cited
 from bot.markup import split_message
+
+T = TypeVar("T")
 
 SECTIONS = ("summary", "quotes", "figures", "people", "timeline", "source")
 """The digest's sections, in menu order; each is a command and a template of its own."""
@@ -77,6 +79,39 @@ class Renderer:
             for name in self.environment.list_templates(extensions=["html", "txt"])
             if not Path(name).name.startswith("_")
         )
+
+
+class DigestCache:
+    """Values computed from one digest alone, each computed once and kept while it is served.
+
+    Rendering a section (Jinja2 and the splitter) costs more than the rest of a reply does
+    in our code, and gives the same text for every chat. :class:`bot.library.DigestLibrary`
+    holds one cache per served digest and replaces it whenever another digest is served (a
+    /reload, a /rollback, a start that publishes): a reply can never show text rendered from
+    a digest that is no longer served. So a value may depend on :attr:`digest` (and on the
+    process's fixed templates), never on the chat, the user or what they typed.
+
+    Keys come from short fixed lists (section names, paragraph numbers that exist); beyond
+    ``max_entries`` values are computed and not kept, so memory stays bounded regardless.
+    """
+
+    def __init__(self, digest: Digest, max_entries: int = 1024) -> None:
+        self.digest = digest
+        self.max_entries = max_entries
+        self._values: dict[Hashable, object] = {}
+
+    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """The value kept under ``key``, or ``compute()`` (kept, while there is room)."""
+        try:
+            return cast(T, self._values[key])
+        except KeyError:
+            value = compute()
+            if len(self._values) < self.max_entries:
+                self._values[key] = value
+            return value
+
+    def __len__(self) -> int:
+        return len(self._values)
 
 
 def _pairs(value: Any) -> tuple[tuple[str, str], ...]:

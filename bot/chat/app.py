@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
@@ -190,6 +191,16 @@ async def _post_init(application: BriefApplication) -> None:
         ),
         "register-commands",
     )
+    # Start-up is complete: modules, digest, templates' environment, answer engine, the
+    # store's engine. All of it lives as long as the process: some 120,000 objects, against
+    # 45,000 in a bare python-telegram-bot bot, and every full garbage collection walked
+    # them (34 ms against 10 ms, measured) while no update was handled: most of our latency
+    # tail. gc.freeze() moves them to a permanent generation the collector skips; what the
+    # updates allocate is collected as before. No gc.collect() first: start-up leaves a few
+    # hundred objects of cyclic garbage, not worth a full pass at every start. Once per
+    # process (the tests and the console may start several applications in one).
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
 
 
 def _background(application: BriefApplication, work: Coroutine[Any, Any, None], name: str) -> None:

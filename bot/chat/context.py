@@ -13,7 +13,7 @@ from bot.delivery import DeliverySender
 from bot.delivery.leadership import Leadership
 from bot.digest import Digest
 from bot.library import DigestLibrary
-from bot.render import Renderer
+from bot.render import DigestCache, Renderer
 from bot.store import Store
 
 
@@ -47,6 +47,11 @@ class BotData:
     def digest(self) -> Digest:
         """The digest being served right now."""
         return self.library.current
+
+    @property
+    def cache(self) -> DigestCache:
+        """Messages and keyboards rendered from the digest being served (its ``digest``)."""
+        return self.library.cache
 
     def wake_sender(self) -> None:
         """Something was published: the sender should look at the ledger now."""

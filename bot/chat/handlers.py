@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 
 from telegram import InlineKeyboardMarkup, Message, MessageEntity, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import RetryAfter, TelegramError
 
 from bot import metrics
-from bot.chat.context import BriefContext
+from bot.chat.context import BotData, BriefContext
 from bot.chat.keyboards import (
     PARAGRAPH_PREFIX,
     SECTION_PREFIX,
@@ -33,7 +34,7 @@ REPLY_ATTEMPTS = 3
 async def reply(
     update: Update,
     context: BriefContext,
-    parts: list[str],
+    parts: Sequence[str],
     keyboard: InlineKeyboardMarkup | None = None,
 ) -> None:
     """Send ``parts`` to the chat of ``update``, in order, the keyboard under the last one."""
@@ -67,7 +68,7 @@ async def _send_later(
     context: BriefContext,
     chat_id: int,
     thread: int | None,
-    parts: list[str],
+    parts: Sequence[str],
     keyboard: InlineKeyboardMarkup | None,
     error: RetryAfter,
 ) -> None:
@@ -101,28 +102,75 @@ def command_name(message: Message | None) -> str:
     return command_word(message).lstrip("/").split("@", 1)[0].lower()
 
 
+Rendered = tuple[tuple[str, ...], InlineKeyboardMarkup | None]
+"""Messages ready to send, and the keyboard under the last one."""
+
+
+def rendered_section(data: BotData, section: str) -> Rendered:
+    """A section of the digest served, with a button for each paragraph it cites.
+
+    The same for every chat (a topic thread only changes where it is sent), so it is
+    rendered once per served digest: :class:`bot.render.DigestCache`.
+    """
+    cache = data.cache
+
+    def render() -> Rendered:
+        digest = cache.digest  # the digest this cache belongs to, never a newer one
+        if section == "source":
+            numbers = list(range(1, len(digest.article.paragraphs) + 1))
+        else:
+            numbers = cited_paragraphs(section, digest)
+        keyboard = paragraphs_keyboard(data.renderer.labels, numbers)
+        return tuple(data.renderer.section(section, digest)), keyboard
+
+    return cache.get(("section", section), render)
+
+
+def rendered_paragraph(data: BotData, number: int) -> tuple[str, ...]:
+    """Paragraph ``number`` (it exists) of the digest served, rendered once per digest."""
+    cache = data.cache
+
+    def render() -> tuple[str, ...]:
+        # Only the number and the digest: paragraph.html is not given what the user typed
+        # ("05" and "5" are one cached message), and StrictUndefined would refuse it.
+        parts = data.renderer.messages(
+            "paragraph.html", number=number, **digest_context(cache.digest)
+        )
+        return tuple(parts)
+
+    return cache.get(("paragraph", number), render)
+
+
+def rendered_page(data: BotData, template: str) -> tuple[str, ...]:
+    """A message rendered from the digest served and nothing else (/start, /help)."""
+    cache = data.cache
+    return cache.get(
+        ("page", template),
+        lambda: tuple(data.renderer.messages(template, **digest_context(cache.digest))),
+    )
+
+
+def menu_keyboard(data: BotData) -> InlineKeyboardMarkup:
+    """The sections menu; InlineKeyboardMarkup is immutable, so one object serves every chat."""
+    return data.cache.get("sections-keyboard", lambda: sections_keyboard(data.renderer.labels))
+
+
 async def send_section(update: Update, context: BriefContext, section: str) -> None:
     """Send one section of the digest, with a button for each paragraph it cites."""
-    data = context.bot_data
-    digest = data.digest
-    if section == "source":
-        numbers = list(range(1, len(digest.article.paragraphs) + 1))
-    else:
-        numbers = cited_paragraphs(section, digest)
-    keyboard = paragraphs_keyboard(data.renderer.labels, numbers)
-    await reply(update, context, data.renderer.section(section, digest), keyboard)
+    parts, keyboard = rendered_section(context.bot_data, section)
+    await reply(update, context, parts, keyboard)
 
 
 async def send_paragraph(update: Update, context: BriefContext, requested: str) -> None:
     """Send paragraph ``requested`` of the article, or say which numbers exist."""
     data = context.bot_data
-    article = data.digest.article
-    template = "no_such_paragraph.html"
     number = int(requested) if requested.isdecimal() else 0
-    if 1 <= number <= len(article.paragraphs):
-        template = "paragraph.html"
+    if 1 <= number <= len(data.cache.digest.article.paragraphs):
+        await reply(update, context, rendered_paragraph(data, number))
+        return
+    # Quotes what the user typed: rendered each time, never cached.
     parts = data.renderer.messages(
-        template, number=number, requested=requested, **digest_context(data.digest)
+        "no_such_paragraph.html", requested=requested, **digest_context(data.cache.digest)
     )
     await reply(update, context, parts)
 
@@ -134,15 +182,12 @@ async def start(update: Update, context: BriefContext) -> None:
         await send_section(update, context, section)
         return
     data = context.bot_data
-    parts = data.renderer.messages("start.html", **digest_context(data.digest))
-    await reply(update, context, parts, sections_keyboard(data.renderer.labels))
+    await reply(update, context, rendered_page(data, "start.html"), menu_keyboard(data))
 
 
 async def help_command(update: Update, context: BriefContext) -> None:
     """Say what the bot does and list its commands."""
-    data = context.bot_data
-    parts = data.renderer.messages("help.html", **digest_context(data.digest))
-    await reply(update, context, parts)
+    await reply(update, context, rendered_page(context.bot_data, "help.html"))
 
 
 async def section_command(update: Update, context: BriefContext) -> None:
@@ -179,7 +224,7 @@ async def answer(update: Update, context: BriefContext, question: str) -> None:
     labels = data.renderer.labels
     keyboard: InlineKeyboardMarkup | None
     if found.kind == "not_in_article":
-        keyboard = sections_keyboard(labels)
+        keyboard = menu_keyboard(data)
     else:
         keyboard = paragraphs_keyboard(labels, sorted({p.paragraph for p in found.sentences}))
     parts = data.renderer.messages(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -12,6 +14,27 @@ SECTION_PREFIX = "section:"
 PARAGRAPH_PREFIX = "paragraph:"
 SECTION_COLUMNS = 2
 PARAGRAPH_COLUMNS = 6
+
+
+class SharedKeyboard(InlineKeyboardMarkup):
+    """A keyboard built once and sent under many replies (see :class:`bot.render.DigestCache`).
+
+    python-telegram-bot turns ``reply_markup`` into a dict (``to_dict``) for every request,
+    walking every button: more CPU than the rest of our handler for a keyboard of paragraph
+    buttons. Like every TelegramObject the keyboard cannot change once built, so its JSON is
+    computed once, and each request gets a fresh copy of it.
+    """
+
+    __slots__ = ("_json",)
+
+    def to_dict(self, recursive: bool = True) -> dict[str, Any]:
+        if not recursive:
+            return super().to_dict(recursive=False)
+        cached: str | None = getattr(self, "_json", None)
+        if cached is None:
+            cached = self._json = json.dumps(super().to_dict())
+        result: dict[str, Any] = json.loads(cached)
+        return result
 
 
 def _rows(buttons: list[InlineKeyboardButton], columns: int) -> list[list[InlineKeyboardButton]]:
@@ -25,7 +48,7 @@ def sections_keyboard(labels: Labels) -> InlineKeyboardMarkup:
         InlineKeyboardButton(labels.sections[section], callback_data=SECTION_PREFIX + section)
         for section in SECTIONS
     ]
-    return InlineKeyboardMarkup(_rows(buttons, SECTION_COLUMNS))
+    return SharedKeyboard(_rows(buttons, SECTION_COLUMNS))
 
 
 def paragraphs_keyboard(labels: Labels, numbers: Sequence[int]) -> InlineKeyboardMarkup | None:
@@ -34,4 +57,4 @@ def paragraphs_keyboard(labels: Labels, numbers: Sequence[int]) -> InlineKeyboar
         InlineKeyboardButton(labels.paragraph_button(n), callback_data=f"{PARAGRAPH_PREFIX}{n}")
         for n in numbers
     ]
-    return InlineKeyboardMarkup(_rows(buttons, PARAGRAPH_COLUMNS)) if buttons else None
+    return SharedKeyboard(_rows(buttons, PARAGRAPH_COLUMNS)) if buttons else None
