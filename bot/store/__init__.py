@@ -42,9 +42,11 @@ senders never claim one row twice; on SQLite every transaction starts with
 from __future__ import annotations
 
 import ast
+import asyncio
 import importlib
 import logging
 import re
+import sqlite3
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -70,7 +72,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import URL
-from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.engine.interfaces import AdaptedConnection, DBAPIConnection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -281,13 +283,36 @@ def _sqlite_on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoo
     cursor = dbapi_connection.cursor()
     try:
         # WAL: readers do not block the writer; foreign keys are off by default per connection.
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _use_wal(dbapi_connection, cursor)
         # In WAL mode NORMAL loses nothing when the process dies (only on a power cut or an
         # OS crash), and it spares an fsync per commit: one commit per delivery adds up.
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
     finally:
         cursor.close()
+
+
+WAL_ATTEMPTS = 100
+"""Tries at switching a new SQLite file to WAL while other connections open it (~5 s)."""
+
+
+def _use_wal(dbapi_connection: DBAPIConnection, cursor: Any) -> None:
+    # The journal mode is kept in the file: only the first connection to a new file switches
+    # it. That switch rewrites the file's header, and SQLite does not wait out a busy file to
+    # do it (the busy timeout does not apply): connections opening a new file at the same
+    # moment get "database is locked". They wait a little, without blocking the event loop,
+    # and look again.
+    for attempt in range(WAL_ATTEMPTS):
+        cursor.execute("PRAGMA journal_mode")
+        if str(cursor.fetchone()[0]).lower() == "wal":
+            return
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if attempt + 1 == WAL_ATTEMPTS or not isinstance(dbapi_connection, AdaptedConnection):
+                raise
+        dbapi_connection.run_async(lambda _driver: asyncio.sleep(0.05))
 
 
 def _sqlite_on_begin(connection: Connection) -> None:
