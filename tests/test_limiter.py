@@ -125,3 +125,66 @@ async def test_pause_holds_everyone_including_reserved_slots() -> None:
 def test_rate_must_be_positive() -> None:
     with pytest.raises(ValueError, match="positive"):
         SendLimiter(0)
+
+
+async def test_stop_ends_a_wait_without_claiming_a_slot() -> None:
+    clock = VirtualClock()
+    limiter = SendLimiter(1, clock=clock, sleep=clock.sleep)
+    stop = asyncio.Event()
+    assert await limiter.acquire(1, stop)  # the first slot is free
+    waiting = asyncio.create_task(limiter.acquire(2, stop))  # the next one is a second away
+    await asyncio.sleep(0)
+    stop.set()
+    assert not await waiting
+    assert clock() - 1000.0 < SAFETY_MARGIN  # it gave up before its slot came
+    # No slot was taken: without a stop, the next caller gets the one that was waited for.
+    assert await limiter.acquire(3)
+    assert clock() - 1000.0 == pytest.approx(SAFETY_MARGIN)
+
+
+async def test_chats_are_forgotten_once_their_interval_has_passed() -> None:
+    clock = VirtualClock()
+    limiter = SendLimiter(1000, clock=clock, sleep=clock.sleep)
+    await acquire_all(limiter, clock, list(range(20_000)))  # 20 s of sending, 1000 a second
+    # Only the last second or two of chats is remembered, not every chat ever seen...
+    assert len(limiter._chat_next) <= 4 * 1000
+    # ...and a sweep is not repeated on every message while the recent ones fill the table.
+    assert limiter._sweep_at >= 2 * 1000
+
+
+async def test_a_reply_uses_up_a_slot_without_waiting_for_one() -> None:
+    clock = VirtualClock()
+    limiter = SendLimiter(10, clock=clock, sleep=clock.sleep)
+    interval = SAFETY_MARGIN / 10
+    assert await limiter.acquire(1)
+    limiter.take_unpaced()  # a reply, sent at once: the slot after the next is handed out
+    assert clock() == 1000.0
+    assert await limiter.acquire(2)
+    assert clock() - 1000.0 == pytest.approx(2 * interval)
+    # On an idle limiter, the next slot is an interval after the reply.
+    await clock.sleep(5)
+    replied = clock()
+    limiter.take_unpaced()
+    assert await limiter.acquire(3)
+    assert clock() - replied == pytest.approx(interval)
+
+
+async def test_replies_and_a_broadcast_together_keep_the_rate() -> None:
+    clock = VirtualClock()
+    limiter = SendLimiter(30, clock=clock, sleep=clock.sleep)
+    times: list[float] = []
+
+    async def broadcast() -> None:
+        for chat in range(300):
+            await limiter.acquire(chat)
+            times.append(clock())
+            limiter.sent(chat)
+
+    async def replies() -> None:
+        for _ in range(40):
+            await clock.sleep(0.17)
+            limiter.take_unpaced()
+            times.append(clock())
+
+    await asyncio.gather(broadcast(), replies())
+    assert max_in_window(times) <= 30

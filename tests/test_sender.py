@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from bot.delivery import (
     SendLimiter,
     TransientFailure,
 )
-from bot.delivery.sender import SenderPolicy
+from bot.delivery.sender import SenderPolicy, _SentOutcomes
 from bot.store import Store
 from tests.postgres import fresh_database
 
@@ -205,6 +205,8 @@ async def test_stop_finishes_sends_under_way_and_starts_no_other(store: Store) -
     progress = await store.latest_broadcast()
     assert progress is not None
     assert progress.sent == len(transport.sent)  # and recorded
+    # What was claimed and never sent is due again at once, for whoever sends next.
+    assert (progress.sending, progress.pending) == (0, 100 - len(transport.sent))
 
 
 def test_backoff_is_exponential_and_capped() -> None:
@@ -221,3 +223,145 @@ async def test_a_migrated_chat_gets_its_update_at_its_new_id(store: Store) -> No
     moved = await store.subscription(-10042)
     assert moved is not None
     assert moved.active
+
+
+# -- the fast path: chunked "still due?" checks, grouped commits, no batch barrier ---------
+
+GROUPED = SenderPolicy(
+    concurrency=32, batch=64, recheck=10, commit_window=0.01, idle_poll=0.05, backoff_base=0.01
+)
+
+
+class CountingStore(Store):
+    """The real store, recording how the sender groups its writes and questions."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store._engine)
+        self.sent_groups: list[int] = []
+        self.asked: list[int] = []
+
+    async def mark_sent_many(self, sent: Sequence[tuple[int, int]]) -> None:
+        self.sent_groups.append(len(sent))
+        await super().mark_sent_many(sent)
+
+    async def still_due_among(self, delivery_ids: Collection[int]) -> set[int]:
+        self.asked.append(len(delivery_ids))
+        return await super().still_due_among(delivery_ids)
+
+
+async def test_grouped_policy_sends_each_once_with_few_transactions(store: Store) -> None:
+    await publish_to(store, range(1, 401))
+    ledger = CountingStore(store)
+    transport = ScriptedTransport(delay=0.005)
+    await drain(DeliverySender(ledger, transport, SendLimiter(5000), GROUPED), store)
+    assert sorted(transport.sent) == list(range(1, 401))
+    assert sum(ledger.sent_groups) == 400
+    # Outcomes are written in groups, and rows are asked about ten at a time.
+    assert len(ledger.sent_groups) < 400 / 4, ledger.sent_groups
+    assert sum(ledger.asked) == 400 and max(ledger.asked) == 10, ledger.asked
+    progress = await store.latest_broadcast()
+    assert progress is not None
+    assert (progress.sent, progress.sending, progress.pending) == (400, 0, 0)
+
+
+async def test_grouped_policy_skips_a_chat_that_left_after_the_claim(store: Store) -> None:
+    await publish_to(store, range(1, 201))
+    left = 150
+
+    class LeavingTransport(ScriptedTransport):
+        async def send(self, chat_id: int, text: str) -> int:
+            if chat_id == 20:  # long after chat 150's row was claimed, before it is asked
+                await store.unsubscribe(left)
+            return await super().send(chat_id, text)
+
+    transport = LeavingTransport()
+    policy = SenderPolicy(concurrency=4, batch=200, recheck=10, idle_poll=0.05)
+    await drain(DeliverySender(store, transport, SendLimiter(5000), policy), store)
+    assert left not in transport.sent
+    assert sorted(transport.sent) == [chat for chat in range(1, 201) if chat != left]
+    progress = await store.latest_broadcast()
+    assert progress is not None
+    assert (progress.sent, progress.cancelled) == (199, 1)
+
+
+def test_policy_for_a_rate() -> None:
+    slow, fast = SenderPolicy.for_rate(30), SenderPolicy.for_rate(1000)
+    # At 30/s every row is asked about alone and every outcome committed alone, as before.
+    assert (slow.concurrency, slow.batch, slow.recheck, slow.commit_window) == (8, 200, 1, 0.0)
+    assert (fast.concurrency, fast.batch, fast.recheck, fast.commit_window) == (250, 500, 50, 0.02)
+
+
+class FlakyOutcomes:
+    """A ledger whose first commit of outcomes fails; records what was committed."""
+
+    def __init__(self) -> None:
+        self.committed: list[list[tuple[int, int]]] = []
+        self.fail_next = True
+
+    async def mark_sent_many(self, sent: Sequence[tuple[int, int]]) -> None:
+        await asyncio.sleep(0.01)
+        if self.fail_next:
+            self.fail_next = False
+            raise OSError("disk I/O error")
+        self.committed.append(list(sent))
+
+
+async def test_a_failed_commit_fails_every_outcome_in_it_and_only_those() -> None:
+    ledger = FlakyOutcomes()
+    outcomes = _SentOutcomes(ledger)  # type: ignore[arg-type]
+    first = await asyncio.gather(
+        *(outcomes.record(row, row * 10) for row in (1, 2, 3)), return_exceptions=True
+    )
+    # The writer took row 1 alone; rows 2 and 3 arrived during its commit and went next.
+    assert [type(result) for result in first] == [OSError, type(None), type(None)]
+    assert ledger.committed == [[(2, 20), (3, 30)]]
+    await outcomes.record(4, 40)
+    assert ledger.committed[-1] == [(4, 40)]
+
+
+async def test_a_cancelled_writer_leaves_nobody_waiting_forever() -> None:
+    ledger = FlakyOutcomes()
+    ledger.fail_next = False
+    outcomes = _SentOutcomes(ledger, window=10.0)  # type: ignore[arg-type]
+    writer = asyncio.create_task(outcomes.record(1, 10))
+    await asyncio.sleep(0)
+    waiter = asyncio.create_task(outcomes.record(2, 20))
+    await asyncio.sleep(0.01)
+    writer.cancel()
+    async with asyncio.timeout(1):
+        results = await asyncio.gather(writer, waiter, return_exceptions=True)
+    assert all(isinstance(result, asyncio.CancelledError) for result in results)
+    assert ledger.committed == []
+
+
+class FailingChecks(Store):
+    """The real store, whose "still due?" query fails once, after the first chunk."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store._engine)
+        self.checks = 0
+
+    async def still_due_among(self, delivery_ids: Collection[int]) -> set[int]:
+        self.checks += 1
+        if self.checks == 2:
+            raise OSError("database is locked")
+        return await super().still_due_among(delivery_ids)
+
+
+async def test_a_ledger_failure_mid_drain_releases_what_was_not_sent(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    await publish_to(store, range(1, 41))
+    ledger = FailingChecks(store)
+    transport = ScriptedTransport()
+    policy = SenderPolicy(concurrency=2, batch=40, recheck=10, idle_poll=0.05)
+    sender = DeliverySender(ledger, transport, SendLimiter(5000), policy)
+    assert await sender.drain_once() == 40
+    assert sorted(transport.sent) == list(range(1, 11))  # the first chunk only
+    assert "could not take more deliveries" in caplog.text
+    progress = await store.latest_broadcast()
+    assert progress is not None
+    assert (progress.sent, progress.sending, progress.pending) == (10, 0, 30)
+    # The next drain sends the rest.
+    assert await sender.drain_once() == 30
+    assert sorted(transport.sent) == list(range(1, 41))

@@ -66,6 +66,11 @@ async def scalar(store: Store, sql: str, **params: Any) -> Any:
         return (await connection.execute(text(sql), params)).scalar()
 
 
+async def rows_of(store: Store, sql: str) -> list[tuple[Any, ...]]:
+    async with store._engine.connect() as connection:
+        return [tuple(row) for row in await connection.execute(text(sql))]
+
+
 async def add_subscribers(store: Store, chat_ids: range) -> None:
     """Insert many active subscriptions in batches (far faster than subscribe() each)."""
     now = datetime.now(UTC)
@@ -725,6 +730,48 @@ async def test_a_claimed_delivery_is_no_longer_due_once_its_chat_leaves(store: S
     assert progress is not None
     assert (progress.sending, progress.cancelled) == (1, 1)
     assert not await store.still_due(10_000)  # unknown ids are not due either
+
+
+async def test_still_due_among_answers_for_a_whole_chunk_in_one_call(store: Store) -> None:
+    await subscribe_all(store, 1, 2, 3)
+    await publish(store, 1)
+    first, second, third = await claim_all(store)
+    await store.unsubscribe(second.chat_id)
+    await store.mark_sent(third.id, message_id=7)
+    ids = [first.id, second.id, third.id, 10_000]
+    assert await store.still_due_among(ids) == {first.id}
+    assert await store.still_due_among([]) == set()
+
+
+async def test_release_puts_claimed_rows_back_and_nothing_else(store: Store) -> None:
+    await subscribe_all(store, 1, 2, 3)
+    await publish(store, 1)
+    first, second, third = await claim_all(store)
+    await store.mark_sent(third.id, message_id=3)
+    await store.release([first.id, third.id])
+    await store.release([])
+    statuses = await rows_of(store, "SELECT id, status FROM deliveries")
+    assert sorted(statuses) == [(first.id, "pending"), (second.id, "sending"), (third.id, "sent")]
+    assert [delivery.id for delivery in await claim_all(store)] == [first.id]
+
+
+async def test_mark_sent_many_records_every_outcome_in_one_commit(store: Store) -> None:
+    await subscribe_all(store, 1, 2, 3, 4)
+    await publish(store, 1)
+    one, two, three, four = await claim_all(store)
+    await store.mark_failed(three.id, "400: message is too long")
+
+    # Three sent together; the final one (failed) and an unknown id are left as they are.
+    await store.mark_sent_many([(one.id, 11), (two.id, 12), (three.id, 13), (999_999, 14)])
+
+    rows = await rows_of(store, "SELECT id, status, message_id, attempts FROM deliveries")
+    assert sorted(rows) == [
+        (one.id, "sent", 11, 1),
+        (two.id, "sent", 12, 1),
+        (three.id, "failed", None, 1),
+        (four.id, "sending", None, 0),
+    ]
+    await store.mark_sent_many([])  # nothing to record: no transaction, no error
 
 
 async def test_a_migrated_group_keeps_its_subscription_and_deliveries(store: Store) -> None:

@@ -31,7 +31,7 @@ from telegram.request import BaseRequest
 from bot import metrics
 from bot.chat import handlers
 from bot.chat.context import BriefApplication, BriefContext, Services, bind_bot_data
-from bot.chat.transport import TelegramTransport
+from bot.chat.transport import PooledRequest, SharedRate, TelegramTransport
 from bot.config import Settings
 from bot.delivery import DeliverySender, SendLimiter
 from bot.delivery.leadership import Leadership
@@ -49,6 +49,8 @@ ADMIN_COMMANDS = ("reload", "rollback", "stats")
 SENDER_TASK = "delivery-sender"
 SENDER_STOP_TIMEOUT = 10.0
 """Seconds a stopping bot gives the sends under way; then they are cut (and resumed later)."""
+REPLY_CONNECTIONS = 32
+"""HTTP connections beyond the sender's: replies (one update at a time) and their retries."""
 
 
 def build_application(
@@ -75,6 +77,9 @@ def build_application(
     store = Store.connect(settings.database_url)
     library = DigestLibrary(store, settings.digest_path, renderer, digest)
     services = Services(settings=settings, renderer=renderer, store=store, library=library)
+    policy = SenderPolicy.for_rate(settings.broadcast_rate)
+    # One limiter for every message: the sender waits for its slots, replies take theirs.
+    limiter = SendLimiter(settings.broadcast_rate)
     builder = (
         ApplicationBuilder()
         .token(token)
@@ -88,19 +93,23 @@ def build_application(
             )
         )
         .job_queue(None)
+        .rate_limiter(SharedRate(limiter))
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
+    else:
+        # A connection for each send the sender keeps in flight, and some for the replies.
+        builder = builder.request(PooledRequest(policy.concurrency + REPLY_CONNECTIONS))
     application = builder.build()
     # The sender needs the application's bot, which exists only now.
     services.sender = DeliverySender(
         store,
         TelegramTransport(application.bot, paid_broadcast=settings.paid_broadcast),
-        SendLimiter(settings.broadcast_rate),
-        SenderPolicy.for_rate(settings.broadcast_rate),
+        limiter,
+        policy,
     )
     services.leadership = Leadership(settings.database_url)
     library.on_broadcast = application.bot_data.wake_sender

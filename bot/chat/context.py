@@ -8,6 +8,7 @@ from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.chat.transport import RateLimitArgs
 from bot.config import Settings
 from bot.delivery import DeliverySender
 from bot.delivery.leadership import Leadership
@@ -73,7 +74,9 @@ def bind_bot_data(services: Services) -> type[BotData]:
     return BoundBotData
 
 
-BriefContext = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]
+BriefBot = ExtBot[RateLimitArgs]
+"""The bot, with :class:`bot.chat.transport.SharedRate` as its rate limiter."""
+BriefContext = CallbackContext[BriefBot, dict[Any, Any], dict[Any, Any], BotData]
 BriefApplication = Application[
-    ExtBot[None], BriefContext, dict[Any, Any], dict[Any, Any], BotData, None
+    BriefBot, BriefContext, dict[Any, Any], dict[Any, Any], BotData, None
 ]

@@ -1,8 +1,12 @@
-"""The delivery sender's transport over python-telegram-bot: Telegram's answers, classified."""
+"""The delivery sender's transport over python-telegram-bot: Telegram's answers, classified,
+and the HTTP layer that lets hundreds of sends be in flight at once."""
 
 from __future__ import annotations
 
-from telegram import Bot
+import math
+from collections.abc import Callable, Coroutine
+from typing import Any
+
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -11,6 +15,8 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
+from telegram.ext import BaseRateLimiter, ExtBot
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 from bot import metrics
 from bot.delivery import (
@@ -18,8 +24,16 @@ from bot.delivery import (
     ChatUnreachable,
     PermanentFailure,
     RetryLater,
+    SendLimiter,
     TransientFailure,
 )
+
+RateLimitArgs = dict[str, Any]
+"""What a call passes python-telegram-bot's rate limiter (``rate_limit_args``)."""
+PACED: RateLimitArgs = {"paced": True}
+"""The call already waited for its slot (the sender's); do not count it again."""
+MESSAGE_METHODS = frozenset({"sendMessage", "editMessageText", "editMessageReplyMarkup"})
+"""The Bot API methods the bot calls that count against Telegram's messages per second."""
 
 # BadRequest descriptions that mean the chat itself is gone, not that the message was wrong.
 _GONE = ("chat not found", "user is deactivated", "group chat was deactivated", "peer_id_invalid")
@@ -28,7 +42,7 @@ _GONE = ("chat not found", "user is deactivated", "group chat was deactivated", 
 class TelegramTransport:
     """Sends one message to one chat and maps Telegram's errors to delivery outcomes."""
 
-    def __init__(self, bot: Bot, *, paid_broadcast: bool = False) -> None:
+    def __init__(self, bot: ExtBot[RateLimitArgs], *, paid_broadcast: bool = False) -> None:
         self.bot = bot
         self.paid_broadcast = paid_broadcast
         """Pass allow_paid_broadcast: up to 1000 messages a second, at a price in Stars."""
@@ -41,6 +55,7 @@ class TelegramTransport:
                     chat_id=chat_id,
                     text=text,
                     allow_paid_broadcast=True if self.paid_broadcast else None,
+                    rate_limit_args=PACED,
                 )
         except RetryAfter as error:
             metrics.count_flood_wait()
@@ -67,3 +82,102 @@ def retry_after_seconds(error: RetryAfter) -> float:
     """How long Telegram asked to wait, in seconds (an int before PTB 23, a timedelta after)."""
     retry_after = error.retry_after
     return retry_after if isinstance(retry_after, int | float) else retry_after.total_seconds()
+
+
+CONNECTIONS_PER_POOL = 8
+"""Connections in each of :class:`PooledRequest`'s pools."""
+
+
+class PooledRequest(BaseRequest):
+    """Bot API requests over several small HTTPX connection pools instead of one big one.
+
+    httpx's pool looks through every connection it holds to place each request and to
+    release it, so the cost of a request grows with the pool: with 250 requests in flight
+    through one pool of 256 (PTB's default), that search is milliseconds of CPU per request
+    and caps a broadcast well below Telegram's 1000 messages a second. Each request goes to
+    the pool with the fewest requests in flight, so no pool queues while another is idle.
+    """
+
+    def __init__(self, connections: int, *, per_pool: int = CONNECTIONS_PER_POOL) -> None:
+        pools = max(1, math.ceil(connections / per_pool))
+        self._pools = [HTTPXRequest(connection_pool_size=per_pool) for _ in range(pools)]
+        self._in_flight = [0] * pools
+
+    @property
+    def pools(self) -> int:
+        """How many connection pools there are."""
+        return len(self._pools)
+
+    @property
+    def read_timeout(self) -> float | None:
+        """The pools' default read timeout (the same for all)."""
+        return self._pools[0].read_timeout
+
+    async def initialize(self) -> None:
+        """Initialise every pool."""
+        for pool in self._pools:
+            await pool.initialize()
+
+    async def shutdown(self) -> None:
+        """Close every pool's connections."""
+        for pool in self._pools:
+            await pool.shutdown()
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        """Send the request through the least busy pool (timeouts as PTB passes them)."""
+        index = min(range(len(self._pools)), key=self._in_flight.__getitem__)
+        self._in_flight[index] += 1
+        try:
+            return await self._pools[index].do_request(
+                url,
+                method,
+                request_data,
+                read_timeout=read_timeout,
+                write_timeout=write_timeout,
+                connect_timeout=connect_timeout,
+                pool_timeout=pool_timeout,
+            )
+        finally:
+            self._in_flight[index] -= 1
+
+
+class SharedRate(BaseRateLimiter[RateLimitArgs]):
+    """Counts the bot's other messages (replies, edits) against the broadcast's limiter.
+
+    python-telegram-bot calls this for every Bot API request. The sender's own sends come
+    with :data:`PACED` and pass straight through; any other message is sent at once and
+    takes up a slot of the limiter, so that a broadcast at Telegram's limit leaves room for
+    the replies sent meanwhile rather than drawing a 429.
+    """
+
+    def __init__(self, limiter: SendLimiter) -> None:
+        self.limiter = limiter
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: RateLimitArgs | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        """Count a message not paced by the sender, then make the request."""
+        if endpoint in MESSAGE_METHODS and not (rate_limit_args or {}).get("paced"):
+            self.limiter.take_unpaced()
+        return await callback(*args, **kwargs)

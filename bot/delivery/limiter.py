@@ -3,7 +3,9 @@
 Senders take turns: the one holding the turn waits until its send may start, then the
 next slot is set from the moment it actually went, not from when it was planned. So the
 rate holds for real send times even when the event loop is late to wake someone, and a
-429's ``retry_after`` stops everyone, whoever was next.
+429's ``retry_after`` stops everyone, whoever was next. The bot's replies do not wait for
+a slot, but each one uses one up (:meth:`SendLimiter.take_unpaced`): Telegram counts every
+message of the bot against the same limit.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ IN_FLIGHT_POLL = 0.05
 """How often a sender waiting for a chat that has a message in flight looks again."""
 PER_CHAT_INTERVAL = 1.0
 """Telegram's limit for one chat: about one message per second."""
+SWEEP_AT_LEAST = 1024
+"""Chats remembered before the first sweep of those whose interval has passed."""
 SAFETY_MARGIN = 1.02
 """Slots 2% further apart than the rate asks, so that jitter between here and Telegram
 (milliseconds on a request) cannot push a second over the limit."""
@@ -45,16 +49,20 @@ class SendLimiter:
         self._next_slot = float("-inf")
         self._paused_until = float("-inf")
         self._chat_next: dict[int, float] = {}
+        self._sweep_at = SWEEP_AT_LEAST
 
-    async def acquire(self, chat_id: int) -> None:
+    async def acquire(self, chat_id: int, stop: asyncio.Event | None = None) -> bool:
         """Wait until one message may be sent to ``chat_id``, then claim that moment.
 
         Call :meth:`sent` once the message has gone (or failed): the next message to the
         same chat waits a full interval from then, so the gap holds as Telegram sees it
-        even when one request takes longer than another.
+        even when one request takes longer than another. Returns False, claiming nothing,
+        if ``stop`` is set first (noticed within :data:`IN_FLIGHT_POLL`).
         """
         async with self._turn:
             while True:
+                if stop is not None and stop.is_set():
+                    return False
                 ready_at = max(
                     self._next_slot, self._paused_until, self._chat_next.get(chat_id, -1.0)
                 )
@@ -73,6 +81,16 @@ class SendLimiter:
             self._next_slot = (ready_at if on_time else now) + self.interval
             self._chat_next[chat_id] = float("inf")  # until sent() says when it went
             self._forget_old(now)
+            return True
+
+    def take_unpaced(self) -> None:
+        """A message went out without waiting for a slot (a reply): count it all the same.
+
+        The reply took the next slot (or, when none was near, one now): the slot after it is
+        the next one handed out, so replies and broadcasts together stay within the rate.
+        The reply itself is not delayed.
+        """
+        self._next_slot = max(self._next_slot, self._clock()) + self.interval
 
     def sent(self, chat_id: int) -> None:
         """The message to ``chat_id`` has been answered: its next one waits from now."""
@@ -89,5 +107,8 @@ class SendLimiter:
 
     def _forget_old(self, now: float) -> None:
         # Memory stays bounded by the chats of the last second, not by every chat ever seen.
-        if len(self._chat_next) > 1024:
+        # At a high rate most entries are that recent and survive a sweep, so the next
+        # sweep waits until the table has doubled: its cost stays constant per message.
+        if len(self._chat_next) > self._sweep_at:
             self._chat_next = {chat: t for chat, t in self._chat_next.items() if t > now}
+            self._sweep_at = max(SWEEP_AT_LEAST, 2 * len(self._chat_next))
