@@ -45,7 +45,13 @@ def test_start_and_idle_memory(tmp_path: Path) -> None:
 
 def test_reply_path(tmp_path: Path) -> None:
     results = run("reply", tmp_path)
-    assert {run.kind for run in results.replies} == {"story-brief", "bare-ptb"}
+    assert {run.kind for run in results.replies} == {"story-brief", "bare-ptb", "bare-ptb-same"}
+    # What the bare bot sent as "our replies": Story Brief's own answer to every command.
+    [capture] = tmp_path.glob("*-reply-capture/replies.json")
+    captured = json.loads(capture.read_text(encoding="utf-8"))
+    assert {"/summary", "/quotes", "/figures", "/source 1"} <= set(captured)
+    assert all(reply["text"].strip() for reply in captured.values())
+    assert all(captured[section]["reply_markup"] for section in ("/summary", "/quotes"))
     for reply in results.replies:
         assert reply.replies > 0, reply
         assert positive(reply.replies_per_second), reply
@@ -58,8 +64,15 @@ def test_reply_path(tmp_path: Path) -> None:
 
 def test_broadcasts(tmp_path: Path) -> None:
     results = run("broadcast", tmp_path)
-    assert [run.paid for run in results.broadcasts] == [False, True]
+    assert [(run.kind, run.paid) for run in results.broadcasts] == [
+        ("story-brief", False),
+        ("story-brief", True),
+        ("bare-ptb-broadcast", True),  # the floor beside the paid rate
+    ]
+    ours, floor = results.broadcasts[1:]
+    assert floor.message_bytes == ours.message_bytes > 0, (ours, floor)
     for broadcast in results.broadcasts:
+        assert positive(broadcast.cpu_per_message), broadcast
         assert broadcast.notified == broadcast.subscribers, broadcast
         assert broadcast.delivered == broadcast.subscribers, broadcast
         assert broadcast.lost == 0, broadcast

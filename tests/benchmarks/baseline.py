@@ -10,14 +10,21 @@ Run as a script (it needs only python-telegram-bot), with ``BOT_TOKEN`` and
 ``BOT_API_BASE_URL`` set::
 
     python tests/benchmarks/baseline.py
+
+With ``BASELINE_REPLIES`` (a JSON file: each command text to the text and keyboard Story
+Brief answers it with, captured from Story Brief itself) it answers each command with that
+message instead: the same python-telegram-bot sending the same messages, and nothing else.
+What Story Brief costs beyond that is its own code; what the messages cost is PTB's.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+from pathlib import Path
 
-from telegram import LinkPreviewOptions, Update
+from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import ApplicationBuilder, ContextTypes, Defaults, MessageHandler, filters
 
@@ -25,11 +32,32 @@ REPLY = "<b>Echo</b>: got it."
 """The fixed reply: short, HTML, one entity."""
 
 
+Reply = tuple[str, InlineKeyboardMarkup | None]
+REPLIES: dict[str, Reply] = {}
+"""Command text to the message answering it (``BASELINE_REPLIES``); empty: always REPLY."""
+
+
+def load_replies(path: Path) -> dict[str, Reply]:
+    """The captured replies, keyboards built once (as Story Brief keeps its own)."""
+    captured = json.loads(path.read_text(encoding="utf-8"))
+    return {
+        command: (
+            reply["text"],
+            InlineKeyboardMarkup.de_json(reply["reply_markup"], None)
+            if reply["reply_markup"]
+            else None,
+        )
+        for command, reply in captured.items()
+    }
+
+
 async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Reply to any text with :data:`REPLY`."""
-    chat = update.effective_chat
-    if chat is not None:
-        await context.bot.send_message(chat_id=chat.id, text=REPLY)
+    """Reply to any text with :data:`REPLY`, or with its captured reply."""
+    chat, message = update.effective_chat, update.effective_message
+    if chat is None or message is None:
+        return
+    text, keyboard = REPLIES.get(message.text or "", (REPLY, None))
+    await context.bot.send_message(chat_id=chat.id, text=text, reply_markup=keyboard)
 
 
 def main() -> None:
@@ -37,6 +65,8 @@ def main() -> None:
     # As the real bot logs: INFO, with httpx's request lines (they carry the token) kept out.
     logging.basicConfig(level=logging.INFO)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    if "BASELINE_REPLIES" in os.environ:
+        REPLIES.update(load_replies(Path(os.environ["BASELINE_REPLIES"])))
     application = (
         ApplicationBuilder()
         .token(os.environ["BOT_TOKEN"])

@@ -32,11 +32,13 @@ from __future__ import annotations
 
 import collections
 import functools
+import gc
 import json
 import math
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -266,3 +268,21 @@ class BenchDouble(BotApiDouble):
             if time.monotonic() < self._load_until:
                 self._ask(chat_id)
         return result
+
+
+@contextmanager
+def harness_gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection in this process (the double's) while a bot is measured.
+
+    The double keeps a record of every call; a full collection over them stalls every one
+    of its threads for tens of milliseconds, a pause both bots would see in their latency
+    tails without either causing it. Its records are plain lists and dicts, freed by
+    reference counting: nothing piles up meanwhile.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

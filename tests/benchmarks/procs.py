@@ -20,8 +20,9 @@ from typing import Literal
 
 from tests.benchmarks.double import BenchDouble
 
-Kind = Literal["story-brief", "bare-ptb"]
+Kind = Literal["story-brief", "bare-ptb", "bare-ptb-same", "bare-ptb-broadcast"]
 BASELINE_SCRIPT = Path(__file__).with_name("baseline.py")
+BASELINE_BROADCAST_SCRIPT = Path(__file__).with_name("baseline_broadcast.py")
 TOKEN = "123456:TEST-TOKEN"  # the double's token; nothing like a real one
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
@@ -162,11 +163,12 @@ def spawn(kind: Kind, api: BenchDouble, cwd: Path, **settings: str) -> BotProces
         "PYTHONUNBUFFERED": "1",
         "PTB_TIMEDELTA": "true",
     } | settings
-    command = (
-        [sys.executable, "-m", "bot"]
-        if kind == "story-brief"
-        else [sys.executable, str(BASELINE_SCRIPT)]
-    )
+    command = {
+        "story-brief": [sys.executable, "-m", "bot"],
+        "bare-ptb": [sys.executable, str(BASELINE_SCRIPT)],
+        "bare-ptb-same": [sys.executable, str(BASELINE_SCRIPT)],
+        "bare-ptb-broadcast": [sys.executable, str(BASELINE_BROADCAST_SCRIPT)],
+    }[kind]
     with (cwd / "stdout.log").open("ab") as stdout, (cwd / "stderr.log").open("ab") as stderr:
         spawned = time.monotonic()
         process = subprocess.Popen(command, cwd=cwd, env=env, stdout=stdout, stderr=stderr)

@@ -5,11 +5,14 @@ turn, so every moment has the same mix), wait for the reply, and send the next c
 once. After ``warmup`` seconds, replies are counted for ``seconds``: replies per second is
 the bot's throughput under that load, and the latency of a command is from the moment its
 update was queued at the double to the moment the reply reached the double. The bare PTB
-bot gets the same texts in the same order and answers each with one short message.
+bot gets the same texts in the same order and answers each with one short message; as
+"bare-ptb-same" it answers each with the very message Story Brief sends for it (text and
+keyboard, captured from Story Brief by :func:`capture_replies`).
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -19,7 +22,7 @@ from typing import Any
 from bot import DEFAULT_DIGEST_PATH
 from bot.digest import load_digest
 from tests.benchmarks.databases import Database
-from tests.benchmarks.double import BenchDouble
+from tests.benchmarks.double import BenchDouble, harness_gc_paused
 from tests.benchmarks.procs import TOKEN, Kind, spawn
 from tests.benchmarks.stats import percentile
 
@@ -72,6 +75,34 @@ def paragraph_count() -> int:
     return len(load_digest(DEFAULT_DIGEST_PATH).article.paragraphs)
 
 
+CAPTURE_CHAT = 4_000_001
+CAPTURE_TIMEOUT = 30.0
+
+
+def capture_replies(workdir: Path) -> Path:
+    """Story Brief's reply to every command the load sends, as JSON for the bare bot."""
+    commands = [*COMMANDS, *(f"/source {n}" for n in range(1, paragraph_count() + 1))]
+    captured: dict[str, dict[str, Any]] = {}
+    with BenchDouble(TOKEN) as api:
+        bot = spawn(
+            "story-brief",
+            api,
+            workdir,
+            BOT_DATABASE_URL=Database.sqlite(workdir / "state.sqlite3").url,
+        )
+        try:
+            bot.wait_ready(api)
+            for count, command in enumerate(commands, start=1):
+                api.send_text(CAPTURE_CHAT, command)
+                reply = api.wait_for_messages(CAPTURE_CHAT, count, CAPTURE_TIMEOUT)[-1]
+                captured[command] = {"text": reply.text, "reply_markup": reply.reply_markup}
+        finally:
+            bot.stop()
+    path = workdir / "replies.json"
+    path.write_text(json.dumps(captured, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
 def run_reply(
     kind: Kind,
     *,
@@ -82,13 +113,21 @@ def run_reply(
     workdir: Path,
     settle: float = SETTLE,
     profile: Path | None = None,
+    replies: Path | None = None,
 ) -> ReplyRun:
-    """Start ``kind`` against a fresh double, load it, stop it; the figures of the run."""
+    """Start ``kind`` against a fresh double, load it, stop it; the figures of the run.
+
+    ``replies``: what :func:`capture_replies` wrote, needed by "bare-ptb-same".
+    """
     script = command_script(paragraph_count())
-    with BenchDouble(TOKEN, latency=latency) as api:
+    with BenchDouble(TOKEN, latency=latency) as api, harness_gc_paused():
         settings = {}
         if kind == "story-brief":
             settings["BOT_DATABASE_URL"] = Database.sqlite(workdir / "state.sqlite3").url
+        if kind == "bare-ptb-same":
+            if replies is None:
+                raise ValueError("bare-ptb-same needs the captured replies")
+            settings["BASELINE_REPLIES"] = str(replies)
         bot = spawn(kind, api, workdir, **settings)
         try:
             bot.wait_ready(api)

@@ -29,12 +29,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from tests.benchmarks.broadcast import BroadcastRun, run_broadcast
+from bot.config import FREE_BROADCAST_RATE
+from tests.benchmarks.broadcast import BroadcastRun, run_baseline_broadcast, run_broadcast
 from tests.benchmarks.content import ContentTimes, ReloadTimes, measure_content, measure_reload
 from tests.benchmarks.databases import Database, PostgresDatabase, async_url
 from tests.benchmarks.footprint import MemoryRun, StartRun, run_memory, run_start
 from tests.benchmarks.procs import Kind
-from tests.benchmarks.reply import ReplyRun, run_reply
+from tests.benchmarks.reply import ReplyRun, capture_replies, run_reply
 from tests.benchmarks.stats import median, ratio
 
 SECTIONS = ("start", "reply", "broadcast", "memory", "content")
@@ -178,9 +179,12 @@ def run_suite(
                 results.starts.append(run_start(kind, where, settle=settle))
 
     if "reply" in sections:
+        progress("reply: capturing Story Brief's replies for the bare bot to send")
+        replies = capture_replies(fresh("reply-capture"))
+        kinds: tuple[Kind, ...] = ("bare-ptb", "story-brief", "bare-ptb-same")
         for turn in range(profile.reply_repeats):
             for latency in profile.latencies:
-                for kind, _ in _alternate(turn, (("bare-ptb", None), ("story-brief", None))):
+                for kind in _rotate(turn, kinds):
                     progress(f"reply: {kind}, {latency * 1000:g} ms, round {turn + 1}")
                     where = fresh(f"reply-{kind}-{latency * 1000:g}ms")
                     results.replies.append(
@@ -193,6 +197,7 @@ def run_suite(
                             workdir=where,
                             settle=profile.settle / 2,
                             profile=profile_of(where),
+                            replies=replies,
                         )
                     )
 
@@ -205,17 +210,29 @@ def run_suite(
             for rate, subscribers in plans:
                 progress(f"broadcast: {subscribers} at {rate:g}/s, {latency * 1000:g} ms")
                 where = fresh(f"broadcast-{rate:g}-{latency * 1000:g}ms")
-                results.broadcasts.append(
-                    run_broadcast(
-                        rate=rate,
-                        subscribers=subscribers,
-                        latency=latency,
-                        workdir=where,
-                        database=Database.sqlite(where / "state.sqlite3"),
-                        settle=profile.settle,
-                        profile=profile_of(where),
-                    )
+                broadcast = run_broadcast(
+                    rate=rate,
+                    subscribers=subscribers,
+                    latency=latency,
+                    workdir=where,
+                    database=Database.sqlite(where / "state.sqlite3"),
+                    settle=profile.settle,
+                    profile=profile_of(where),
                 )
+                results.broadcasts.append(broadcast)
+                if rate > FREE_BROADCAST_RATE:
+                    # Where the rate asks for a core's worth of sending: the floor, next.
+                    progress(f"broadcast floor: bare PTB, {subscribers} at {rate:g}/s")
+                    results.broadcasts.append(
+                        run_baseline_broadcast(
+                            rate=rate,
+                            subscribers=subscribers,
+                            latency=latency,
+                            workdir=(floor := fresh(f"floor-{rate:g}-{latency * 1000:g}ms")),
+                            message_bytes=broadcast.message_bytes,
+                            profile=profile_of(floor),
+                        )
+                    )
 
     if "memory" in sections:
         engines: list[Callable[[Path], Database]] = [
@@ -265,6 +282,12 @@ def _alternate(
 ) -> list[tuple[Kind, Any]]:
     """The pair in order on even turns, reversed on odd ones: drift hits both alike."""
     return list(pair) if turn % 2 == 0 else list(reversed(pair))
+
+
+def _rotate(turn: int, kinds: tuple[Kind, ...]) -> list[Kind]:
+    """``kinds`` starting one further on each turn: each runs first, middle and last."""
+    shift = turn % len(kinds)
+    return [*kinds[shift:], *kinds[:shift]]
 
 
 def machine(postgres: str | None) -> dict[str, Any]:
@@ -466,12 +489,33 @@ def _reply_rows(replies: list[ReplyRun]) -> list[Row]:
                 bound,
             )
         )
+        same = runs("bare-ptb-same")
+        if same:
+            same_rate = median([run.replies_per_second for run in same])
+            same_cpu = median([run.cpu_per_reply for run in same])
+            same_p99 = median([run.p99 for run in same])
+            rows.append(
+                Row(
+                    f"  against bare PTB sending our replies {label}",
+                    f"{ours_rate:.1f}/s; CPU {_ms(ours_cpu)}; p99 {_ms(ours_p99)}",
+                    f"{same_rate:.1f}/s; CPU {_ms(same_cpu)}; p99 {_ms(same_p99)}",
+                    f"{_x(ratio(ours_rate, same_rate))}; p99 {_x(ratio(ours_p99, same_p99))}",
+                    limit="what is left is ours; the rest of the gap above is PTB on our messages",
+                )
+            )
     return rows
 
 
 def _broadcast_rows(broadcasts: list[BroadcastRun]) -> list[Row]:
     rows: list[Row] = []
+    floors = {
+        (run.rate, run.latency, run.subscribers): run
+        for run in broadcasts
+        if run.kind == "bare-ptb-broadcast"
+    }
     for run in broadcasts:
+        if run.kind != "story-brief":
+            continue
         label = (
             f"broadcast {run.rate:g}/s{' paid' if run.paid else ''} to {run.subscribers:,}"
             f" @ {run.latency * 1000:g} ms ({run.database})"
@@ -486,14 +530,28 @@ def _broadcast_rows(broadcasts: list[BroadcastRun]) -> list[Row]:
             Row(
                 label,
                 f"{run.achieved:.1f}/s; 429s {run.refused_429}, lost {run.lost}, "
-                f"duplicates {run.duplicates}; busiest second {run.busiest_window}",
+                f"duplicates {run.duplicates}; busiest second {run.busiest_window}; "
+                f"CPU {_ms(run.cpu_per_message)}/message",
                 f"{run.rate:g}/s configured",
                 _x(run.achieved_ratio),
                 "≥ 0.97x, no 429, none lost or twice",
                 good,
-                "Telegram's limit, less our 2% margin; above that, our sender",
+                "Telegram's limit, less our 2% margin; above that, CPU (one core)",
             )
         )
+        floor = floors.get((run.rate, run.latency, run.subscribers))
+        if floor is not None:
+            rows.append(
+                Row(
+                    "  the floor: bare PTB sending the same, nothing stored",
+                    f"{floor.achieved:.1f}/s ({_x(floor.achieved_ratio)} of configured); "
+                    f"429s {floor.refused_429}, lost {floor.lost}; "
+                    f"CPU {_ms(floor.cpu_per_message)}/message",
+                    "ours against it",
+                    _x(ratio(run.achieved, floor.achieved)),
+                    limit="PTB + httpx on one core of this machine",
+                )
+            )
     return rows
 
 
