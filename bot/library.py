@@ -116,6 +116,15 @@ class DigestLibrary:
         file_digest = self._file_digest
         async with self._lock:
             version = await self.store.current_version()
+            if version is not None and version.fingerprint == file_digest.fingerprint:
+                # The file holds what is current (the usual restart): it is validated
+                # already, and its answer engine and rendered messages are built. As
+                # below, the file is remembered as loaded, so that a later edit of it is
+                # told apart from what a rollback left on disk.
+                if await self.store.file_fingerprint() != file_digest.fingerprint:
+                    await self.store.remember_file(file_digest.fingerprint)
+                self._serve(file_digest, version)
+                return
             served = None if version is None else self._digest_of(version)
             if version is None or served is None:
                 # First start, or a stored version that today's rules refuse: the file it is.

@@ -218,10 +218,33 @@ async def test_a_digest_edited_while_stopped_is_published_at_start(
         [update] = (await api.wait_for_messages_async(USER, 2))[1:]
         assert update.visible_text.startswith("🔔 Update:")
         assert application.bot_data.library.version.id == 2
-    async with polling(api, settings, load_digest(settings.digest_path)) as application:
+    restarted_with = load_digest(settings.digest_path)
+    async with polling(api, settings, restarted_with) as application:
         assert application.bot_data.library.version.id == 2
+        # The file is what is current: served as loaded, the stored copy not parsed again.
+        assert application.bot_data.digest is restarted_with
         await text_of(api, OTHER, "/help")
     assert len(api.messages(USER)) == 2
+
+
+async def test_a_file_put_back_after_a_rollback_and_edited_again_is_published(
+    api: BotApiDouble, settings: Settings, edit_digest: EditDigest
+) -> None:
+    original = settings.digest_path.read_text(encoding="utf-8")
+    async with polling(api, settings):
+        await text_of(api, USER, "/subscribe")
+        edit_digest(QUOTE_CONTEXT, "    context: Still speaking.")
+        await text_of(api, ADMIN, "/reload")
+        await text_of(api, ADMIN, "/rollback")  # version 1 current, the edit still on disk
+    # The operator puts the file back as served (a restart with the current version in
+    # the file) and later makes the edit again, deliberately: it is published this time.
+    settings.digest_path.write_text(original, encoding="utf-8")
+    async with polling(api, settings, load_digest(settings.digest_path)) as application:
+        assert application.bot_data.library.version.id == 1
+    edit_digest(QUOTE_CONTEXT, "    context: Still speaking.")
+    async with polling(api, settings, load_digest(settings.digest_path)) as application:
+        assert application.bot_data.library.version.id == 3  # a new version, published
+        assert "Still speaking." in await text_of(api, USER, "/quotes")
 
 
 async def test_admin_commands_in_a_group_are_refused_even_to_admins(
