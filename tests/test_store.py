@@ -653,17 +653,20 @@ async def test_timestamps_are_aware_utc(store: Store) -> None:
 
 
 async def test_publish_to_20000_subscribers_stays_in_the_database(store: Store) -> None:
+    # A first publication, to nobody, compiles and caches the statements: what is measured
+    # below is what a publication costs, not what the first one of a process costs.
+    assert (await publish(store, 1)).recipients == 0
     await add_subscribers(store, range(1, 20001))
     tracemalloc.start()
     try:
-        publication = await publish(store, 1)
+        publication = await publish(store, 2)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert publication.recipients == 20000
     # 20,000 rows as Python objects would take several megabytes; the INSERT … SELECT takes
     # what one statement takes.
-    assert peak < 1_000_000, f"publish peaked at {peak} bytes of Python memory"
+    assert peak < 500_000, f"publish peaked at {peak} bytes of Python memory"
     assert await store.subscriber_counts() == SubscriberCounts(active=20000, inactive=0)
 
     batch = await store.claim_due(500)
