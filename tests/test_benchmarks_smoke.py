@@ -36,7 +36,7 @@ def run(section: str, workdir: Path) -> Results:
 def test_start_and_idle_memory(tmp_path: Path) -> None:
     results = run("start", tmp_path)
     kinds = {run.kind for run in results.starts}
-    assert kinds == {"story-brief", "bare-ptb"}
+    assert kinds == {"story-brief", "bare-ptb", "bare-ptb-stack"}
     assert any(run.cold for run in results.starts)
     for start in results.starts:
         assert positive(start.start_seconds), start

@@ -20,7 +20,16 @@ from typing import Literal
 
 from tests.benchmarks.double import BenchDouble
 
-Kind = Literal["story-brief", "bare-ptb", "bare-ptb-same", "bare-ptb-broadcast"]
+Kind = Literal["story-brief", "bare-ptb", "bare-ptb-same", "bare-ptb-stack", "bare-ptb-broadcast"]
+STACK_MODULES = (
+    "sqlalchemy.ext.asyncio",
+    "aiosqlite",
+    "pydantic_settings",
+    "jinja2",
+    "yaml",
+    "prometheus_client",
+)
+"""The libraries Story Brief cannot start without, beyond PTB: "bare-ptb-stack" imports them."""
 BASELINE_SCRIPT = Path(__file__).with_name("baseline.py")
 BASELINE_BROADCAST_SCRIPT = Path(__file__).with_name("baseline_broadcast.py")
 TOKEN = "123456:TEST-TOKEN"  # the double's token; nothing like a real one
@@ -163,10 +172,13 @@ def spawn(kind: Kind, api: BenchDouble, cwd: Path, **settings: str) -> BotProces
         "PYTHONUNBUFFERED": "1",
         "PTB_TIMEDELTA": "true",
     } | settings
+    if kind == "bare-ptb-stack":
+        env["BASELINE_IMPORTS"] = ",".join(STACK_MODULES)
     command = {
         "story-brief": [sys.executable, "-m", "bot"],
         "bare-ptb": [sys.executable, str(BASELINE_SCRIPT)],
         "bare-ptb-same": [sys.executable, str(BASELINE_SCRIPT)],
+        "bare-ptb-stack": [sys.executable, str(BASELINE_SCRIPT)],
         "bare-ptb-broadcast": [sys.executable, str(BASELINE_BROADCAST_SCRIPT)],
     }[kind]
     with (cwd / "stdout.log").open("ab") as stdout, (cwd / "stderr.log").open("ab") as stderr:

@@ -34,7 +34,7 @@ from tests.benchmarks.broadcast import BroadcastRun, run_baseline_broadcast, run
 from tests.benchmarks.content import ContentTimes, ReloadTimes, measure_content, measure_reload
 from tests.benchmarks.databases import Database, PostgresDatabase, async_url
 from tests.benchmarks.footprint import MemoryRun, StartRun, run_memory, run_start
-from tests.benchmarks.procs import Kind
+from tests.benchmarks.procs import STACK_MODULES, Kind
 from tests.benchmarks.reply import ReplyRun, capture_replies, run_reply
 from tests.benchmarks.stats import median, ratio
 
@@ -169,14 +169,18 @@ def run_suite(
 
     if "start" in sections:
         progress("start: Story Brief and the bare PTB bot, alternately")
-        ours, theirs = fresh("start-story-brief"), fresh("start-bare-ptb")
+        starting: tuple[Kind, ...] = ("bare-ptb", "story-brief", "bare-ptb-stack")
+        places = {kind: fresh(f"start-{kind}") for kind in starting}
         settle = profile.settle
-        results.starts.append(run_start("story-brief", ours, cold=True, settle=settle))
+        results.starts.append(
+            run_start("story-brief", places["story-brief"], cold=True, settle=settle)
+        )
         if profile.start_warmup:  # the same warm-up as ours had: the page cache
-            run_start("bare-ptb", theirs, settle=settle)
+            for kind in ("bare-ptb", "bare-ptb-stack"):
+                run_start(kind, places[kind], settle=settle)
         for turn in range(profile.starts):
-            for kind, where in _alternate(turn, (("bare-ptb", theirs), ("story-brief", ours))):
-                results.starts.append(run_start(kind, where, settle=settle))
+            for kind in _rotate(turn, starting):
+                results.starts.append(run_start(kind, places[kind], settle=settle))
 
     if "reply" in sections:
         progress("reply: capturing Story Brief's replies for the bare bot to send")
@@ -275,13 +279,6 @@ def run_suite(
 
     results.seconds = time.monotonic() - began
     return results
-
-
-def _alternate(
-    turn: int, pair: tuple[tuple[Kind, Any], tuple[Kind, Any]]
-) -> list[tuple[Kind, Any]]:
-    """The pair in order on even turns, reversed on odd ones: drift hits both alike."""
-    return list(pair) if turn % 2 == 0 else list(reversed(pair))
 
 
 def _rotate(turn: int, kinds: tuple[Kind, ...]) -> list[Kind]:
@@ -421,8 +418,26 @@ def _start_rows(starts: list[StartRun]) -> list[Row]:
             _x(rss_ratio),
             "≤ 1.3x",
             _check(rss_ratio, lambda r: r <= 1.3),
-            "ours: the modules imported (SQLAlchemy, Alembic, Jinja2, pydantic …)",
+            "ours: the modules imported (SQLAlchemy, Jinja2, pydantic …)",
         ),
+        *_stack_rows(starts, ours_start, ours_rss),
+    ]
+
+
+def _stack_rows(starts: list[StartRun], ours_start: float, ours_rss: float) -> list[Row]:
+    stack = [run for run in starts if run.kind == "bare-ptb-stack"]
+    if not stack:
+        return []
+    stack_start = median([run.start_seconds for run in stack])
+    stack_rss = median([run.idle_rss for run in stack])
+    return [
+        Row(
+            "  against bare PTB importing our libraries: start; idle RSS",
+            f"{_ms(ours_start)}; {_mb(ours_rss)}",
+            f"{_ms(stack_start)}; {_mb(stack_rss)}",
+            f"{_x(ratio(ours_start, stack_start))}; {_x(ratio(ours_rss, stack_rss))}",
+            limit="the libraries: " + ", ".join(STACK_MODULES),
+        )
     ]
 
 
