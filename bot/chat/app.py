@@ -31,7 +31,7 @@ from telegram.request import BaseRequest
 from bot import metrics
 from bot.chat import handlers
 from bot.chat.context import BriefApplication, BriefContext, Services, bind_bot_data
-from bot.chat.transport import PooledRequest, SharedRate, TelegramTransport
+from bot.chat.transport import PooledRequest, SharedRate, TelegramTransport, polling_request
 from bot.config import Settings
 from bot.delivery import DeliverySender, SendLimiter
 from bot.delivery.leadership import Leadership
@@ -102,7 +102,9 @@ def build_application(
         builder = builder.request(request).get_updates_request(request)
     else:
         # A connection for each send the sender keeps in flight, and some for the replies.
-        builder = builder.request(PooledRequest(policy.concurrency + REPLY_CONNECTIONS))
+        builder = builder.request(
+            PooledRequest(policy.concurrency + REPLY_CONNECTIONS)
+        ).get_updates_request(polling_request())
     application = builder.build()
     # The sender needs the application's bot, which exists only now.
     services.sender = DeliverySender(

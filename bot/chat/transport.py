@@ -3,7 +3,9 @@ and the HTTP layer that lets hundreds of sends be in flight at once."""
 
 from __future__ import annotations
 
+import functools
 import math
+import ssl
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -85,6 +87,21 @@ def retry_after_seconds(error: RetryAfter) -> float:
     return retry_after if isinstance(retry_after, int | float) else retry_after.total_seconds()
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The one TLS context every connection pool of the bot uses (httpx's defaults).
+
+    Each pool would otherwise read the CA bundle again: 16 ms of start-up and some memory
+    per pool, and there are 36 at 1000/s.
+    """
+    return httpx.create_ssl_context()
+
+
+def polling_request() -> HTTPXRequest:
+    """The request for getUpdates: PTB's default (one connection), with the shared context."""
+    return HTTPXRequest(connection_pool_size=1, httpx_kwargs={"verify": tls_context()})
+
+
 CONNECTIONS_PER_POOL = 8
 """Connections in each of :class:`PooledRequest`'s pools."""
 
@@ -101,11 +118,8 @@ class PooledRequest(BaseRequest):
 
     def __init__(self, connections: int, *, per_pool: int = CONNECTIONS_PER_POOL) -> None:
         pools = max(1, math.ceil(connections / per_pool))
-        # One TLS context for all: each pool would otherwise read the CA bundle again
-        # (16 ms of start-up and some memory per pool; 36 pools at 1000/s).
-        tls = httpx.create_ssl_context()
         self._pools = [
-            HTTPXRequest(connection_pool_size=per_pool, httpx_kwargs={"verify": tls})
+            HTTPXRequest(connection_pool_size=per_pool, httpx_kwargs={"verify": tls_context()})
             for _ in range(pools)
         ]
         self._in_flight = [0] * pools
