@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections import Counter
 from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -20,7 +22,7 @@ from bot.delivery import (
     TransientFailure,
 )
 from bot.delivery.sender import SenderPolicy, _SentOutcomes
-from bot.store import Store
+from bot.store import Delivery, Store
 from tests.postgres import fresh_database
 
 FAST = SenderPolicy(
@@ -348,20 +350,98 @@ class FailingChecks(Store):
         return await super().still_due_among(delivery_ids)
 
 
-async def test_a_ledger_failure_mid_drain_releases_what_was_not_sent(
-    store: Store, caplog: pytest.LogCaptureFixture
-) -> None:
+async def test_a_ledger_failure_mid_drain_releases_what_was_not_sent(store: Store) -> None:
     await publish_to(store, range(1, 41))
     ledger = FailingChecks(store)
     transport = ScriptedTransport()
     policy = SenderPolicy(concurrency=2, batch=40, recheck=10, idle_poll=0.05)
     sender = DeliverySender(ledger, transport, SendLimiter(5000), policy)
-    assert await sender.drain_once() == 40
+    # The drain ends with the ledger's error (run() logs it and waits before trying again,
+    # rather than spinning), once what was not sent is released.
+    with pytest.raises(OSError, match="database is locked"):
+        await sender.drain_once()
     assert sorted(transport.sent) == list(range(1, 11))  # the first chunk only
-    assert "could not take more deliveries" in caplog.text
     progress = await store.latest_broadcast()
     assert progress is not None
     assert (progress.sent, progress.sending, progress.pending) == (10, 0, 30)
     # The next drain sends the rest.
     assert await sender.drain_once() == 30
     assert sorted(transport.sent) == list(range(1, 41))
+
+
+async def test_a_failing_ledger_makes_the_loop_wait_not_spin(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    await publish_to(store, range(1, 11))
+
+    class AlwaysFailing(Store):
+        def __init__(self) -> None:
+            super().__init__(store._engine)
+            self.claims = 0
+
+        async def claim_due(self, limit: int, now: datetime | None = None) -> list[Delivery]:
+            self.claims += 1
+            return await super().claim_due(limit, now)
+
+        async def still_due_among(self, delivery_ids: Collection[int]) -> set[int]:
+            raise OSError("database is locked")
+
+    ledger = AlwaysFailing()
+    sender = DeliverySender(ledger, ScriptedTransport(), SendLimiter(5000), FAST)
+    task = asyncio.create_task(sender.run())
+    await asyncio.sleep(0.3)  # FAST polls every 0.05 s: a handful of tries, not hundreds
+    sender.stop()
+    await task
+    assert 1 <= ledger.claims <= 10, ledger.claims
+    assert "delivery loop failed; retrying" in caplog.text
+    progress = await store.latest_broadcast()
+    assert progress is not None
+    assert (progress.sending, progress.pending) == (0, 10)  # each try released its claim
+
+
+async def test_a_broadcast_that_cannot_be_read_gives_its_rows_back(store: Store) -> None:
+    await publish_to(store, range(1, 4))
+
+    class Unreadable(Store):
+        def __init__(self) -> None:
+            super().__init__(store._engine)
+
+        async def broadcast_parts(self, broadcast_id: int) -> list[str]:
+            raise OSError("disk I/O error")
+
+    sender = DeliverySender(Unreadable(), ScriptedTransport(), SendLimiter(5000), FAST)
+    assert await sender.drain_once() == 3
+    progress = await store.latest_broadcast()
+    assert progress is not None
+    assert (progress.sending, progress.pending, progress.sent) == (0, 3, 0)
+
+
+async def test_a_writer_cancelled_after_its_commit_failed_leaves_no_unread_error() -> None:
+    class FailThenHang:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        async def mark_sent_many(self, sent: Sequence[tuple[int, int]]) -> None:
+            self.calls += 1
+            await asyncio.sleep(0.01 if self.calls == 1 else 10)
+            if self.calls == 1:
+                raise OSError("disk I/O error")
+
+    unread: list[dict[str, object]] = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _loop, context: unread.append(context))
+    try:
+        outcomes = _SentOutcomes(FailThenHang())  # type: ignore[arg-type]
+        writer = asyncio.create_task(outcomes.record(1, 10))
+        await asyncio.sleep(0)
+        other = asyncio.create_task(outcomes.record(2, 20))  # goes in the second commit
+        await asyncio.sleep(0.05)  # the first commit failed; the writer waits on the second
+        writer.cancel()
+        results = await asyncio.gather(writer, other, return_exceptions=True)
+        assert all(isinstance(result, asyncio.CancelledError) for result in results)
+        del writer, other, results
+        gc.collect()
+        await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(None)
+    assert unread == []

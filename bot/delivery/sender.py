@@ -63,6 +63,8 @@ class Claimed(Protocol):
     def chat_id(self) -> int: ...
     @property
     def attempts(self) -> int: ...
+    @property
+    def claimed_at(self) -> datetime: ...
 
 
 class Ledger(Protocol):
@@ -77,7 +79,7 @@ class Ledger(Protocol):
     ) -> None: ...
     async def requeue_in_flight(self) -> int: ...
     async def still_due_among(self, delivery_ids: Collection[int]) -> set[int]: ...
-    async def release(self, delivery_ids: Collection[int]) -> None: ...
+    async def release(self, claimed: Collection[tuple[int, datetime]]) -> None: ...
     async def move_chat(self, old_chat_id: int, new_chat_id: int) -> None: ...
     async def broadcast_parts(self, broadcast_id: int) -> list[str]: ...
     async def next_due_at(self) -> datetime | None: ...
@@ -209,18 +211,17 @@ class DeliverySender:
         outcomes = _SentOutcomes(self.ledger, self.policy.commit_window)
 
         async def worker() -> None:
-            while True:
+            # Ends when the feed does: nothing due, stopping, or the ledger failed (the
+            # feed keeps that error; it is raised below, once the sends under way are done).
+            while (delivery := await feed.next()) is not None:
                 try:
-                    delivery = await feed.next()
+                    parts = await self._broadcast_parts(delivery.broadcast_id)
                 except Exception:
-                    # The ledger could not be read: this drain ends once the sends under way
-                    # are settled, and run() tries again later.
-                    logger.exception("could not take more deliveries from the ledger")
-                    return
-                if delivery is None:
-                    return
+                    logger.exception("could not read broadcast %d", delivery.broadcast_id)
+                    feed.give_back(delivery)  # not sent: released with the rest
+                    continue
                 try:
-                    if not await self._deliver(delivery, outcomes):
+                    if not await self._deliver(delivery, parts, outcomes):
                         feed.give_back(delivery)
                 except Exception:
                     # The store failed to record an outcome: the row stays in flight and is
@@ -233,28 +234,34 @@ class DeliverySender:
             for _ in range(self.policy.concurrency):
                 group.create_task(worker())
         await self._release(feed.unsent())
+        if feed.failure is not None:
+            # run() logs it and looks again after a pause, not at once.
+            raise feed.failure
         return feed.claimed
 
-    async def _release(self, unsent: list[int]) -> None:
+    async def _release(self, unsent: Sequence[Claimed]) -> None:
         if not unsent:
             return
         try:
-            await self.ledger.release(unsent)
+            await self.ledger.release([(row.id, row.claimed_at) for row in unsent])
         except Exception:
             logger.exception(
                 "could not release %d claimed deliveries; they are resumed at the next start",
                 len(unsent),
             )
 
-    async def _deliver(self, delivery: Claimed, outcomes: _SentOutcomes) -> bool:
+    async def _deliver(
+        self, delivery: Claimed, parts: Sequence[str], outcomes: _SentOutcomes
+    ) -> bool:
         """Send one delivery and record its outcome; False if stopped before sending it."""
-        parts = await self._broadcast_parts(delivery.broadcast_id)
         message_id = 0
         try:
             for part in parts:  # one part by construction (see DigestLibrary), but be safe
                 # Each message takes its own slot: the rates hold per message, not per row.
                 if not await self.limiter.acquire(delivery.chat_id, stop=self._stopping):
-                    return message_id != 0  # stopping (a row cut between parts is done)
+                    # Stopping. A row cut between its parts stays in flight (resumed, all
+                    # parts again, at the next start); one not begun is given back.
+                    return message_id != 0
                 try:
                     if self.limiter.paused_for:
                         # Flood control began while we waited: this slot is void.
@@ -336,15 +343,16 @@ class _Feed:
         self._given_back: list[Claimed] = []
         self.claimed = 0
         """Rows claimed so far."""
+        self.failure: Exception | None = None
+        """What the ledger raised, if it failed: the feed then hands out nothing more."""
 
     def give_back(self, delivery: Claimed) -> None:
         """``delivery`` was handed out but not sent (stopping)."""
         self._given_back.append(delivery)
 
-    def unsent(self) -> list[int]:
-        """Ids of the rows claimed and never sent: to be released."""
-        rows = [*self._claimed, *self._ready, *self._given_back]
-        return [delivery.id for delivery in rows]
+    def unsent(self) -> list[Claimed]:
+        """The rows claimed and never sent: to be released."""
+        return [*self._claimed, *self._ready, *self._given_back]
 
     async def next(self) -> Claimed | None:
         """The next delivery to send; None once nothing is due, or when stopping."""
@@ -355,9 +363,9 @@ class _Feed:
                 if not self._claimed:
                     try:
                         batch = await self._ledger.claim_due(self._policy.batch, self._clock())
-                    except BaseException:
-                        self._exhausted = True  # every worker stops taking rows
-                        raise
+                    except Exception as error:
+                        self.failure, self._exhausted = error, True  # nobody takes more rows
+                        return None
                     self.claimed += len(batch)
                     self._exhausted = not batch
                     self._claimed.extend(batch)
@@ -366,17 +374,17 @@ class _Feed:
                 chunk = [self._claimed.popleft() for _ in range(size)]
                 try:
                     due = await self._ledger.still_due_among([row.id for row in chunk])
-                except BaseException:
+                except Exception as error:
                     self._claimed.extendleft(reversed(chunk))  # unsent: released with the rest
-                    self._exhausted = True
-                    raise
+                    self.failure, self._exhausted = error, True
+                    return None
                 for delivery in chunk:
                     if delivery.id in due:
                         self._ready.append(delivery)
                     else:
                         metrics.count_delivery("cancelled")
             if self._stopping.is_set():
-                return None  # claimed rows stay in flight and are resumed at the next start
+                return None  # what is claimed and not handed out is released
             return self._ready.popleft()
 
 
@@ -403,6 +411,12 @@ class _SentOutcomes:
             self._writing = True
             try:
                 await self._write_all()
+            except BaseException:
+                # Cancelled while writing for others: nobody else reads this outcome's
+                # error (if its commit failed), so read it here rather than leave it unread.
+                if committed.done() and not committed.cancelled():
+                    committed.exception()
+                raise
             finally:
                 self._writing = False
         await committed
