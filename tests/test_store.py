@@ -758,11 +758,27 @@ async def test_release_puts_claimed_rows_back_and_nothing_else(store: Store) -> 
     await publish(store, 1)
     first, second, third = await claim_all(store)
     await store.mark_sent(third.id, message_id=3)
-    await store.release([first.id, third.id])
+    await store.release([(first.id, first.claimed_at), (third.id, third.claimed_at)])
     await store.release([])
     statuses = await rows_of(store, "SELECT id, status FROM deliveries")
     assert sorted(statuses) == [(first.id, "pending"), (second.id, "sending"), (third.id, "sent")]
     assert [delivery.id for delivery in await claim_all(store)] == [first.id]
+
+
+async def test_release_leaves_rows_another_sender_has_claimed_since(store: Store) -> None:
+    await subscribe_all(store, 1, 2)
+    await publish(store, 1)
+    old = await claim_all(store)  # a leader claims, then freezes
+    assert await store.requeue_in_flight() == 2  # the new leader starts
+    new = await claim_all(store)
+    assert [delivery.id for delivery in new] == [delivery.id for delivery in old]
+    # The old leader wakes up, stops, and gives back what it had claimed: not the rows the
+    # new leader holds now, which would be claimed and sent a second time.
+    await store.release([(delivery.id, delivery.claimed_at) for delivery in old])
+    assert await claim_all(store) == []
+    assert await store.still_due_among([delivery.id for delivery in new]) == {
+        delivery.id for delivery in new
+    }
 
 
 async def test_mark_sent_many_records_every_outcome_in_one_commit(store: Store) -> None:

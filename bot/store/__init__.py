@@ -176,6 +176,8 @@ class Delivery:
     chat_id: int
     attempts: int
     """Attempts that ended before this one (for backoff)."""
+    claimed_at: datetime
+    """When this claim marked it 'sending': the claim's token (see :meth:`Store.release`)."""
 
 
 @dataclass(frozen=True)
@@ -717,6 +719,7 @@ class Store:
                     DeliveryRow.broadcast_id,
                     DeliveryRow.chat_id,
                     DeliveryRow.attempts,
+                    DeliveryRow.updated_at,
                 )
             )
             deliveries = [
@@ -725,6 +728,7 @@ class Store:
                     broadcast_id=row.broadcast_id,
                     chat_id=row.chat_id,
                     attempts=row.attempts,
+                    claimed_at=row.updated_at,
                 )
                 for row in claimed
             ]
@@ -809,16 +813,29 @@ class Store:
                 )
             )
 
-    async def release(self, delivery_ids: Collection[int]) -> None:
-        """Claimed deliveries that were never sent: back to 'pending', due as they were."""
-        if not delivery_ids:
+    async def release(self, claimed: Collection[tuple[int, datetime]]) -> None:
+        """Claimed deliveries never sent, ``(id, claimed_at)`` each: back to 'pending'.
+
+        Only rows still held by that very claim (same ``claimed_at``) go back: a sender
+        that stops after losing its leadership must not take back rows that the new leader
+        has put back and claimed again since.
+        """
+        claims: dict[datetime, list[int]] = {}
+        for delivery_id, claimed_at in claimed:
+            claims.setdefault(claimed_at, []).append(delivery_id)
+        if not claims:
             return
         async with self._transaction() as connection:
-            await connection.execute(
-                update(DeliveryRow)
-                .where(DeliveryRow.id.in_(list(delivery_ids)), DeliveryRow.status == "sending")
-                .values(status="pending", updated_at=_now())
-            )
+            for claimed_at, ids in claims.items():
+                await connection.execute(
+                    update(DeliveryRow)
+                    .where(
+                        DeliveryRow.id.in_(ids),
+                        DeliveryRow.status == "sending",
+                        DeliveryRow.updated_at == claimed_at,
+                    )
+                    .values(status="pending", updated_at=_now())
+                )
 
     async def requeue_in_flight(self) -> int:
         """At start: every 'sending' delivery back to 'pending'; how many there were.
