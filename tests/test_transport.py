@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
+import pytest
 from telegram import Bot
+from telegram.error import RetryAfter
 
 from bot.chat.transport import PACED, PooledRequest, SharedRate
 from bot.delivery import SendLimiter
@@ -17,9 +20,19 @@ class CountingLimiter(SendLimiter):
     def __init__(self) -> None:
         super().__init__(30)
         self.unpaced = 0
+        self.chats: list[int] = []
+        self.paused: list[float] = []
 
     def take_unpaced(self) -> None:
         self.unpaced += 1
+
+    def sent(self, chat_id: int) -> None:
+        self.chats.append(chat_id)
+        super().sent(chat_id)
+
+    def pause(self, seconds: float) -> None:
+        self.paused.append(seconds)
+        super().pause(seconds)
 
 
 async def test_shared_rate_counts_messages_the_sender_did_not_pace() -> None:
@@ -68,3 +81,25 @@ async def test_pooled_request_spreads_requests_over_the_least_busy_pools() -> No
             users = await asyncio.gather(*calls)
         assert {user.id for user in users} == {users[0].id}
         assert pooled._in_flight == [0, 0]
+
+
+async def test_a_reply_starts_its_chats_gap_and_a_429_on_it_pauses_the_broadcast() -> None:
+    limiter = CountingLimiter()
+    shared = SharedRate(limiter)
+
+    async def accepted() -> dict[str, Any]:
+        return {"message_id": 1}
+
+    async def flood() -> dict[str, Any]:
+        raise RetryAfter(timedelta(seconds=7))
+
+    await shared.process_request(accepted, (), {}, "sendMessage", {"chat_id": 42}, None)
+    assert limiter.chats == [42]
+    with pytest.raises(RetryAfter):
+        await shared.process_request(flood, (), {}, "sendMessage", {"chat_id": 43}, None)
+    assert limiter.paused == [7.0]
+    assert limiter.paused_for > 6
+    assert limiter.chats == [42, 43]
+    # The sender's own sends are neither counted nor paced here: it did both itself.
+    await shared.process_request(accepted, (), {}, "sendMessage", {"chat_id": 44}, PACED)
+    assert (limiter.unpaced, limiter.chats) == (2, [42, 43])

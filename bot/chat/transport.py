@@ -175,9 +175,16 @@ class SharedRate(BaseRateLimiter[RateLimitArgs]):
     """Counts the bot's other messages (replies, edits) against the broadcast's limiter.
 
     python-telegram-bot calls this for every Bot API request. The sender's own sends come
-    with :data:`PACED` and pass straight through; any other message is sent at once and
-    takes up a slot of the limiter, so that a broadcast at Telegram's limit leaves room for
-    the replies sent meanwhile rather than drawing a 429.
+    with :data:`PACED` and pass straight through. Any other message is sent at once (a
+    user waits for it) and then:
+
+    * takes up a slot of the limiter: the broadcast's next slot moves back, so over time
+      replies and broadcast together keep to the rate (a burst of replies can still top a
+      second that the broadcast had filled: hence a default rate below Telegram's 30);
+    * starts its chat's one-second gap, so an update does not follow a reply too closely;
+    * a 429 on it pauses the broadcast too.
+
+    Replies handled by another replica than the leader are not counted here.
     """
 
     def __init__(self, limiter: SendLimiter) -> None:
@@ -199,6 +206,16 @@ class SharedRate(BaseRateLimiter[RateLimitArgs]):
         rate_limit_args: RateLimitArgs | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         """Count a message not paced by the sender, then make the request."""
-        if endpoint in MESSAGE_METHODS and not (rate_limit_args or {}).get("paced"):
-            self.limiter.take_unpaced()
-        return await callback(*args, **kwargs)
+        if endpoint not in MESSAGE_METHODS or (rate_limit_args or {}).get("paced"):
+            return await callback(*args, **kwargs)
+        self.limiter.take_unpaced()
+        try:
+            return await callback(*args, **kwargs)
+        except RetryAfter as error:
+            # Flood control for the bot as a whole: the broadcast waits too.
+            self.limiter.pause(retry_after_seconds(error))
+            raise
+        finally:
+            chat_id = data.get("chat_id")
+            if isinstance(chat_id, int):
+                self.limiter.sent(chat_id)  # an update to this chat waits its second too
