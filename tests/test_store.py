@@ -732,14 +732,14 @@ async def test_a_claimed_delivery_is_no_longer_due_once_its_chat_leaves(store: S
     await subscribe_all(store, 1, 2)
     await publish(store, 1)
     first, second = await claim_all(store)
-    assert await store.still_due(first.id)
+    assert await store.still_due_among([first.id]) == {first.id}
     await store.unsubscribe(first.chat_id)  # while its delivery waits for a send slot
-    assert not await store.still_due(first.id)
-    assert await store.still_due(second.id)
+    assert await store.still_due_among([first.id]) == set()
+    assert await store.still_due_among([second.id]) == {second.id}
     progress = await store.latest_broadcast()
     assert progress is not None
     assert (progress.sending, progress.cancelled) == (1, 1)
-    assert not await store.still_due(10_000)  # unknown ids are not due either
+    assert await store.still_due_among([10_000]) == set()  # unknown ids are not due either
 
 
 async def test_still_due_among_answers_for_a_whole_chunk_in_one_call(store: Store) -> None:

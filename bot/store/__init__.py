@@ -904,10 +904,6 @@ class Store:
             cancelled=counts.get("cancelled", 0),
         )
 
-    async def still_due(self, delivery_id: int) -> bool:
-        """Whether a claimed delivery should still go out (its chat did not leave meanwhile)."""
-        return delivery_id in await self.still_due_among([delivery_id])
-
     async def still_due_among(self, delivery_ids: Collection[int]) -> set[int]:
         """Those of ``delivery_ids`` that are claimed and should still go out, in one query."""
         if not delivery_ids:
@@ -1073,8 +1069,8 @@ async def _deactivate(
     if not result.rowcount:
         return False
     # Nothing more may go to this chat, and a row left pending would be due forever. Rows
-    # already claimed ('sending') are closed too: the sender checks still_due() right before
-    # sending, so a claimed row not yet sent never goes out.
+    # already claimed ('sending') are closed too: the sender asks still_due_among() just
+    # before it hands a claimed row out, so a row not yet handed out never goes out.
     await connection.execute(
         update(DeliveryRow)
         .where(DeliveryRow.chat_id == chat_id, DeliveryRow.status.in_(_OPEN))
