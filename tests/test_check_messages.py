@@ -145,8 +145,36 @@ SEED_TEXT = (SEEDS_DIR / "digest.yaml").read_text(encoding="utf-8")
             "    label: about: 39,000",
             'a value with `: ` in it must be quoted, like `key: "a: b"`',
         ),
+        (
+            "  byline: unknown",
+            "   byline: unknown",
+            "   byline: unknown",
+            "this line reads as part of the value above it, which cannot hold `: `: line the "
+            "key up with the keys above, or quote the value",
+        ),
+        (
+            "    context: On why speeding",
+            "   context: On why speeding",
+            "   context: On why speeding",
+            "this line is indented differently from the lines above it: line it up",
+        ),
+        (
+            "  - speaker: Chinese foreign ministry spokesman",
+            "  - speaker: 'Chinese foreign ministry spokesman",
+            "  - speaker: 'Chinese foreign ministry spokesman",
+            "a quoted value starts here and runs on over lines: is its closing quote missing?",
+        ),
     ],
-    ids=["unclosed-bracket", "unclosed-quote", "missing-colon", "tab", "colon-in-value"],
+    ids=[
+        "unclosed-bracket",
+        "unclosed-quote",
+        "missing-colon",
+        "tab",
+        "colon-in-value",
+        "indented-too-far",
+        "indented-too-little",
+        "unclosed-quote-closed-later",
+    ],
 )
 def test_a_yaml_error_names_the_line_of_the_mistake(
     edit_digest: EditDigest, old: str, new: str, mistake: str, detail: str

@@ -77,7 +77,10 @@ def explain_syntax_error(text: str, error: yaml.MarkedYAMLError) -> tuple[int, s
         if opened < line:
             return opened, f"the `{bracket}` opened here is not closed by a `{closing}`"
         return line, f"inside `{bracket}…{closing}`: {_plain(problem)}"
-    if "cannot start any token" in problem and "'\\t'" in problem:
+    if "cannot start any token" in problem and "'\\t'" in problem and at is not None:
+        before = text.splitlines()[at.line][: at.column] if text else ""
+        if before.strip():
+            return line, "a tab is used where YAML needs a space"
         return line, "a tab is used for indentation: YAML indents with spaces only"
     if "simple key" in context and "expected ':'" in problem:
         return opened, "this line has no `:`: a key and its value are written `key: value`"
@@ -92,7 +95,9 @@ def explain_syntax_error(text: str, error: yaml.MarkedYAMLError) -> tuple[int, s
             "a quoted value starts here and runs on over lines: is its closing quote missing?",
         )
     if "block mapping" in context or "block collection" in context:
-        return line, f"this line does not line up with the keys above it ({_plain(problem)})"
+        if "<block end>" in problem:
+            return line, "this line is indented differently from the lines above it: line it up"
+        return line, f"this line does not fit the lines above it: {_plain(problem)}"
     detail = " ".join(part for part in (context, problem) if part)
     return line, detail or "not valid YAML"
 
@@ -108,7 +113,7 @@ def _plain(problem: str) -> str:
 
 
 def _misplaced_colon(text: str, line: int) -> tuple[int, str]:
-    """ "mapping values are not allowed here": a colon PyYAML did not expect on ``line``."""
+    """A colon PyYAML did not expect on ``line`` ("mapping values are not allowed here")."""
     lines = text.splitlines()
     current = lines[line - 1] if line <= len(lines) else ""
     if re.match(r"\s*(?:-\s+)?[^\s:#][^:#]*:\s+\S[^#]*:(?:\s|$)", current):
@@ -126,7 +131,12 @@ def _misplaced_colon(text: str, line: int) -> tuple[int, str]:
         and _indent(lines[previous]) == _indent(current)
     ):
         return previous + 1, "this line has no `:`: a key and its value are written `key: value`"
-    return line, "this key is indented more than the keys above it: line it up with them"
+    # The line continues the value above it, and a plain value cannot hold ": ": either this
+    # key is indented too far, or the value above needs quotes (or a `>-` block).
+    return line, (
+        "this line reads as part of the value above it, which cannot hold `: `: line the key "
+        "up with the keys above, or quote the value"
+    )
 
 
 def _indent(line: str) -> int:
