@@ -252,8 +252,15 @@ def test_a_missing_key_is_named(edit_digest: EditDigest) -> None:
             "invalid-value: `people[10].kind` should be one of person, organisation, place or "
             "initiative, not `city`",
         ),
+        (
+            "  - speaker: Chinese foreign ministry spokesman\n"
+            "    text: Beijing will work with the United States to resolve the matter.\n"
+            "    cite: [6]",
+            "  - Chinese foreign ministry spokesman",
+            "wrong-type: `statements[3]` should be a mapping of keys (like `speaker: …`), not text",
+        ),
     ],
-    ids=["cite-not-a-list", "cite-empty", "number-for-text", "kind"],
+    ids=["cite-not-a-list", "cite-empty", "number-for-text", "kind", "item-not-a-mapping"],
 )
 def test_wrong_values_are_explained_in_plain_words(
     edit_digest: EditDigest, old: str, new: str, detail: str

@@ -227,7 +227,8 @@ def _fields(model: type[BaseModel], location: Location) -> list[str]:
     if get_origin(annotation) is list:
         annotation = _unwrap(get_args(annotation)[0])
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return list(annotation.model_fields)
+        # `cite` comes first in the model (inherited) but last in every item of the digest.
+        return sorted(annotation.model_fields, key=lambda name: name == "cite")
     return []
 
 
