@@ -74,6 +74,33 @@ def _closest_in(
     keys = [_key(word) for word in words]
     if not keys or not wanted_keys:
         return None
+    found = _locate(keys, wanted_keys)
+    if found is None:
+        return None
+    first, last, shared = found
+    quote_words = [_bare(word) for word in wanted]
+    passage = _trim_ends([_bare(word) for word in words[first:last]], quote_words)
+    differences: list[tuple[str, str]] = []
+    differing: list[int] = []
+    opcodes = SequenceMatcher(None, quote_words, passage, autojunk=False).get_opcodes()
+    for tag, i1, i2, j1, j2 in opcodes:
+        if tag != "equal":
+            differences.append((" ".join(quote_words[i1:i2]), " ".join(passage[j1:j2])))
+            differing.extend(range(j1, j2) if j2 > j1 else [min(j1, len(passage) - 1)])
+    return Passage(
+        paragraph=number,
+        words=tuple(passage),
+        at_start=first == 0,
+        at_end=last == len(words),
+        differences=tuple(differences),
+        differing=tuple(differing),
+        shared=shared,
+    )
+
+
+def _locate(keys: list[str], wanted_keys: list[str]) -> tuple[int, int, float] | None:
+    """Where in ``keys`` (first, last + 1) the quote most likely comes from, and the share of
+    its words found there; None if too few are."""
     # First the window of the quote's length that shares most words with it, then that
     # window widened on both sides and cut to the words it shares: a quote with a word
     # dropped or added is then matched from its true first word to its true last.
@@ -89,46 +116,22 @@ def _closest_in(
     margin = max(CONTEXT_WORDS, size // 4)
     low = max(0, best_start - margin)
     region = keys[low : best_start + size + margin]
-    blocks = [
-        block
-        for block in SequenceMatcher(
-            None, region, wanted_keys, autojunk=False
-        ).get_matching_blocks()
-        if block.size
-    ]
-    shared = sum(block.size for block in blocks) / len(wanted_keys)
+    matcher = SequenceMatcher(None, region, wanted_keys, autojunk=False)
+    blocks = [block for block in matcher.get_matching_blocks() if block.size]
+    shared = sum(block.size for block in blocks) / size
     if not blocks or shared < MIN_SHARED:
         return None
-    # Quote words before the first shared word and after the last stand against as many
-    # article words there, so a changed first or last word shows as a change.
+    # Quote words before the first shared word and after the last stand against article
+    # words there, so that a changed first or last word shows as a change.
     head = blocks[0].b
-    tail = len(wanted_keys) - (blocks[-1].b + blocks[-1].size)
+    tail = size - (blocks[-1].b + blocks[-1].size)
     first_shared = low + blocks[0].a
     last_shared = low + blocks[-1].a + blocks[-1].size
     first = first_shared - _best_reach(
         " ".join(wanted_keys[:head]), keys[:first_shared][::-1], head, backwards=True
     )
-    last = last_shared + _best_reach(
-        " ".join(wanted_keys[len(wanted_keys) - tail :]), keys[last_shared:], tail
-    )
-    quote_words = [_bare(word) for word in wanted]
-    passage = _trim_ends([_bare(word) for word in words[first:last]], quote_words)
-    differences: list[tuple[str, str]] = []
-    differing: list[int] = []
-    matcher = SequenceMatcher(None, quote_words, passage, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag != "equal":
-            differences.append((" ".join(quote_words[i1:i2]), " ".join(passage[j1:j2])))
-            differing.extend(range(j1, j2) if j2 > j1 else [min(j1, len(passage) - 1)])
-    return Passage(
-        paragraph=number,
-        words=tuple(passage),
-        at_start=first == 0,
-        at_end=last == len(words),
-        differences=tuple(differences),
-        differing=tuple(differing),
-        shared=shared,
-    )
+    last = last_shared + _best_reach(" ".join(wanted_keys[size - tail :]), keys[last_shared:], tail)
+    return first, last, shared
 
 
 def _best_reach(unshared: str, beyond: list[str], count: int, backwards: bool = False) -> int:
