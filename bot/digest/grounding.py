@@ -29,7 +29,9 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from bot.digest.article import Article, normalise
+from bot.digest.closest import closest_passage, describe, unquoted_words
 from bot.digest.model import UNKNOWN, Cited, DigestDocument
+from bot.digest.problems import Rule
 from bot.digest.yamlsource import Location
 
 SUMMARY_MAX_WORDS = 60
@@ -50,7 +52,7 @@ _NOT_PROSE = {("article",)}
 # Fields whose names have rules of their own (name-, role-, speaker-, title-, metadata rules).
 _CHECKED_ELSEWHERE = {"name", "role", "speaker", "title"}
 
-Finding = tuple[Location, str, str]
+Finding = tuple[Location, Rule, str]
 """Where (a YAML location), which rule, and what is wrong."""
 
 
@@ -154,12 +156,19 @@ def _quotes(document: DigestDocument, article: Article) -> Iterator[Finding]:
             continue
         if any(wanted in span for _, p in cited for span in _QUOTED.findall(p)):
             continue
-        if any(wanted in paragraph for _, paragraph in cited):
+        holding = [paragraph for _, paragraph in cited if wanted in paragraph]
+        if holding:
+            narration = unquoted_words(wanted, holding[0])
             yield (
                 ("quotes", index, "text"),
                 "quote-not-quoted",
                 f"{_clip(quote.text)!r} is in paragraph {_numbers(quote.cite)} but not "
-                "inside one pair of its quotation marks",
+                "inside one pair of its quotation marks"
+                + (
+                    f': it runs across "{_clip(narration, 40)}", which is outside them'
+                    if narration
+                    else ": none of it is inside them"
+                ),
             )
             continue
         elsewhere = [n for n, p in enumerate(article.paragraphs, 1) if wanted in p]
@@ -173,8 +182,17 @@ def _quotes(document: DigestDocument, article: Article) -> Iterator[Finding]:
             yield (
                 ("quotes", index, "text"),
                 "quote-not-verbatim",
-                f"{_clip(quote.text)!r} is not verbatim in paragraph {_numbers(quote.cite)}",
+                f"{_clip(quote.text)!r} is not verbatim in paragraph {_numbers(quote.cite)}; "
+                + _closest(quote.text, article, quote.cite),
             )
+
+
+def _closest(quote: str, article: Article, cite: list[int]) -> str:
+    """Where the misquote was likely copied from: the cited paragraphs first, then any."""
+    passage = closest_passage(quote, _paragraphs(article, cite)) or closest_passage(
+        quote, list(enumerate(article.paragraphs, 1))
+    )
+    return describe(passage, cite)
 
 
 def _in_cited_paragraph(
@@ -182,7 +200,7 @@ def _in_cited_paragraph(
     section: str,
     items: Sequence[Cited],
     field: str,
-    rule: str,
+    rule: Rule,
     wording: str,
 ) -> Iterator[Finding]:
     """Each item's ``field`` must occur (case and spacing folded) in a paragraph it cites.
