@@ -256,7 +256,11 @@ def test_a_phrase_with_a_particle_spans_at_most_two_words() -> None:
     lexicon = Lexicon([["repatriate", "send back"]])
     assert lexicon.terms("send them back") == lexicon.terms("repatriate") == [fold("repatriate")]
     assert lexicon.terms("send the old sick men back") == ["send", "old", "sick", "men", "back"]
-    assert Lexicon([["benefit", "good for"]]).terms("good cheap fuel for") == ["good", "cheap", "fuel"]
+    assert Lexicon([["benefit", "good for"]]).terms("good cheap fuel for") == [
+        "good",
+        "cheap",
+        "fuel",
+    ]
 
 
 def test_lexicon_entries_sharing_a_word_are_one_concept() -> None:

@@ -160,22 +160,10 @@ class AnswerEngine:
             for number in self._paragraph_terms
         }
         self._figures = [
-            _Item(
-                self._document(f"{f.value} {f.label}", tuple(f.cite)),
-                frozenset(terms(f.context or "")),
-                self._sources(f.cite, f.value),
-                figure=f,
-            )
-            for f in document.figures
+            self._item(f"{f.value} {f.label}", f, f.value, figure=f) for f in document.figures
         ]
         self._quotes = [
-            _Item(
-                self._document(f"{q.speaker} said {q.text}", tuple(q.cite)),
-                frozenset(terms(q.context or "")),
-                self._sources(q.cite, q.text),
-                quote=q,
-            )
-            for q in document.quotes
+            self._item(f"{q.speaker} said {q.text}", q, q.text, quote=q) for q in document.quotes
         ]
         self.vocabulary = frozenset(
             term
@@ -187,6 +175,24 @@ class AnswerEngine:
     def _document(self, text: str, paragraphs: tuple[int, ...]) -> _Document:
         found = self.lexicon.terms(text)
         return _Document(Counter(found), len(found), paragraphs)
+
+    def _item(
+        self,
+        text: str,
+        item: Figure | Quote,
+        words_in_article: str,
+        *,
+        figure: Figure | None = None,
+        quote: Quote | None = None,
+    ) -> _Item:
+        """An answer candidate scored on ``text``, shown with the sentences holding its words."""
+        return _Item(
+            self._document(text, tuple(item.cite)),
+            frozenset(self.lexicon.terms(item.context or "")),
+            self._sources(item.cite, words_in_article),
+            figure=figure,
+            quote=quote,
+        )
 
     def _sources(self, cite: Sequence[int], text: str) -> tuple[int, ...]:
         """The sentences of the cited paragraphs that hold an item's words, in article order."""
