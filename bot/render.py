@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import jinja2
+from markupsafe import Markup
 
 from bot import TEMPLATES_DIR
 from bot.digest import Digest
@@ -51,6 +52,7 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=False,
         )
+        self.environment.filters["clip"] = clip
         # The labels are the template's top-level `set` variables (its module attributes).
         module = self.environment.get_template("labels.j2").module
         self.labels = Labels(
@@ -112,6 +114,15 @@ class DigestCache:
 
     def __len__(self) -> int:
         return len(self._values)
+
+
+def clip(text: str, limit: int = 120) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis; plain text, escaped on output.
+
+    Escaped text is cut as the reader sees it, so that no ``&amp;`` is cut in two.
+    """
+    plain = text.unescape() if isinstance(text, Markup) else str(text)
+    return plain if len(plain) <= limit else plain[: limit - 1].rstrip() + "…"
 
 
 def _pairs(value: Any) -> tuple[tuple[str, str], ...]:
