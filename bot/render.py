@@ -8,6 +8,7 @@ no user-facing sentence lives in Python.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,6 +151,30 @@ def cited_paragraphs(section: str, digest: Digest) -> list[int]:
     return sorted(cited)
 
 
+_CALENDAR_DATE = re.compile(
+    r"\b(?:January|February|March|April|June|July|August|September|October|November|December"
+    # "May" is a month only beside a day or after "in"/"of": otherwise it is the verb.
+    r"|May(?=\s+\d)|(?<=\d\s)May|(?<=\bin\s)May|(?<=\bof\s)May)\b"
+    r"|\b(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.(?=\s*\d)"
+    r"|\b(?:19|20)\d\d\b"
+    r"|\b\d{1,4}[/-]\d{1,2}[/-]\d{1,4}\b"
+)
+
+
+def names_calendar_dates(text: str) -> bool:
+    """Whether ``text`` gives a calendar date: a month, a year or a numeric date.
+
+    A weekday ("on Tuesday") or a relative time ("this week") is not one: it places an
+    event only relative to when the text was written.
+    """
+    return _CALENDAR_DATE.search(text) is not None
+
+
 def digest_context(digest: Digest) -> dict[str, Any]:
-    """The names every template sees: ``brief`` (the digest's content) and ``article``."""
-    return {"brief": digest.document, "article": digest.article}
+    """The names every template sees: ``brief`` (the digest's content), ``article``, and
+    ``calendar_dates`` (whether the article gives any, see :func:`names_calendar_dates`)."""
+    return {
+        "brief": digest.document,
+        "article": digest.article,
+        "calendar_dates": names_calendar_dates(digest.article.text),
+    }
