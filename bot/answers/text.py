@@ -1,8 +1,8 @@
 """Text to retrieval terms, sentences and social messages: the engine's normalisation.
 
 :meth:`Lexicon.terms` reduces a text to *terms*: case folding, dotted abbreviations joined
-(``U.S.`` is ``us``, ``p.m.`` is ``pm``), number formats joined (``39,000``, ``39 000`` and
-``39000`` are one term), question phrases replaced by markers (``how many`` -> ``#qty``,
+(``U.S.`` is ``us``, ``p.m.`` is ``pm``), number formats joined (``12,500``, ``12 500`` and
+``12500`` are one term), question phrases replaced by markers (``how many`` -> ``#qty``,
 ``when`` -> ``#time``, see :data:`~bot.answers.language.QUESTION_PHRASES`), a light suffix
 folding (:func:`fold`), the lexicon's phrases and words replaced by their concept, and stop
 words dropped. A text with a number also gets ``#qty``, one with a day, week or year gets
@@ -46,7 +46,7 @@ _CONTRACTIONS = (
     (re.compile(r"\bcan'?t\b"), "can not"),
     (re.compile(r"\bwon'?t\b"), "will not"),
     (re.compile(r"n't\b"), " not"),
-    # Typed without the apostrophe, as people do in chat ("why hasnt china...").
+    # Typed without the apostrophe, as people do in chat ("why hasnt the council...").
     (re.compile(r"\b(is|are|was|were|has|have|had|do|does|did|could|would|should)nt\b"), r"\1 not"),
     (re.compile(r"'(?:s|re|ve|ll|d|m)\b|(?<=s)'"), ""),
 )

@@ -303,11 +303,11 @@ def _prose(document: DigestDocument, article: Article) -> Iterator[Finding]:
 def _lexicon(document: DigestDocument, article: Article) -> Iterator[Finding]:
     """Each entry is anchored in the article; the names in it are the article's own.
 
-    An entry equates a story's word with the ones readers may use instead ("repatriate",
-    "send back", "deport"), so only one of its terms need occur in the article, as a word
-    or the start of one, with a final "e" or "y" dropped ("deport" in "deported", "verify"
-    in "verified"). A name is a fact, though: a term with a
-    capital letter must occur in the article exactly as written.
+    An entry equates a story's word with the ones readers may use instead ("evacuate",
+    "move out", "leave"), so only one of its terms need occur in the article, as a word or
+    the start of one, with a final "e" or "y" dropped ("evacuate" in "evacuated", "verify"
+    in "verified"). A name is a fact, though: a term with a capital letter must occur in
+    the article exactly as written.
     """
     text = article.normalised
     folded = text.casefold()
