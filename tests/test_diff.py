@@ -136,3 +136,13 @@ def test_readers_changes_leave_out_the_lexicon(digest: Digest) -> None:
     text = Renderer().text("update.html", brief=new, diff=diff, correction=False, limit=4)
     assert "Lexicon" not in text
     assert "~ Shorter. <i>(wording)</i>" in text
+
+
+def test_a_correction_of_the_lexicon_alone_says_nothing_visible_changed(digest: Digest) -> None:
+    # A /rollback always announces; when only the lexicon differs it must not list nothing.
+    old = digest.document
+    new = old.model_copy(update={"lexicon": old.lexicon[1:]})
+    diff = diff_digests(old, new)
+    text = Renderer().text("update.html", brief=new, diff=diff, correction=True, limit=4)
+    assert "Nothing you see in the brief changed" in text
+    assert "Lexicon" not in text
