@@ -266,8 +266,11 @@ def test_a_phrase_with_a_particle_spans_at_most_two_words() -> None:
 def test_lexicon_entries_sharing_a_word_are_one_concept() -> None:
     lexicon = Lexicon([["deal", "pact"], ["accord", "pacts"], ["talk", "negotiate"]])
     assert len({tuple(lexicon.terms(word)) for word in ("deal", "pact", "accord")}) == 1
-    # An entry that shares a verb of speech joins that generic concept.
+    # An entry that shares a verb of speech joins that generic concept, which keeps its name
+    # even when the entry also joins another ("agreement" sorts before "say").
     assert lexicon.terms("negotiate") == lexicon.terms("said") == ["say"]
+    merged = Lexicon([["agreement", "accord"], ["accord", "remark"]])
+    assert merged.terms("agreement") == merged.terms("said") == ["say"]
 
 
 def test_the_lexicon_comes_from_the_digest(digest: Digest) -> None:

@@ -142,7 +142,8 @@ class Lexicon:
             return
         concepts = {self._concept_of[form] for form in forms if form in self._concept_of}
         if name is None:
-            known = sorted(concepts)
+            # The speech concept keeps its name through a merge: answering by quote needs it.
+            known = sorted(concepts, key=lambda concept: (concept != SPEECH, concept))
             singles = [form[0] for form in forms if len(form) == 1]
             name = known[0] if known else singles[0] if singles else "_".join(forms[0])
         for other in concepts - {name}:
