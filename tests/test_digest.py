@@ -151,6 +151,26 @@ BROKEN = {
         "title: US Security Chief Presses China",
         "title-not-headline: the title 'US Security Chief Presses China to Repatriate 39,000 Illegal Migrants' is not a line of the article, so paragraphs cannot be numbered: copy the headline exactly",
     ),
+    "lexicon-not-in-article": (
+        "  - [meet, meeting]",
+        "  - [ferry, boat, vessel]",
+        "lexicon-not-in-article: none of 'ferry', 'boat', 'vessel' occurs in the article: an entry must include the article's own word",
+    ),
+    "lexicon-name-not-in-article": (
+        "  - [China, Beijing, Chinese]",
+        "  - [China, Beijing, Chinese, PRC]",
+        "lexicon-name-not-in-article: the article never writes 'PRC'; a name must be written as the article writes it, a common word in lower case",
+    ),
+    "lexicon-twice": (
+        "  - [meet, meeting]",
+        "  - [meet, meeting, deal]",
+        "lexicon-twice: 'deal' is listed already (entry 1): merge the entries",
+    ),
+    "lexicon-entry-too-short": (
+        "  - [meet, meeting]",
+        "  - [meeting]",
+        "invalid-value: `lexicon[31]` needs at least 2 items",
+    ),
     "duplicate-key": (
         "  byline: unknown",
         "  byline: unknown\n  byline:  unknown",
@@ -306,3 +326,20 @@ def test_metadata_stated_on_a_line_of_its_own_is_accepted(seeds_copy: Path) -> N
     assert problems == []
     assert digest is not None
     assert digest.document.source.byline == "Jane Reporter"
+
+
+def test_a_lexicon_entry_needs_only_one_word_of_the_article(edit_digest: EditDigest) -> None:
+    # A reader's word beside the article's, and an inflection of the article's word.
+    path, _ = edit_digest(
+        "  - [meet, meeting]", "  - [meeting, get together]\n  - [ministry, departments]"
+    )
+    digest, problems = inspect_digest(path)
+    assert problems == []
+    assert digest is not None
+    assert digest.document.lexicon[-1] == ["ministry", "departments"]
+
+
+def test_the_lexicon_is_optional(seeds_copy: Path) -> None:
+    text = seeds_copy.read_text(encoding="utf-8")
+    seeds_copy.write_text(text[: text.index("\nlexicon:")] + "\n", encoding="utf-8")
+    assert load_digest(seeds_copy).document.lexicon == []

@@ -20,6 +20,10 @@ the offending value. The rules, by name:
 ``unknown-speaker``          a quote or statement names a speaker missing from ``people``
 ``when-not-in-paragraph``    a timeline step's time is not the article's own wording
 ``summary-too-long``         the summary runs past the word budget
+``lexicon-not-in-article``   a lexicon entry none of whose words or phrases the article uses
+``lexicon-name-not-in-article`` a lexicon term with a capital letter (a name) that the
+                             article does not write as given
+``lexicon-twice``            a word or phrase listed twice in the lexicon
 """
 
 from __future__ import annotations
@@ -96,6 +100,7 @@ def ground(document: DigestDocument, article: Article) -> list[Finding]:
     findings += _speakers(document)
     findings += _metadata(document, article)
     findings += _prose(document, article)
+    findings += _lexicon(document, article)
     return findings
 
 
@@ -299,7 +304,7 @@ def _prose(document: DigestDocument, article: Article) -> Iterator[Finding]:
             )
         for word in sorted(set(_CALENDAR_WORDS.findall(text)) - calendar_in_article):
             yield location, "invented-date", f"the article never mentions {word}"
-        if location[-1] in _CHECKED_ELSEWHERE or location[0] == "source":
+        if location[-1] in _CHECKED_ELSEWHERE or location[0] in ("source", "lexicon"):
             continue
         for name in sorted(set(_INNER_NAME.findall(text)) - set(_CALENDAR_WORDS.findall(text))):
             if not re.search(rf"(?<!\w){re.escape(name)}(?!\w)", article.text):
@@ -311,6 +316,56 @@ def _prose(document: DigestDocument, article: Article) -> Iterator[Finding]:
             "summary-too-long",
             f"{words} words; keep it to {SUMMARY_MAX_WORDS}",
         )
+
+
+def _lexicon(document: DigestDocument, article: Article) -> Iterator[Finding]:
+    """Each entry is anchored in the article; the names in it are the article's own.
+
+    An entry equates a story's word with the ones readers may use instead ("evacuate",
+    "move out", "leave"), so only one of its terms need occur in the article, as a word or
+    the start of one, with a final "e" or "y" dropped ("evacuate" in "evacuated", "verify"
+    in "verified"). A name is a fact, though: a term with a capital letter must occur in
+    the article exactly as written.
+    """
+    text = article.normalised
+    folded = text.casefold()
+    seen: dict[str, Location] = {}
+    for index, entry in enumerate(document.lexicon):
+        anchored = False
+        for position, term in enumerate(entry):
+            location: Location = ("lexicon", index, position)
+            wanted = normalise(term)
+            if _word_start(folded, _stem(wanted.casefold())):
+                anchored = True
+            if wanted != wanted.casefold() and not _word_start(text, wanted):
+                yield (
+                    location,
+                    "lexicon-name-not-in-article",
+                    f"the article never writes {term!r}; a name must be written as the article "
+                    "writes it, a common word in lower case",
+                )
+            first = seen.setdefault(wanted.casefold(), location)
+            if first != location:
+                yield (
+                    location,
+                    "lexicon-twice",
+                    f"{term!r} is listed already (entry {int(first[1]) + 1}): merge the entries",
+                )
+        if not anchored:
+            yield (
+                ("lexicon", index),
+                "lexicon-not-in-article",
+                f"none of {', '.join(map(repr, entry))} occurs in the article: an entry must "
+                "include the article's own word",
+            )
+
+
+def _stem(term: str) -> str:
+    return term[:-1] if len(term) > 3 and term[-1] in "ey" else term
+
+
+def _word_start(haystack: str, needle: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(needle)}", haystack) is not None
 
 
 def _numbers(numbers: list[int]) -> str:

@@ -40,6 +40,9 @@ Rule = Literal[
     "unknown-speaker",
     "when-not-in-paragraph",
     "summary-too-long",
+    "lexicon-not-in-article",
+    "lexicon-name-not-in-article",
+    "lexicon-twice",
     # Rendering every template with the digest, from bot.cli:
     "template",
     "telegram-html",

@@ -138,7 +138,9 @@ def _value_problem(
             f"{name} should be one of {expected}, not {_shown(value)}",
         )
     if kind == "too_short":
-        return SchemaProblem(location, "invalid-value", f"{name} needs at least one item")
+        least = int(error.get("ctx", {}).get("min_length", 1))
+        items = "one item" if least == 1 else f"{least} items"
+        return SchemaProblem(location, "invalid-value", f"{name} needs at least {items}")
     rule: Rule = "wrong-type" if kind.endswith("_type") else "invalid-value"
     return SchemaProblem(location, rule, f"{name}: {error['msg']}")
 
