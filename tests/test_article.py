@@ -56,6 +56,13 @@ def read(text: str, headline: str = HEADLINE) -> Article:
         ),
         ("By J. R. Okafor, Reuters", ("J. R. Okafor",), "Reuters"),
         ("BY Luis de Souza", ("Luis de Souza",), None),
+        ("By Dana Whitcombe in Harbor City", ("Dana Whitcombe",), "in Harbor City"),
+        (
+            "By Dana Whitcombe, Harbor Wire",
+            ("Dana Whitcombe",),
+            "Harbor Wire",
+        ),
+        ("Written by Dana Whitcombe", ("Dana Whitcombe",), None),
     ],
 )
 def test_bylines_are_read_with_their_names_and_title(
@@ -72,7 +79,8 @@ def test_bylines_are_read_with_their_names_and_title(
         "By the end of the year, prices rose",
         "Bystanders Gathered Outside",
         "By Reuters",
-        "Written by Dana Whitcombe",
+        "Passers-by Dana and Tom",
+        "By the time the sirens went off, my neighbours were on their roofs",
     ],
 )
 def test_sentences_that_open_with_by_are_not_bylines(line: str) -> None:
@@ -192,6 +200,10 @@ def test_byline_and_date_on_one_line_or_opening_the_first_block() -> None:
     assert one_line.metadata.byline.names == ("Dana Whitcombe",)
     assert one_line.metadata.date_line == "March 4, 2026"
     assert one_line.paragraph(1).startswith("The council voted 7-2")
+    with_time = read(f"{HEADLINE}\n\n4 March 2026 | 10:32\n\n4 min read\n\n{BODY}")
+    assert with_time.metadata.date_line == "4 March 2026"
+    assert with_time.metadata.chrome == ("10:32", "4 min read")
+    assert with_time.paragraph(1).startswith("The council voted 7-2")
     same_block = read(f"{HEADLINE}\nBy Dana Whitcombe\nThe council voted 7-2.\n\nMore.")
     # The headline must be a block of its own to be found; here it is not.
     assert same_block.headline is None
@@ -231,13 +243,24 @@ def test_the_seed_keeps_its_numbering() -> None:
 
 
 @pytest.mark.parametrize(
-    "line", ["Menu", "  menu ", "Skip to main content", "Share this article", "Sign in \u203a"]
+    "line",
+    [
+        "Menu",
+        "  menu ",
+        "Skip to main content",
+        "Share this article",
+        "Sign in \u203a",
+        "4 min read",
+        "Reading time: 6 minutes",
+    ],
 )
 def test_chrome_lines(line: str) -> None:
     assert is_chrome(line)
 
 
-@pytest.mark.parametrize("line", ["Share prices fell", "Menu prices", "The search goes on"])
+@pytest.mark.parametrize(
+    "line", ["Share prices fell", "Menu prices", "The search goes on", "4 minutes later"]
+)
 def test_prose_is_not_chrome(line: str) -> None:
     assert not is_chrome(line)
 

@@ -183,7 +183,11 @@ _NAME_PARTICLES = frozenset(
     ]
 )
 _NAME_WORD = re.compile(r"[A-Z][\w'\u2019.-]*$|[A-Z]\.$")
-_BYLINE = re.compile(r"(?:By|BY)\s+(?P<rest>\S.*)")
+_BYLINE = re.compile(
+    r"(?:(?:Story|Written|Words|Reporting|Report)\s+by|By|BY)\s+(?P<rest>\S.*?)"
+    # "By Dana Whitcombe in Harbor City": where the reporter filed from, kept with the title.
+    r"(?:\s+(?P<filed>in\s+[A-Z][\w.'\u2019-]*(?:\s+[A-Z][\w.'\u2019-]*){0,3}))?"
+)
 _BYLINE_MAX_WORDS = 16
 
 # A wire dateline: "HARBOR CITY, March 4 -", "GENEVA (Reuters) -", "Harbor City, Jan. 16
@@ -274,9 +278,16 @@ class ArticleMetadata:
 _CHROME_MARKS = " .:|<>\u00ab\u00bb\u2039\u203a\u2190\u2192"
 
 
+_READING_TIME = re.compile(
+    r"(?:reading time:?\s*)?\d{1,3}\s*(?:-\s*)?min(?:ute)?s?(?:\s+read)?", re.IGNORECASE
+)
+_CLOCK_ONLY = re.compile(rf"(?:at\s+)?{_CLOCK}", re.IGNORECASE)
+
+
 def is_chrome(line: str) -> bool:
     """Whether ``line`` is a navigation line of a saved page ("Menu", "Share this article")."""
-    return normalise(line).casefold().strip(_CHROME_MARKS) in CHROME_LINES
+    folded = normalise(line).casefold().strip(_CHROME_MARKS)
+    return folded in CHROME_LINES or _READING_TIME.fullmatch(folded) is not None
 
 
 def parse_date(text: str) -> DateParts | None:
@@ -306,6 +317,8 @@ def parse_byline(line: str) -> Byline | None:
     if match is None or len(line.split()) > _BYLINE_MAX_WORDS or line.endswith(("?", "!")):
         return None
     segments = [segment.strip() for segment in match["rest"].split(",")]
+    if match["filed"]:
+        segments.append(match["filed"])
     names: list[str] = []
     title: str | None = None
     for position, segment in enumerate(segments):
@@ -355,7 +368,8 @@ def parse_dateline(paragraph: str) -> Dateline | None:
 
 def _metadata_line(line: str) -> str | None:
     """Which kind of metadata ``line`` is ("chrome", "byline", "date"), or None for prose."""
-    if is_chrome(line):
+    if is_chrome(line) or _CLOCK_ONLY.fullmatch(line):
+        # A time of day on its own ("4 March 2026 | 10:32") only completes a date line.
         return "chrome"
     if parse_byline(line) is not None:
         return "byline"
