@@ -140,3 +140,13 @@ def test_story_metadata_is_read_not_numbered() -> None:
     court = load_digest(STORIES_DIR / "tannery-appeal" / "digest.yaml").article
     assert court.metadata.byline is not None
     assert court.metadata.byline.names == ("Dana Whitcombe", "Luis Ferreira")
+    election = load_digest(STORIES_DIR / "mayoral-recount" / "digest.yaml").article
+    assert election.metadata.chrome == ("Accessibility links", "Breaking News")
+    assert election.metadata.byline is not None
+    assert len(election.metadata.byline.names) == 3
+    assert election.metadata.dateline is not None
+    assert (election.metadata.dateline.place, election.metadata.dateline.date) == (
+        "PORT ELLERY",
+        None,
+    )
+    assert election.paragraph(1).startswith("Councillor Isabel Moreno was declared")
