@@ -213,7 +213,7 @@ def test_an_unknown_key_unlike_any_lists_the_keys_there(edit_digest: EditDigest)
     path, line = edit_digest("  byline: unknown", "  byline: unknown\n  mood: calm")
     assert problem_lines(path) == [
         f"{path}:{line + 1}: unknown-key: unknown key `mood` in source: "
-        "the keys here are publisher, published, byline, url, note"
+        "the keys here are publisher, published, byline, place, url, note"
     ]
 
 

@@ -13,7 +13,8 @@ the offending value. The rules, by name:
 ``figure-not-in-paragraph``  a figure's value does not occur in a paragraph it cites
 ``number-not-in-article``    a number written in digits that the article does not contain
 ``invented-date``            a month or weekday name that the article does not contain
-``unknown-metadata``         source metadata that the article does not state (say ``unknown``)
+``unknown-metadata``         source metadata that the article does not state (say ``unknown``);
+                             its byline, date line and dateline state them
 ``name-not-in-article``      a capitalised word inside a sentence (a name) the article lacks
 ``name-not-in-paragraph``    an entity's name does not occur in a paragraph it cites
 ``role-not-in-article``      an entity's role is not how the article describes anyone
@@ -32,7 +33,13 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from bot.digest.article import Article, normalise
+from bot.digest.article import (
+    Article,
+    ArticleMetadata,
+    normalise,
+    parse_byline,
+    parse_date,
+)
 from bot.digest.closest import closest_passage, describe, unquoted_words
 from bot.digest.model import UNKNOWN, Cited, DigestDocument
 from bot.digest.problems import Rule
@@ -273,14 +280,17 @@ def _speakers(document: DigestDocument) -> Iterator[Finding]:
 
 
 def _metadata(document: DigestDocument, article: Article) -> Iterator[Finding]:
-    # Stated means stated as such: a line of its own (a dateline, a publisher's name) or a
-    # byline; a word that merely occurs somewhere ("China", "this week") is not metadata.
+    # Stated means stated as such: a line of its own (a date line, a publisher's name), the
+    # byline, or the wire dateline; a word that merely occurs somewhere ("China", "this
+    # week") is not metadata.
     lines = {normalise(line).casefold() for line in article.text.splitlines() if line.strip()}
     for key, value in document.source.model_dump(exclude={"note"}).items():
         if value == UNKNOWN:
             continue
-        stated = normalise(value).casefold() in lines or (
-            key == "byline" and f"by {normalise(value).casefold()}" in lines
+        stated = (
+            normalise(value).casefold() in lines
+            or (key == "byline" and f"by {normalise(value).casefold()}" in lines)
+            or _stated_in_metadata(key, value, article.metadata)
         )
         if not stated:
             yield (
@@ -288,6 +298,40 @@ def _metadata(document: DigestDocument, article: Article) -> Iterator[Finding]:
                 "unknown-metadata",
                 f"the article does not state its {key} as {value!r}: write {UNKNOWN!r}",
             )
+
+
+def _stated_in_metadata(key: str, value: str, metadata: ArticleMetadata) -> bool:
+    """Whether the byline, date line or dateline the article opens with state ``value``."""
+    folded = normalise(value).casefold()
+    dateline = metadata.dateline
+    if key == "byline" and metadata.byline is not None:
+        # The names without the job title, or some of several names: leaving out is not
+        # inventing. A title, if given, must be the article's.
+        claimed = parse_byline(value if value.lower().startswith("by ") else f"By {value}")
+        if claimed is None:
+            return False
+        stated_names = {name.casefold() for name in metadata.byline.names}
+        stated_title = (metadata.byline.title or "").casefold()
+        return {name.casefold() for name in claimed.names} <= stated_names and (
+            claimed.title is None or claimed.title.casefold() == stated_title
+        )
+    if key == "published":
+        claimed_date = parse_date(value)
+        if claimed_date is None:
+            return False
+        # "March 4" for "March 4, 2026" leaves the year out; "March 4, 2026" for a dateline
+        # "March 4" would invent it.
+        return any(
+            (claimed_date.month, claimed_date.day) == (stated.month, stated.day)
+            and claimed_date.year in (None, stated.year)
+            for stated in metadata.dates
+        )
+    if key == "place" and dateline is not None:
+        place = dateline.place.casefold()
+        return folded in (place, place.split(",")[0].strip())
+    if key == "publisher" and dateline is not None and dateline.agency is not None:
+        return folded == dateline.agency.casefold()
+    return False
 
 
 def _prose(document: DigestDocument, article: Article) -> Iterator[Finding]:

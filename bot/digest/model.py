@@ -29,6 +29,8 @@ class Source(Item):
     publisher: Text = UNKNOWN
     published: Text = UNKNOWN
     byline: Text = UNKNOWN
+    place: Text = UNKNOWN
+    """Where the story was filed: the place of the article's wire dateline."""
     url: Text = UNKNOWN
     note: Text | None = None
 
