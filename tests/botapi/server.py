@@ -1177,7 +1177,7 @@ class BotApiDouble:
             if parsed.problems:
                 problem = parsed.problems[0]
                 raise _ApiError(
-                    400, f"Bad Request: can't parse entities: {problem}", violation=problem
+                    400, f"Bad Request: can't parse entities: {problem}", violation=str(problem)
                 )
             if not parsed.text or parsed.length > MAX_TEXT_LENGTH:
                 raise _ApiError(
