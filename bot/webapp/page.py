@@ -98,8 +98,9 @@ def _candidate_marks(document: DigestDocument, number: int, paragraph: str) -> I
         # A name is marked wherever the article writes it, cited there or not; a person is
         # marked by their surname too ("Chertoff said"), once the full name is known.
         names = {entity.name}
-        if entity.kind == "person" and len(entity.name.split()) > 1 and entity.name[0].isupper():
-            names.add(entity.name.split()[-1])
+        words = entity.name.split()
+        if entity.kind == "person" and len(words) > 1 and all(w[:1].isupper() for w in words):
+            names.add(words[-1])
         for name in names:
             for start, end in _spans_of(paragraph, name, whole_words=True):
                 yield Mark(start, end, "name", f"entity-{index}")
