@@ -18,6 +18,7 @@ import jinja2
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.answers import AnswerEngine
+from bot.cards import cards_for
 from bot.chat.app import build_application, run_polling
 from bot.config import Settings, SettingsError, load_settings
 from bot.digest import Digest, DigestError, inspect_digest, load_digest
@@ -123,8 +124,12 @@ def sample_context(digest: Digest) -> dict[str, Any]:
     )
     document = digest.document
     edited = document.model_copy(update={"key_points": document.key_points[1:], "summary": "…"})
+    engine = AnswerEngine(digest)
     return digest_context(digest) | {
-        "answer": AnswerEngine(digest).answer("how many migrants?"),
+        "answer": engine.answer("how many migrants?"),
+        # An inline card of each kind a query can offer; the answer card shows the most.
+        "card": next(iter(cards_for(digest.document.title, digest, engine, 1)), None),
+        "section_text": "",
         "question": "how many migrants?",
         "number": 1,
         "requested": "99",

@@ -76,11 +76,14 @@ class Renderer:
         return self.messages(f"{section}.html", **digest_context(digest))
 
     def message_templates(self) -> list[str]:
-        """Every template that renders a whole message (not partials, not labels)."""
+        """Every template that renders a whole message (not partials, labels or pages).
+
+        ``page/`` holds the story page's templates: web HTML, not Telegram's.
+        """
         return sorted(
             name
             for name in self.environment.list_templates(extensions=["html", "txt"])
-            if not Path(name).name.startswith("_")
+            if not Path(name).name.startswith("_") and not name.startswith("page/")
         )
 
 
