@@ -222,16 +222,21 @@ async def test_unexpected_error_is_logged_and_the_user_gets_an_apology(
     assert "Something unexpected" in str(record.exc_info[1])
 
 
-async def test_long_replies_are_split_at_paragraphs(
-    api: BotApiDouble, edit_digest: EditDigest, tmp_path: Path
-) -> None:
+def long_summary_digest(edit_digest: EditDigest) -> Digest:
+    """The shipped digest with 60 more key points: its /summary takes three messages."""
     point = "    cite: [3]\n  - text: >-\n      He said U.S. authorities have had"
     many = "".join(
         f"    cite: [3]\n  - text: China agreed to cooperate more against the criminal organizations that smuggle Chinese laborers, point {'i' * (n % 7 + 1)}.\n"
         for n in range(60)
     )
     path, _ = edit_digest(point, many + point)
-    long_digest = load_digest(Path(path))
+    return load_digest(Path(path))
+
+
+async def test_long_replies_are_split_at_paragraphs(
+    api: BotApiDouble, edit_digest: EditDigest, tmp_path: Path
+) -> None:
+    long_digest = long_summary_digest(edit_digest)
     async with polling(api, settings_for(api, tmp_path / "state.sqlite3"), long_digest):
         parts = await converse(api, USER, "/summary", replies=3)
         [help_message] = await converse(api, USER, "/help")  # and no fourth part before it
@@ -254,6 +259,20 @@ async def test_a_reply_under_flood_control_is_sent_after_retry_after(
     refused, sent = api.calls_to("sendMessage")[-2:]
     assert (refused.response_status, sent.response_status) == (429, 200)
     assert sent.time - refused.time >= 1.0
+
+
+async def test_a_long_reply_under_flood_control_waits_once_not_before_every_part(
+    api: BotApiDouble, edit_digest: EditDigest, tmp_path: Path
+) -> None:
+    long_digest = long_summary_digest(edit_digest)
+    api.inject(Fault(method="sendMessage", chat_id=USER, status=429, retry_after=1))
+    async with polling(api, settings_for(api, tmp_path / "state.sqlite3"), long_digest):
+        parts = await converse(api, USER, "/summary", replies=3)
+    assert parts[0].visible_text.startswith("US Homeland Security Chief")
+    refused, *sent = api.calls_to("sendMessage")
+    assert [call.response_status for call in [refused, *sent]] == [429, 200, 200, 200]
+    assert sent[0].time - refused.time >= 1.0  # retry_after is obeyed ...
+    assert sent[-1].time - sent[0].time < 1.0  # ... once: the other parts follow at once
 
 
 @pytest.mark.usefixtures("bot")

@@ -72,12 +72,16 @@ async def _send_later(
     keyboard: InlineKeyboardMarkup | None,
     error: RetryAfter,
 ) -> None:
-    """Send what flood control held back, waiting ``retry_after`` before each try."""
+    """Send what flood control held back: wait ``retry_after``, then send the parts in order,
+    waiting again only when Telegram answers another 429."""
+    wait = retry_after_seconds(error)
     for index, part in enumerate(parts):
         markup = keyboard if index == len(parts) - 1 else None
         for attempt in range(1, REPLY_ATTEMPTS + 1):
-            logger.info("flood control on a reply to %s: waiting", chat_id)
-            await asyncio.sleep(retry_after_seconds(error))
+            if wait > 0:
+                logger.info("flood control on a reply to %s: waiting %.0f s", chat_id, wait)
+                await asyncio.sleep(wait)
+                wait = 0
             try:
                 await context.bot.send_message(
                     chat_id=chat_id, text=part, message_thread_id=thread, reply_markup=markup
@@ -88,7 +92,7 @@ async def _send_later(
                 metrics.count_flood_wait()
                 if attempt == REPLY_ATTEMPTS:
                     raise
-                error = again
+                wait = retry_after_seconds(again)
 
 
 def command_word(message: Message | None) -> str:
