@@ -4,12 +4,14 @@ Everything lives in :data:`REGISTRY`, not in prometheus-client's global registry
 the application many times in one process, and ``GET /metrics`` (see :mod:`bot.web`) exports
 exactly this registry. Counters only grow for the life of the process, as Prometheus expects.
 
-Label values come from short fixed lists (the bot's commands, the delivery outcomes), never
-from what users type: one series per distinct ``/anything`` would let anyone inflate them.
+Label values come from short fixed lists (the commands the chat layer declares, the delivery
+outcomes), never from what users type: one series per distinct ``/anything`` would let anyone
+inflate them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Final, Literal
 
 from prometheus_client import (
@@ -28,29 +30,10 @@ disable_created_metrics()  # type: ignore[no-untyped-call]
 
 REGISTRY: Final = CollectorRegistry()
 
-COMMANDS: Final = (
-    "start",
-    "help",
-    "summary",
-    "quotes",
-    "figures",
-    "people",
-    "timeline",
-    "source",
-    "ask",
-    "subscribe",
-    "unsubscribe",
-    "status",
-    "reload",
-    "rollback",
-    "stats",
-)
-"""The commands counted by name; any other command counts as "other"."""
-
 UpdateKind = str
-"""One of :data:`COMMANDS`, or "text", "callback" or "other"."""
+"""A command's name (see :func:`declare_commands`), or "text", "callback" or "other"."""
 
-UPDATE_KINDS: Final = (*COMMANDS, "text", "callback", "other")
+OTHER_KINDS: Final = ("text", "callback", "other")
 
 DeliveryOutcome = Literal["sent", "blocked", "failed", "retried", "cancelled"]
 DELIVERY_OUTCOMES: Final[tuple[DeliveryOutcome, ...]] = (
@@ -94,9 +77,20 @@ FLOOD_WAITS: Final = Counter(
 # only at its first event misses that event, and dashboards show the full list at once.
 # The children are looked up once here: ``labels()`` takes a lock and a dict lookup by
 # label tuple, and count_update runs for every update.
-_UPDATES_BY_KIND: Final = {kind: UPDATES.labels(command=kind) for kind in UPDATE_KINDS}
+_UPDATES_BY_KIND: Final = {kind: UPDATES.labels(command=kind) for kind in OTHER_KINDS}
+_COMMANDS: Final[set[str]] = set()
 for _outcome in DELIVERY_OUTCOMES:
     DELIVERIES.labels(outcome=_outcome)
+
+
+def declare_commands(names: Iterable[str]) -> None:
+    """Count updates of these commands by name, from now on; their series start at 0."""
+    for name in names:
+        if name in OTHER_KINDS:
+            raise ValueError(f"{name!r} is a kind of update, not a command name")
+        _COMMANDS.add(name)
+        _UPDATES_BY_KIND.setdefault(name, UPDATES.labels(command=name))
+
 
 CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
 """The content type of :func:`exposition`."""
@@ -105,7 +99,7 @@ CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
 def update_kind(text: str | None, *, callback: bool = False) -> UpdateKind:
     """Classify an update for ``updates_total``: its message text, or whether it is a callback.
 
-    ``"/Summary@StoryBriefBot extra"`` -> ``"summary"``; an unknown command -> ``"other"``;
+    ``"/Summary@StoryBriefBot extra"`` -> ``"summary"``; a command not declared -> ``"other"``;
     other text -> ``"text"``; no text (a photo, a membership change, ...) -> ``"other"``.
     """
     if callback:
@@ -116,7 +110,7 @@ def update_kind(text: str | None, *, callback: bool = False) -> UpdateKind:
         return "text"
     word = text.split(maxsplit=1)[0] if text.strip() else ""
     name = word.removeprefix("/").split("@", 1)[0].lower()
-    return name if name in COMMANDS else "other"
+    return name if name in _COMMANDS else "other"
 
 
 def count_update(kind: UpdateKind) -> None:

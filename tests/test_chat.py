@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.chat import app as chat_app
+from bot.chat import commands
 from bot.digest import Digest, load_digest
 from bot.render import Renderer
 from tests.botapi import BotApiDouble, Fault
@@ -146,6 +147,37 @@ async def test_help_and_private_plain_text_and_unknown_commands(api: BotApiDoubl
 
 
 @pytest.mark.usefixtures("bot")
+async def test_help_lists_the_commands_of_the_table_in_order(api: BotApiDouble) -> None:
+    [help_message] = await converse(api, USER, "/help")
+    listed = re.findall(r"^/(\w+) — ", help_message.visible_text, flags=re.MULTILINE)
+    assert listed == list(commands.HELP_COMMANDS)
+    assert listed[:6] == ["summary", "quotes", "figures", "people", "timeline", "source"]
+    assert "/subscribe — one message whenever the brief changes" in help_message.visible_text
+    assert not {"reload", "rollback", "stats"} & set(listed)  # admin commands are not advertised
+
+
+@pytest.mark.usefixtures("bot")
+async def test_an_old_or_forged_button_is_only_answered(api: BotApiDouble) -> None:
+    [welcome] = await converse(api, USER, "/start")
+    queries = {
+        api.press_button(USER, welcome.message_id, forged, check=False)
+        for forged in ("section:nonsense", "paragraph:abc", "vote:1")
+    }
+    await api.wait_for_async(lambda double: queries <= double.answered_callbacks)
+    [help_message] = await converse(api, USER, "/help")  # nothing was sent before it
+    assert help_message.visible_text.startswith("Story Brief")
+    assert len(api.messages(USER)) == 2
+
+
+@pytest.mark.usefixtures("bot")
+async def test_a_paragraph_button_the_article_lacks_says_which_exist(api: BotApiDouble) -> None:
+    [welcome] = await converse(api, USER, "/start")
+    api.press_button(USER, welcome.message_id, "paragraph:99", check=False)
+    [refusal] = (await api.wait_for_messages_async(USER, 2))[1:]
+    assert refusal.visible_text.startswith("There is no paragraph “99”")
+
+
+@pytest.mark.usefixtures("bot")
 async def test_group_etiquette(api: BotApiDouble) -> None:
     group = "supergroup"
     api.send_text(GROUP, "hello everyone", chat_type=group)
@@ -195,8 +227,22 @@ async def test_commands_are_registered_even_after_failures(
         assert welcome.buttons()
         await api.wait_for_async(lambda double: bool(double.commands()), timeout=10)
     assert [call.response_status for call in api.calls_to("setMyCommands")] == [500, 500, 502, 200]
-    expected = [name for name, _ in Renderer().labels.commands]
-    assert [command["command"] for command in api.commands()] == expected
+    assert [command["command"] for command in api.commands()] == [
+        "summary",
+        "quotes",
+        "figures",
+        "people",
+        "timeline",
+        "source",
+        "ask",
+        "subscribe",
+        "unsubscribe",
+        "status",
+        "start",
+        "help",
+    ]
+    menu = {command["command"]: command["description"] for command in api.commands()}
+    assert menu["source"] == Renderer().labels.command_menu["source"]
 
 
 async def test_unexpected_error_is_logged_and_the_user_gets_an_apology(
@@ -212,12 +258,12 @@ async def test_unexpected_error_is_logged_and_the_user_gets_an_apology(
         )
     )
     async with polling(api, settings_for(api, tmp_path / "state.sqlite3"), digest):
-        with caplog.at_level(logging.ERROR, logger="bot.chat.handlers"):
+        with caplog.at_level(logging.ERROR, logger="bot.chat.fallbacks"):
             [apology] = await converse(api, USER, "/summary")
         [summary] = await converse(api, USER, "/summary")  # still serving
     assert apology.visible_text.startswith("Sorry, something went wrong on my side")
     assert summary.visible_text.startswith("US Homeland Security Chief")
-    [record] = [r for r in caplog.records if r.name == "bot.chat.handlers"]
+    [record] = [r for r in caplog.records if r.name == "bot.chat.fallbacks"]
     assert record.exc_info is not None
     assert "Something unexpected" in str(record.exc_info[1])
 
