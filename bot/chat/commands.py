@@ -8,6 +8,7 @@ if /help lists it, its help line (``command_help``); its reply has a template of
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Coroutine
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -27,10 +28,16 @@ Audience = Literal["public", "admin"]
 CommandCallback = Callable[[Update, BriefContext], Coroutine[Any, Any, None]]
 
 
-async def help_command(update: Update, context: BriefContext) -> None:
-    """Say what the bot does and list its commands."""
-    parts = rendered_page(context.bot_data, "help.html", commands=HELP_COMMANDS)
-    await reply(update, context, parts)
+def page(template: str) -> CommandCallback:
+    """A command answered by one page: ``template`` rendered from the digest served and
+    ``commands``, the names /help lists. Such a command takes a row and its template."""
+
+    async def send_page(update: Update, context: BriefContext) -> None:
+        """Send the page, rendered once per served digest."""
+        parts = rendered_page(context.bot_data, template, commands=HELP_COMMANDS)
+        await reply(update, context, parts)
+
+    return send_page
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,11 @@ class Command:
     in_help: bool = False
     """Listed by /help, with its line from ``command_help`` in labels.j2."""
 
+    def __post_init__(self) -> None:
+        # What Telegram accepts as a command in a menu, checked when the table is read.
+        if not re.fullmatch(r"[a-z0-9_]{1,32}", self.name):
+            raise ValueError(f"/{self.name}: a command is 1 to 32 of a-z, 0-9 and _")
+
 
 COMMANDS: tuple[Command, ...] = (
     Command("summary", reading.section_command, in_help=True),
@@ -58,7 +70,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("unsubscribe", subscriptions.unsubscribe),
     Command("status", subscriptions.status, in_help=True),
     Command("start", reading.start, in_help=True),
-    Command("help", help_command),
+    Command("help", page("help.html")),
     Command("reload", admin.reload, audience="admin"),
     Command("rollback", admin.rollback, audience="admin"),
     Command("stats", admin.stats, audience="admin"),
