@@ -45,7 +45,7 @@ class Command:
     """One command: its name (``/name``), what answers it, and where it is listed."""
 
     name: str
-    handler: CommandCallback
+    callback: CommandCallback
     audience: Audience = "public"
     in_menu: bool = True
     """In the command menu (the admins' menu, for an admin command)."""
@@ -83,6 +83,7 @@ HELP_COMMANDS: tuple[str, ...] = tuple(command.name for command in COMMANDS if c
 ADMIN_COMMANDS: tuple[str, ...] = tuple(
     command.name for command in COMMANDS if command.audience == "admin"
 )
+"""The admin commands: refused politely to anyone else, and in groups."""
 
 # Every command is counted by name, from the start; anything else typed as a command is
 # counted as "other", so what users type never becomes a label.
@@ -100,7 +101,7 @@ def command_handlers(admin_ids: Collection[int]) -> list[BaseHandler[Update, Bri
     admins = filters.User(user_id=admin_ids) & filters.ChatType.PRIVATE
     grouped: dict[tuple[CommandCallback, Audience], list[str]] = {}
     for command in COMMANDS:
-        grouped.setdefault((command.handler, command.audience), []).append(command.name)
+        grouped.setdefault((command.callback, command.audience), []).append(command.name)
     handlers: list[BaseHandler[Update, BriefContext, None]] = [
         CommandHandler(
             names, callback, filters=NEW_MESSAGES & admins if audience == "admin" else NEW_MESSAGES
