@@ -44,33 +44,28 @@ DELIVERY_OUTCOMES: Final[tuple[DeliveryOutcome, ...]] = (
     "cancelled",
 )
 
-UPDATES: Final = Counter(
-    "updates",
-    "Updates received from Telegram, by command (or text, callback, other).",
-    ["command"],
-    registry=REGISTRY,
+
+def _counter(name: str, documentation: str, *labels: str) -> Counter:
+    """A counter of :data:`REGISTRY`, exported as ``<name>_total``."""
+    return Counter(name, documentation, labels, registry=REGISTRY)
+
+
+UPDATES: Final = _counter(
+    "updates", "Updates received from Telegram, by command (or text, callback, other).", "command"
 )
-REPLIES: Final = Counter(
-    "replies",
-    "Messages the bot sent in answer to users (one per message part).",
-    registry=REGISTRY,
+REPLIES: Final = _counter(
+    "replies", "Messages the bot sent in answer to users (one per message part)."
 )
-DELIVERIES: Final = Counter(
-    "deliveries",
-    "Broadcast delivery attempts, by outcome.",
-    ["outcome"],
-    registry=REGISTRY,
-)
+DELIVERIES: Final = _counter("deliveries", "Broadcast delivery attempts, by outcome.", "outcome")
 SEND_SECONDS: Final = Histogram(
     "send_seconds",
     "Latency of the Bot API sendMessage calls of broadcasts, whatever their answer.",
     buckets=(0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
     registry=REGISTRY,
 )
-FLOOD_WAITS: Final = Counter(
+FLOOD_WAITS: Final = _counter(
     "flood_waits",
     "Bot API answers 429 Too Many Requests (flood control), replies and broadcasts together.",
-    registry=REGISTRY,
 )
 
 # Every label value is exported from the start (at 0): a rate() over a series that appears

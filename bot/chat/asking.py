@@ -7,7 +7,7 @@ from telegram import InlineKeyboardMarkup, MessageEntity, Update
 from bot.chat.context import BriefContext
 from bot.chat.keyboards import paragraphs_keyboard
 from bot.chat.reading import menu_keyboard
-from bot.chat.replies import reply
+from bot.chat.replies import send_template
 from bot.render import digest_context
 
 
@@ -22,10 +22,15 @@ async def answer(update: Update, context: BriefContext, question: str) -> None:
     else:
         cited = sorted({sentence.paragraph for sentence in found.sentences})
         keyboard = paragraphs_keyboard(services.renderer.labels, cited)
-    parts = services.renderer.messages(
-        "answer.html", answer=found, question=question, **digest_context(services.digest)
+    await send_template(
+        update,
+        context,
+        "answer.html",
+        keyboard,
+        answer=found,
+        question=question,
+        **digest_context(services.digest),
     )
-    await reply(update, context, parts, keyboard)
 
 
 async def ask(update: Update, context: BriefContext) -> None:
@@ -34,7 +39,7 @@ async def ask(update: Update, context: BriefContext) -> None:
     if question:
         await answer(update, context, question)
     else:
-        await reply(update, context, context.bot_data.renderer.messages("ask_usage.html"))
+        await send_template(update, context, "ask_usage.html")
 
 
 async def private_text(update: Update, context: BriefContext) -> None:

@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.error import TelegramError
 
 from bot.chat.context import BriefContext
-from bot.chat.replies import command_word, reply
+from bot.chat.replies import command_word, send_template
 from bot.render import digest_context
 
 logger = logging.getLogger(__name__)
@@ -16,17 +16,13 @@ logger = logging.getLogger(__name__)
 
 async def unknown_command(update: Update, context: BriefContext) -> None:
     """Tell a private chat that a command does not exist and where the list is."""
-    parts = context.bot_data.renderer.messages(
-        "unknown_command.html", command=command_word(update.effective_message)
-    )
-    await reply(update, context, parts)
+    command = command_word(update.effective_message)
+    await send_template(update, context, "unknown_command.html", command=command)
 
 
 async def other_message(update: Update, context: BriefContext) -> None:
     """A private message that is not text (a sticker, a photo): say what the bot reads."""
-    services = context.bot_data
-    parts = services.renderer.messages("not_text.html", **digest_context(services.digest))
-    await reply(update, context, parts)
+    await send_template(update, context, "not_text.html", **digest_context(context.bot_data.digest))
 
 
 async def unknown_button(update: Update, context: BriefContext) -> None:
@@ -48,6 +44,6 @@ async def on_error(update: object, context: BriefContext) -> None:
         except TelegramError:
             logger.debug("callback query already answered or expired")
     try:
-        await reply(update, context, context.bot_data.renderer.messages("error.html"))
+        await send_template(update, context, "error.html")
     except TelegramError:
         logger.warning("could not send the apology to chat %s", update.effective_chat.id)

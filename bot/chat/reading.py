@@ -11,7 +11,7 @@ from bot.chat.keyboards import (
     paragraphs_keyboard,
     sections_keyboard,
 )
-from bot.chat.replies import command_name, reply
+from bot.chat.replies import command_name, reply, send_template
 from bot.render import SECTIONS, cited_paragraphs, digest_context
 
 Rendered = tuple[tuple[str, ...], InlineKeyboardMarkup | None]
@@ -86,10 +86,13 @@ async def send_paragraph(update: Update, context: BriefContext, requested: str) 
         await reply(update, context, rendered_paragraph(services, number))
         return
     # Quotes what the user typed: rendered each time, never cached.
-    parts = services.renderer.messages(
-        "no_such_paragraph.html", requested=requested, **digest_context(services.cache.digest)
+    await send_template(
+        update,
+        context,
+        "no_such_paragraph.html",
+        requested=requested,
+        **digest_context(services.cache.digest),
     )
-    await reply(update, context, parts)
 
 
 async def start(update: Update, context: BriefContext) -> None:
@@ -117,17 +120,23 @@ async def source(update: Update, context: BriefContext) -> None:
 
 async def section_button(update: Update, context: BriefContext) -> None:
     """Answer a section button (``section:NAME``), then send that section."""
-    query = update.callback_query
-    if query is None:  # pragma: no cover - registered for callback queries only
-        return
-    await query.answer()
-    await send_section(update, context, (query.data or "").removeprefix(SECTION_PREFIX))
+    section = await _answer_button(update, SECTION_PREFIX)
+    if section is not None:
+        await send_section(update, context, section)
 
 
 async def paragraph_button(update: Update, context: BriefContext) -> None:
     """Answer a paragraph button (``paragraph:N``), then send that paragraph."""
+    number = await _answer_button(update, PARAGRAPH_PREFIX)
+    if number is not None:
+        await send_paragraph(update, context, number)
+
+
+async def _answer_button(update: Update, prefix: str) -> str | None:
+    """Answer the button pressed (Telegram shows a spinner until then); its data after
+    ``prefix``, which the handler's pattern has checked."""
     query = update.callback_query
     if query is None:  # pragma: no cover - registered for callback queries only
-        return
+        return None
     await query.answer()
-    await send_paragraph(update, context, (query.data or "").removeprefix(PARAGRAPH_PREFIX))
+    return (query.data or "").removeprefix(prefix)

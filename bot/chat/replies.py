@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from dataclasses import fields
+from typing import TYPE_CHECKING
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import RetryAfter
@@ -17,6 +19,9 @@ from telegram.error import RetryAfter
 from bot import metrics
 from bot.chat.context import BriefContext
 from bot.chat.transport import retry_after_seconds
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +61,23 @@ async def reply(
                 name=f"reply-later-{chat.id}",
             )
             return
+
+
+async def send_template(
+    update: Update,
+    context: BriefContext,
+    template: str,
+    keyboard: InlineKeyboardMarkup | None = None,
+    /,
+    **values: object,
+) -> None:
+    """Render ``template`` with ``values`` and send it as :func:`reply` does."""
+    await reply(update, context, context.bot_data.renderer.messages(template, **values), keyboard)
+
+
+def fields_of(record: DataclassInstance) -> dict[str, object]:
+    """A dataclass's fields by name (not copied, unlike ``asdict``), as template values."""
+    return {field.name: getattr(record, field.name) for field in fields(record)}
 
 
 async def send_later(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from collections.abc import Awaitable, Callable
+
+from telegram import Chat, Update
 from telegram.constants import ChatMemberStatus, ChatType
 
 from bot.chat.context import BriefContext
-from bot.chat.replies import command_word, reply
+from bot.chat.replies import command_word, send_template
 from bot.render import digest_context
 
 
@@ -23,42 +25,45 @@ async def may_manage_subscription(update: Update, context: BriefContext) -> bool
     return member.status in {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 
 
-async def _subscription_reply(update: Update, context: BriefContext, outcome: str) -> None:
-    """Render and send what a subscription command did."""
-    services = context.bot_data
+async def _manage(
+    update: Update, context: BriefContext, change: Callable[[Chat], Awaitable[str]]
+) -> None:
+    """Apply ``change`` to this chat's subscription if the sender may manage it, and say
+    what happened (``change`` returns the outcome that subscription.html words)."""
     chat = update.effective_chat
-    parts = services.renderer.messages(
+    if chat is None:  # pragma: no cover - registered for messages only
+        return
+    allowed = await may_manage_subscription(update, context)
+    await send_template(
+        update,
+        context,
         "subscription.html",
-        outcome=outcome,
-        group=chat is not None and chat.type != ChatType.PRIVATE,
+        outcome=await change(chat) if allowed else "group_admins_only",
+        group=chat.type != ChatType.PRIVATE,
         command=command_word(update.effective_message),
-        **digest_context(services.digest),
+        **digest_context(context.bot_data.digest),
     )
-    await reply(update, context, parts)
 
 
 async def subscribe(update: Update, context: BriefContext) -> None:
     """Subscribe this chat to updates of the digest (in groups, administrators only)."""
-    chat = update.effective_chat
-    if chat is None:  # pragma: no cover - registered for messages only
-        return
-    if not await may_manage_subscription(update, context):
-        await _subscription_reply(update, context, "group_admins_only")
-        return
-    added = await context.bot_data.store.subscribe(chat.id, chat_type=chat.type, title=chat.title)
-    await _subscription_reply(update, context, "subscribed" if added else "already_subscribed")
+    store = context.bot_data.store
+
+    async def add(chat: Chat) -> str:
+        added = await store.subscribe(chat.id, chat_type=chat.type, title=chat.title)
+        return "subscribed" if added else "already_subscribed"
+
+    await _manage(update, context, add)
 
 
 async def unsubscribe(update: Update, context: BriefContext) -> None:
     """Stop this chat's updates (in groups, administrators only)."""
-    chat = update.effective_chat
-    if chat is None:  # pragma: no cover - registered for messages only
-        return
-    if not await may_manage_subscription(update, context):
-        await _subscription_reply(update, context, "group_admins_only")
-        return
-    removed = await context.bot_data.store.unsubscribe(chat.id)
-    await _subscription_reply(update, context, "unsubscribed" if removed else "not_subscribed")
+    store = context.bot_data.store
+
+    async def remove(chat: Chat) -> str:
+        return "unsubscribed" if await store.unsubscribe(chat.id) else "not_subscribed"
+
+    await _manage(update, context, remove)
 
 
 async def status(update: Update, context: BriefContext) -> None:
@@ -67,13 +72,14 @@ async def status(update: Update, context: BriefContext) -> None:
     if chat is None:  # pragma: no cover - registered for messages only
         return
     services = context.bot_data
-    parts = services.renderer.messages(
+    await send_template(
+        update,
+        context,
         "status.html",
         subscription=await services.store.subscription(chat.id),
         group=chat.type != ChatType.PRIVATE,
         version=services.library.version,
     )
-    await reply(update, context, parts)
 
 
 async def my_membership(update: Update, context: BriefContext) -> None:
