@@ -34,11 +34,12 @@ async def _manage(
     if chat is None:  # pragma: no cover - registered for messages only
         return
     allowed = await may_manage_subscription(update, context)
+    outcome = await change(chat) if allowed else "group_admins_only"
     await send_template(
         update,
         context,
         "subscription.html",
-        outcome=await change(chat) if allowed else "group_admins_only",
+        outcome=outcome,
         group=chat.type != ChatType.PRIVATE,
         command=command_word(update.effective_message),
         **digest_context(context.bot_data.digest),
