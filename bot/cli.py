@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.answers import AnswerEngine
 from bot.cards import cards_for
 from bot.chat.app import build_application, run_polling
+from bot.chat.commands import HELP_COMMANDS
 from bot.config import Settings, SettingsError, load_settings
 from bot.digest import Digest, DigestError, inspect_digest, load_digest
 from bot.digest.diff import diff_digests
@@ -134,6 +135,7 @@ def sample_context(digest: Digest) -> dict[str, Any]:
         "number": 1,
         "requested": "99",
         "command": "/example",
+        "commands": HELP_COMMANDS,
         "user_id": 1,
         "outcome": "subscribed",
         "group": False,

@@ -238,8 +238,7 @@ async def _health(application: BriefApplication) -> Response:
 
 
 def _leading(application: BriefApplication) -> bool:
-    leadership = application.bot_data.services.leadership
-    return leadership is not None and leadership.is_leader
+    return application.bot_data.leadership.is_leader
 
 
 def _progress(broadcast: BroadcastProgress) -> dict[str, Any]:

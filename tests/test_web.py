@@ -282,7 +282,8 @@ async def test_healthz_is_503_when_the_database_does_not_answer(
     broken = Store.connect(f"sqlite+aiosqlite:///{tmp_path}")
     try:
         async with webhook_bot(api, tmp_path, digest) as bot:
-            monkeypatch.setattr(bot.application.bot_data, "store", broken)
+            store = bot.application.bot_data.store  # the services are frozen: patch the store
+            monkeypatch.setattr(store, "subscriber_counts", broken.subscriber_counts)
             response = await bot.client.get("/healthz")
             assert response.status_code == 503
             assert response.json() == {
@@ -306,7 +307,8 @@ async def test_healthz_is_503_when_the_database_hangs(
 
     monkeypatch.setattr("bot.web.HEALTH_TIMEOUT", 0.2)
     async with webhook_bot(api, tmp_path, digest) as bot:
-        monkeypatch.setattr(bot.application.bot_data, "store", Hanging())
+        store = bot.application.bot_data.store  # the services are frozen: patch the store
+        monkeypatch.setattr(store, "subscriber_counts", Hanging().subscriber_counts)
         started = time.monotonic()
         response = await bot.client.get("/healthz")
         assert response.status_code == 503

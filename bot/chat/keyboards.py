@@ -1,8 +1,13 @@
-"""Inline keyboards and their callback data (``section:NAME``, ``paragraph:N``)."""
+"""Inline keyboards and their callback data (``section:NAME``, ``paragraph:N``).
+
+Each kind of button has a pattern that routes its presses to its handler
+(``CallbackQueryHandler(pattern=...)``); data that matches none is an old keyboard or forged.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,6 +17,10 @@ from bot.render import SECTIONS, Labels
 
 SECTION_PREFIX = "section:"
 PARAGRAPH_PREFIX = "paragraph:"
+SECTION_PATTERN = re.compile(f"^{SECTION_PREFIX}({'|'.join(map(re.escape, SECTIONS))})$")
+"""The data of a section button that names a section."""
+PARAGRAPH_PATTERN = re.compile(rf"^{PARAGRAPH_PREFIX}\d+$")
+"""The data of a paragraph button; a number the article lacks is answered as /source N is."""
 SECTION_COLUMNS = 2
 PARAGRAPH_COLUMNS = 6
 
