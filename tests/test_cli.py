@@ -16,7 +16,7 @@ from bot.digest import Digest
 from bot.render import Renderer
 from tests.conftest import EditDigest
 
-FAKE_TOKEN = "123456:TEST-TOKEN-never-printed"
+FAKE_TOKEN = "123456:TEST-TOKEN-never-printed-0000000000"  # a real one's shape
 
 
 def run_bot(*arguments: str, cwd: Path, **environment: str) -> subprocess.CompletedProcess[str]:
@@ -79,12 +79,35 @@ def test_run_without_token_exits_2(tmp_path: Path) -> None:
     assert "BOT_TOKEN is not set" in result.stderr
 
 
-def test_malformed_token_is_never_printed(tmp_path: Path) -> None:
-    secret = "secret-but-malformed"
+@pytest.mark.parametrize("secret", ["secret-but-malformed", "12345:short"])
+def test_malformed_token_is_never_printed(tmp_path: Path, secret: str) -> None:
     result = run_bot("run", cwd=tmp_path, BOT_TOKEN=secret)
     assert result.returncode == 2
-    assert "BOT_TOKEN" in result.stderr
-    assert secret not in result.stdout + result.stderr
+    assert "BOT_TOKEN: does not look like a bot token" in result.stderr
+    assert secret.rpartition(":")[2] not in result.stdout + result.stderr
+
+
+def test_an_empty_token_stops_only_run(tmp_path: Path) -> None:
+    # As in .env.example, copied as the README says: `BOT_TOKEN=` is "not set".
+    (tmp_path / ".env").write_text("BOT_TOKEN=\n", encoding="utf-8")
+    check = run_bot("check", cwd=tmp_path)
+    assert check.returncode == 0, check.stderr
+    env = {key: value for key, value in os.environ.items() if not key.startswith("BOT_")}
+    console = subprocess.run(
+        [sys.executable, "-m", "bot", "console"],
+        input="/help\n",
+        cwd=tmp_path,
+        env=env | {"BOT_TOKEN": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert console.returncode == 0, console.stderr
+    assert "/summary" in console.stdout
+    run = run_bot("run", cwd=tmp_path)
+    assert run.returncode == 2
+    assert run.stderr.splitlines()[-1].startswith("error: BOT_TOKEN is not set")
 
 
 def test_console_holds_a_conversation_from_piped_input(tmp_path: Path) -> None:
