@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bot import TEMPLATES_DIR
+from bot import TEMPLATES_DIR, cli
+from bot.chat.context import BriefApplication
 from bot.cli import template_problems
 from bot.digest import Digest
 from bot.render import Renderer
+from tests.botapi import BotApiDouble
 from tests.conftest import EditDigest
+from tests.e2e import TEST_TOKEN, settings_for
 
 FAKE_TOKEN = "123456:TEST-TOKEN-never-printed-0000000000"  # a real one's shape
 
@@ -147,3 +153,52 @@ def test_template_problems_locate_the_template_line(tmp_path: Path, digest: Dige
 @pytest.mark.parametrize("name", ["figures.html", "quotes.html"])
 def test_shipped_templates_render_cleanly(digest: Digest, name: str) -> None:
     assert all(name not in problem for problem in template_problems(digest, Renderer()))
+
+
+# -- errors while the bot runs, in this process ------------------------------------------
+
+
+@pytest.fixture
+def process_globals() -> Iterator[None]:
+    """run_command sets up the process's logging and last-resort hooks: undo it afterwards."""
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    hooks = sys.excepthook, threading.excepthook, sys.unraisablehook
+    try:
+        yield
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+        sys.excepthook, threading.excepthook, sys.unraisablehook = hooks
+        logging.captureWarnings(False)
+
+
+@pytest.mark.usefixtures("process_globals")
+def test_an_os_error_not_of_the_database_is_reported_as_itself(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Say the process may not open a file it needs while it runs: that is not the store.
+    def run_polling(application: BriefApplication) -> None:
+        raise PermissionError(13, "Permission denied", "/srv/story-brief/export")
+
+    monkeypatch.setattr(cli, "run_polling", run_polling)
+    with BotApiDouble(token=TEST_TOKEN) as api:
+        code = cli.run_command(settings_for(api, tmp_path / "state.sqlite3"))
+    assert code == 1
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert last == "error: the bot stopped: Permission denied: /srv/story-brief/export"
+
+
+def test_an_unusable_store_names_bot_database_url(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("a file where the database's directory should be\n")
+    with BotApiDouble(token=TEST_TOKEN) as api:
+        result = run_bot(
+            "run",
+            cwd=tmp_path,
+            BOT_TOKEN=TEST_TOKEN,
+            BOT_API_BASE_URL=api.base_url,
+            BOT_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'taken' / 'state.sqlite3'}",
+        )
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith("error: BOT_DATABASE_URL: the state store cannot be used: ")
