@@ -186,7 +186,7 @@ def report(message: str, *, json_lines: bool) -> None:
     """Say on stderr why the process stops: ``error: …``, or a JSON object in JSON log mode.
 
     In JSON mode it goes through the logging handler, so that stderr stays one JSON object
-    per line; its message is made here and never holds a secret.
+    per line. The messages are the bot's own (a setting's name, an error's first line).
     """
     if json_lines:
         logging.getLogger("bot").critical(message)
@@ -196,18 +196,20 @@ def report(message: str, *, json_lines: bool) -> None:
 
 def run_command(settings: Settings) -> int:
     """Run the bot on Telegram."""
-    if settings.token is None:
-        print(
-            "error: BOT_TOKEN is not set: get one from @BotFather and put it in .env",
-            file=sys.stderr,
-        )
-        return EXIT_UNUSABLE
-    secrets = [settings.token.get_secret_value()]
-    if settings.webhook_secret is not None:
-        secrets.append(settings.webhook_secret.get_secret_value())
+    secrets = [
+        secret.get_secret_value()
+        for secret in (settings.token, settings.webhook_secret)
+        if secret is not None
+    ]
     json_lines = settings.log_format == "json"
     configure_logging(settings.log_level, secrets, json_lines=json_lines)
     route_last_resort_output()
+    if settings.token is None:
+        report(
+            "BOT_TOKEN is not set: get one from @BotFather and put it in .env",
+            json_lines=json_lines,
+        )
+        return EXIT_UNUSABLE
     digest = load_or_exit(settings, json_lines=json_lines)
     if digest is None:
         return EXIT_UNUSABLE
@@ -219,15 +221,20 @@ def run_command(settings: Settings) -> int:
         return EXIT_UNUSABLE
     except KeyboardInterrupt:
         return 0  # stopped while waiting for Telegram: nothing was started yet
+    return _serve(settings, digest, json_lines=json_lines)
+
+
+def _serve(settings: Settings, digest: Digest, *, json_lines: bool) -> int:
+    """Serve Telegram until stopped, once :func:`bot.startup.prepare` has passed."""
     try:
         application = build_application(settings, digest=digest)
         if settings.mode == "webhook":
             return _run_webhook(application, settings)
         run_polling(application)
-    except InvalidToken:  # revoked between the check above and now
+    except InvalidToken:  # revoked since prepare() asked
         report(REJECTED_BY_TELEGRAM, json_lines=json_lines)
         return EXIT_UNUSABLE
-    except NetworkError as error:  # lost between the check above and now
+    except NetworkError as error:  # lost since prepare() reached Telegram
         report(f"Telegram cannot be reached: {error.message}", json_lines=json_lines)
         return EXIT_FAILED
     except SQLAlchemyError as error:
@@ -237,8 +244,8 @@ def run_command(settings: Settings) -> int:
         )
         return EXIT_UNUSABLE
     except OSError as error:
-        # Not the database's: prepare() opened and migrated it, and its own errors are
-        # SQLAlchemy's from then on. A file or a socket of the system, said as it is.
+        # Not the database's: prepare() opened and migrated it, and a database lost while
+        # the bot runs is waited out, not raised here. A file or a socket, said as it is.
         report(f"the bot stopped: {_os_error(error)}", json_lines=json_lines)
         return EXIT_FAILED
     return 0

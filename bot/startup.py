@@ -39,23 +39,23 @@ class StartupError(Exception):
     """The bot cannot start; the message is one line that names the setting at fault."""
 
 
-async def prepare(settings: Settings) -> User:
-    """Wait until Telegram accepts the token, then open and migrate the store; the bot.
+async def prepare(settings: Settings) -> None:
+    """Wait until Telegram accepts the token, then open and migrate the store.
 
     The token first: it is what a newcomer gets wrong, and a bot that cannot run should
     not have made its database (and ``./data/``) before saying so.
     """
     assert settings.token is not None  # run checks it before anything else
-    bot = await reach_telegram(settings.token.get_secret_value(), settings.api_base_url)
+    await reach_telegram(settings.token.get_secret_value(), settings.api_base_url)
     await open_store(settings.database_url)
-    return bot
 
 
 async def open_store(database_url: str) -> None:
     """Connect to the store and migrate it, or :class:`StartupError` naming the setting.
 
-    Only here is an ``OSError`` the database's: a directory for the SQLite file that cannot
-    be made, a server that refuses the connection. Later ones are someone else's.
+    Here an ``OSError`` is the database's: a directory for the SQLite file that cannot be
+    made, a server that refuses the connection. Once the bot runs, a database lost is
+    waited out without stopping it, so an ``OSError`` that stops the bot is not the store's.
     """
     try:
         store = Store.connect(database_url)
@@ -76,7 +76,7 @@ async def reach_telegram(token: str, base_url: str) -> User:
     read). Anything else (no network, a timeout, a 5xx) is waited out.
     """
     host = urlsplit(base_url).netloc or base_url
-    delay = RETRY_FIRST_DELAY  # read at call time, so that a test can shorten it
+    delay = RETRY_FIRST_DELAY
     failures = 0
     bot = Bot(token, base_url=base_url)
     try:
