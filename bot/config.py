@@ -5,14 +5,23 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot import DEFAULT_DIGEST_PATH
 
-_TOKEN_SHAPE = re.compile(r"\d+:[A-Za-z0-9_-]+")
+# As @BotFather issues them: the bot's id, a colon, then 35 characters of a URL-safe alphabet.
+_TOKEN_SHAPE: Final = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{35}")
+# Telegram's rule for setWebhook's secret_token.
+_WEBHOOK_SECRET_SHAPE: Final = re.compile(r"[A-Za-z0-9_-]{1,256}")
+# Telegram posts only to https; plain http is allowed to these, for tests and local proxies.
+_LOCAL_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1"})
+DEFAULT_WEBHOOK_PATH: Final = "/telegram"
+HEALTH_PATH: Final = "/healthz"
+METRICS_PATH: Final = "/metrics"
 FREE_BROADCAST_RATE = 30
 """Messages per second Telegram allows a bot without paid broadcasts."""
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -45,12 +54,24 @@ class Settings(BaseSettings):
     log_level: LogLevel = "INFO"
     log_format: Literal["text", "json"] = "text"
 
+    @field_validator("token", "webhook_secret", mode="before")
+    @classmethod
+    def _empty_is_not_set(cls, value: Any) -> Any:
+        # `.env.example` copied as it is holds `BOT_TOKEN=`: that means "not set", which
+        # only `run` minds, not "a token that is wrong".
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
     @field_validator("token")
     @classmethod
     def _token_shape(cls, token: SecretStr | None) -> SecretStr | None:
         # The message must not echo the value: it is a secret, even when malformed.
         if token is not None and not _TOKEN_SHAPE.fullmatch(token.get_secret_value()):
-            raise ValueError("does not look like a bot token (digits, a colon, then letters)")
+            raise ValueError(
+                "does not look like a bot token from @BotFather "
+                "(the bot's id in digits, a colon, then 35 letters, digits, _ or -)"
+            )
         return token
 
     @field_validator("admin_ids", mode="before")
@@ -72,6 +93,16 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _webhook_complete(self) -> Settings:
+        """In webhook mode, an address Telegram can post to and a secret it can send."""
+        if self.mode == "webhook":
+            problems = _webhook_problems(self.webhook_url, self.webhook_secret)
+            if problems:
+                # One error for them all (a validator raises once); load_settings splits it.
+                raise ValueError("\n".join(problems))
+        return self
+
     @field_validator("api_base_url")
     @classmethod
     def _http_url(cls, url: str) -> str:
@@ -91,6 +122,61 @@ class Settings(BaseSettings):
         return path.expanduser().resolve()
 
 
+def _webhook_problems(url: str | None, secret: SecretStr | None) -> list[str]:
+    """What keeps webhook mode from starting, one line per problem, naming the variable.
+
+    The secret is never quoted, whole or in part.
+    """
+    problems = (
+        _webhook_url_problems(url)
+        if url
+        else [
+            "BOT_WEBHOOK_URL: required when BOT_MODE=webhook "
+            "(the public https:// address Telegram posts updates to)"
+        ]
+    )
+    if secret is None or not secret.get_secret_value():
+        problems.append(
+            "BOT_WEBHOOK_SECRET: required when BOT_MODE=webhook "
+            "(1-256 characters: A-Z, a-z, 0-9, _ and -)"
+        )
+    elif not _WEBHOOK_SECRET_SHAPE.fullmatch(secret.get_secret_value()):
+        problems.append(
+            "BOT_WEBHOOK_SECRET: must be 1-256 characters of A-Z, a-z, 0-9, _ and - "
+            "(Telegram's rule for secret_token)"
+        )
+    return problems
+
+
+def _webhook_url_problems(url: str) -> list[str]:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return ["BOT_WEBHOOK_URL: not a valid URL"]
+    if parts.scheme not in ("https", "http") or not host:
+        return ["BOT_WEBHOOK_URL: must be an https:// URL with a host name"]
+    problems = []
+    if parts.scheme == "http" and host not in _LOCAL_HOSTS:
+        problems.append(
+            "BOT_WEBHOOK_URL: must use https:// (Telegram posts only to https; "
+            "http is allowed for 127.0.0.1 and localhost, for tests)"
+        )
+    if webhook_path(url) in (HEALTH_PATH, METRICS_PATH):
+        problems.append(
+            f"BOT_WEBHOOK_URL: its path cannot be {HEALTH_PATH} or {METRICS_PATH}, "
+            "which the bot serves itself"
+        )
+    return problems
+
+
+def webhook_path(url: str) -> str:
+    """The path Telegram posts to: the URL's, or ``/telegram`` when the URL has none."""
+    path = urlsplit(url).path
+    return path if path not in ("", "/") else DEFAULT_WEBHOOK_PATH
+
+
 class SettingsError(Exception):
     """Settings that cannot be used; each line names the variable at fault."""
 
@@ -106,8 +192,10 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as error:
         lines = []
         for detail in error.errors(include_input=False, include_url=False):
+            # "Value error, " is pydantic's word for our own validators' messages: noise here.
+            message = detail["msg"].removeprefix("Value error, ")
             if detail["loc"]:
-                lines.append(f"BOT_{str(detail['loc'][0]).upper()}: {detail['msg']}")
-            else:  # a rule across settings: its message names the variables itself
-                lines.append(detail["msg"].removeprefix("Value error, "))
+                lines.append(f"BOT_{str(detail['loc'][0]).upper()}: {message}")
+            else:  # a rule across settings: its lines name the variables themselves
+                lines.extend(message.splitlines())
         raise SettingsError(lines) from None

@@ -18,7 +18,6 @@ import asyncio
 import hmac
 import json
 import logging
-import re
 import signal
 import socket
 import threading
@@ -39,7 +38,7 @@ from telegram.error import TelegramError
 from bot import metrics
 from bot.chat.app import RETRY_FIRST_DELAY, keep_trying, running
 from bot.chat.context import BriefApplication
-from bot.config import Settings
+from bot.config import HEALTH_PATH, METRICS_PATH, Settings, webhook_path
 from bot.store import BroadcastProgress
 
 logger = logging.getLogger(__name__)
@@ -47,78 +46,13 @@ logger = logging.getLogger(__name__)
 SECRET_HEADER: Final = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 MAX_BODY: Final = 1024 * 1024
 """Largest update accepted, in bytes (Telegram's are a few kilobytes)."""
-DEFAULT_PATH: Final = "/telegram"
-HEALTH_PATH: Final = "/healthz"
-METRICS_PATH: Final = "/metrics"
 HEALTH_TIMEOUT: Final = 5.0
 """Seconds the health check waits for the database before it calls it unavailable."""
 SHUTDOWN_TIMEOUT: Final = 10.0
 """Seconds Uvicorn waits for open requests once told to stop."""
 
-_SECRET_SHAPE: Final = re.compile(r"[A-Za-z0-9_-]{1,256}")
-_LOCAL_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1"})
 
-
-# -- settings ---------------------------------------------------------------------------
-
-
-def webhook_problems(settings: Settings) -> list[str]:
-    """What keeps webhook mode from starting, one line per problem, naming the variable.
-
-    Empty when the mode is polling. The secret is never quoted, whole or in part.
-    """
-    if settings.mode != "webhook":
-        return []
-    problems: list[str] = []
-    url = settings.webhook_url
-    if not url:
-        problems.append(
-            "BOT_WEBHOOK_URL: required when BOT_MODE=webhook "
-            "(the public https:// address Telegram posts updates to)"
-        )
-    else:
-        problems.extend(_url_problems(url))
-    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
-    if not secret:
-        problems.append(
-            "BOT_WEBHOOK_SECRET: required when BOT_MODE=webhook "
-            "(1-256 characters: A-Z, a-z, 0-9, _ and -)"
-        )
-    elif not _SECRET_SHAPE.fullmatch(secret):
-        problems.append(
-            "BOT_WEBHOOK_SECRET: must be 1-256 characters of A-Z, a-z, 0-9, _ and - "
-            "(Telegram's rule for secret_token)"
-        )
-    return problems
-
-
-def _url_problems(url: str) -> list[str]:
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError:
-        return ["BOT_WEBHOOK_URL: not a valid URL"]
-    if parts.scheme not in ("https", "http") or not host:
-        return ["BOT_WEBHOOK_URL: must be an https:// URL with a host name"]
-    problems = []
-    if parts.scheme == "http" and host not in _LOCAL_HOSTS:
-        problems.append(
-            "BOT_WEBHOOK_URL: must use https:// (Telegram posts only to https; "
-            "http is allowed for 127.0.0.1 and localhost, for tests)"
-        )
-    if webhook_path(url) in (HEALTH_PATH, METRICS_PATH):
-        problems.append(
-            f"BOT_WEBHOOK_URL: its path cannot be {HEALTH_PATH} or {METRICS_PATH}, "
-            "which the bot serves itself"
-        )
-    return problems
-
-
-def webhook_path(url: str) -> str:
-    """The path Telegram posts to: the URL's, or ``/telegram`` when the URL has none."""
-    path = urlsplit(url).path
-    return path if path not in ("", "/") else DEFAULT_PATH
+# -- settings (validated in bot.config, with every other setting) ------------------------
 
 
 def registered_url(url: str) -> str:
