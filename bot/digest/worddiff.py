@@ -22,9 +22,11 @@ _ENDS = frozenset(".!?")
 _CLOSERS = frozenset("\"'\u201d\u2019)]")
 # A full stop after these ends no sentence ("U.S. officials", "Dec. 4", "Mr. Li").
 _ABBREVIATIONS = frozenset(
-    ("mr", "mrs", "ms", "dr", "st", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep")
-    + ("sept", "oct", "nov", "dec", "gov", "sen", "rep", "gen", "lt", "col", "inc", "corp")
-    + ("ltd", "co", "no", "vs", "approx")
+    [
+        *("mr", "mrs", "ms", "dr", "st", "gov", "sen", "rep", "gen", "lt", "col"),
+        *("jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"),
+        *("inc", "corp", "ltd", "co", "no", "vs", "approx"),
+    ]
 )
 
 
