@@ -161,7 +161,7 @@ def sample_context(digest: Digest) -> dict[str, Any]:
         "current": version,
         "diff": diff_digests(document, edited),
         "correction": False,
-        "limit": 4,
+        "shown": 4,
         "unservable": None,
         "usage": False,
         "check": False,

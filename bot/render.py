@@ -20,6 +20,7 @@ from markupsafe import Markup
 from bot import TEMPLATES_DIR
 from bot.digest import Digest
 from bot.digest.model import Cited
+from bot.digest.worddiff import changed_sentences
 from bot.markup import split_message
 
 T = TypeVar("T")
@@ -54,6 +55,7 @@ class Renderer:
             keep_trailing_newline=False,
         )
         self.environment.filters["clip"] = clip
+        self.environment.filters["changed_sentences"] = changed_sentences
         # The labels are the template's top-level `set` variables (its module attributes).
         module = self.environment.get_template("labels.j2").module
         self.labels = Labels(
