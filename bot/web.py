@@ -54,6 +54,9 @@ MAX_BODY: Final = 1024 * 1024
 """Largest update accepted, in bytes (Telegram's are a few kilobytes)."""
 HEALTH_TIMEOUT: Final = 5.0
 """Seconds the health check waits for the database before it calls it unavailable."""
+BACKLOG_PER_SLOT: Final = 4
+"""Updates a webhook replica holds, per update it handles at once (BOT_CONCURRENT_UPDATES),
+before it answers 503: Telegram then retries them later, or at a less busy replica."""
 SHUTDOWN_TIMEOUT: Final = 10.0
 """Seconds Uvicorn waits for open requests once told to stop."""
 
@@ -132,6 +135,7 @@ def _webhook_route(application: BriefApplication, settings: Settings) -> Route:
     if not settings.webhook_url:
         raise ValueError("BOT_WEBHOOK_URL is required in webhook mode")
     expected = _secret(settings).encode()
+    max_backlog = BACKLOG_PER_SLOT * settings.concurrent_updates
 
     async def telegram(request: Request) -> Response:
         given = request.headers.get(SECRET_HEADER, "").encode("latin-1")
@@ -155,10 +159,21 @@ def _webhook_route(application: BriefApplication, settings: Settings) -> Route:
         update = _update_from(data, application)
         if update is None:
             return Response("not an Update", status_code=400, media_type="text/plain")
-        await application.update_queue.put(update)
+        if backlog(application) >= max_backlog:
+            # Telegram retries a webhook that fails: better than a queue without end.
+            metrics.count_webhook_refused()
+            return Response("busy", status_code=503, media_type="text/plain")
+        application.update_queue.put_nowait(update)
         return Response(status_code=200)
 
     return Route(webhook_path(settings.webhook_url), telegram, methods=["POST"])
+
+
+def backlog(application: BriefApplication) -> int:
+    """Updates taken and not yet handled: queued, waiting for their chat, or running."""
+    return (
+        application.update_queue.qsize() + application.update_processor.current_concurrent_updates
+    )
 
 
 def _too_large() -> Response:
