@@ -250,8 +250,8 @@ def _serve(settings: Settings, digest: Digest, *, json_lines: bool) -> int:
     """Serve Telegram until stopped, once :func:`bot.startup.prepare` has passed."""
     try:
         application = build_application(settings, digest=digest)
-        if settings.mode == "webhook":
-            return _run_webhook(application, settings)
+        if settings.mode == "webhook" or settings.webapp_url:
+            return _run_web(application, settings)
         run_polling(application)
     except InvalidToken:  # revoked since prepare() asked
         report(REJECTED_BY_TELEGRAM, json_lines=json_lines)
@@ -297,12 +297,14 @@ def _os_error(error: OSError) -> str:
     return f"{what}: {error.filename}" if error.filename else what
 
 
-def _run_webhook(application: BriefApplication, settings: Settings) -> int:
-    """Serve webhook mode until stopped; exit code 2 if its address cannot be listened on."""
-    from bot.web import ListenError, serve_webhook
+def _run_web(application: BriefApplication, settings: Settings) -> int:
+    """Serve webhook mode, or polling with the story page, until stopped; exit code 2 if
+    ``BOT_LISTEN``:``BOT_PORT`` cannot be listened on."""
+    from bot.web import ListenError, serve_polling, serve_webhook
 
+    serve = serve_webhook if settings.mode == "webhook" else serve_polling
     try:
-        asyncio.run(serve_webhook(application, settings))
+        asyncio.run(serve(application, settings))
     except ListenError as error:
         report(str(error), json_lines=settings.log_format == "json")
         return EXIT_UNUSABLE

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from telegram.constants import FloodLimit
 
 from bot import DEFAULT_DIGEST_PATH
 
@@ -22,8 +23,10 @@ _LOCAL_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1"})
 DEFAULT_WEBHOOK_PATH: Final = "/telegram"
 HEALTH_PATH: Final = "/healthz"
 METRICS_PATH: Final = "/metrics"
-FREE_BROADCAST_RATE = 30
-"""Messages per second Telegram allows a bot without paid broadcasts."""
+DEFAULT_PAGE_PATH: Final = "/story"
+"""Where the story page is served when ``BOT_WEBAPP_URL`` has no path."""
+FREE_BROADCAST_RATE: Final = int(FloodLimit.MESSAGES_PER_SECOND)
+"""Messages per second Telegram allows a bot without paid broadcasts (30)."""
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
@@ -44,7 +47,7 @@ class Settings(BaseSettings):
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     digest_path: Path = DEFAULT_DIGEST_PATH
     database_url: str = Field(default_factory=default_database_url)
-    broadcast_rate: float = Field(default=25, gt=0, le=1000)
+    broadcast_rate: float = Field(default=25, gt=0, le=int(FloodLimit.PAID_MESSAGES_PER_SECOND))
     paid_broadcast: bool = False
     mode: Literal["polling", "webhook"] = "polling"
     webhook_url: str | None = None
@@ -53,8 +56,12 @@ class Settings(BaseSettings):
     port: int = Field(default=8443, ge=1, le=65535)
     log_level: LogLevel = "INFO"
     log_format: Literal["text", "json"] = "text"
+    webapp_url: str | None = None
+    """The story page's public https address; when set, the process serves the page."""
+    concurrent_updates: int = Field(default=256, ge=1, le=10_000)
+    """Updates handled at once, across chats; each chat's are handled in order."""
 
-    @field_validator("token", "webhook_secret", mode="before")
+    @field_validator("token", "webhook_secret", "webapp_url", mode="before")
     @classmethod
     def _empty_is_not_set(cls, value: Any) -> Any:
         # `.env.example` copied as it is holds `BOT_TOKEN=`: that means "not set", which
@@ -102,6 +109,21 @@ class Settings(BaseSettings):
                 # One error for them all (a validator raises once); load_settings splits it.
                 raise ValueError("\n".join(problems))
         return self
+
+    @model_validator(mode="after")
+    def _webapp_address(self) -> Settings:
+        """The story page: an https address (http only on loopback, for tests), and a path
+        of its own beside the webhook's, /healthz and /metrics."""
+        if self.webapp_url:
+            problems = _webapp_url_problems(self.webapp_url, self.webhook_url)
+            if problems:
+                raise ValueError("\n".join(problems))
+        return self
+
+    @property
+    def webapp_path(self) -> str:
+        """Where the process serves the story page: the URL's path, or ``/story``."""
+        return page_path(self.webapp_url or "")
 
     @field_validator("api_base_url")
     @classmethod
@@ -169,6 +191,36 @@ def _webhook_url_problems(url: str) -> list[str]:
             "which the bot serves itself"
         )
     return problems
+
+
+def _webapp_url_problems(url: str, webhook_url: str | None) -> list[str]:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return ["BOT_WEBAPP_URL: not a valid URL"]
+    if parts.scheme == "http" and host in _LOCAL_HOSTS:
+        pass  # a page on this machine, for tests and trying it out
+    elif parts.scheme != "https" or not host:
+        return [
+            "BOT_WEBAPP_URL: must be an https:// URL with a host name "
+            "(Telegram opens Mini Apps only over https)"
+        ]
+    path = page_path(url)
+    taken = {HEALTH_PATH, METRICS_PATH} | ({webhook_path(webhook_url)} if webhook_url else set())
+    if path in taken:
+        return [
+            f"BOT_WEBAPP_URL: its path cannot be {path}, which the bot serves otherwise; "
+            f"give it a path of its own, such as {DEFAULT_PAGE_PATH}"
+        ]
+    return []
+
+
+def page_path(url: str) -> str:
+    """The story page's path: the URL's, or ``/story`` when the URL has none."""
+    path = urlsplit(url).path.rstrip("/")
+    return path or DEFAULT_PAGE_PATH
 
 
 def webhook_path(url: str) -> str:

@@ -67,6 +67,10 @@ FLOOD_WAITS: Final = _counter(
     "flood_waits",
     "Bot API answers 429 Too Many Requests (flood control), replies and broadcasts together.",
 )
+WEBHOOK_REFUSED: Final = _counter(
+    "webhook_refused",
+    "Webhook updates answered 503 because the bot already held its full backlog.",
+)
 
 # Every label value is exported from the start (at 0): a rate() over a series that appears
 # only at its first event misses that event, and dashboards show the full list at once.
@@ -127,6 +131,11 @@ def count_delivery(outcome: DeliveryOutcome) -> None:
 def count_flood_wait() -> None:
     """Telegram answered 429 (flood control)."""
     FLOOD_WAITS.inc()
+
+
+def count_webhook_refused() -> None:
+    """A webhook update refused with 503 for a full backlog (Telegram sends it again)."""
+    WEBHOOK_REFUSED.inc()
 
 
 def time_send() -> Timer:

@@ -37,6 +37,9 @@ class Labels:
     paragraph: str
     command_menu: Mapping[str, str]
     """Each command's line in the command menu, by name (bot/chat/commands.py lists them)."""
+    read_story: str
+    share: str
+    open_brief: str
 
     def paragraph_button(self, number: int) -> str:
         return self.paragraph.format(number=number)
@@ -62,6 +65,9 @@ class Renderer:
             sections=dict(getattr(module, "sections")),  # noqa: B009 - not a typed attribute
             paragraph=str(getattr(module, "paragraph_button")),  # noqa: B009
             command_menu=_descriptions(getattr(module, "command_menu")),  # noqa: B009
+            read_story=str(getattr(module, "read_story_button")),  # noqa: B009
+            share=str(getattr(module, "share_button")),  # noqa: B009
+            open_brief=str(getattr(module, "open_brief_button")),  # noqa: B009
         )
 
     def text(self, name: str, **context: Any) -> str:

@@ -372,7 +372,9 @@ async def test_every_section_offers_its_cited_paragraphs(api: BotApiDouble, dige
     [quotes] = await converse(api, USER, "/quotes")
     labels = [button["text"] for button in quotes.buttons()]
     cited = sorted({n for q in digest.document.quotes + digest.document.statements for n in q.cite})
-    assert labels == [f"¶ {n}" for n in cited]
+    # Then the Share button, on a row of its own (sharing is inline mode's).
+    assert labels == [*(f"¶ {n}" for n in cited), "↗️ Share"]
+    assert quotes.buttons()[-1]["switch_inline_query"] == "quotes"
     [summary] = await converse(api, USER, "/summary")
     assert "¶ 1" in [button["text"] for button in summary.buttons()]
 

@@ -35,6 +35,7 @@ from bot.chat.background import BackgroundTasks
 from bot.chat.commands import NEW_MESSAGES
 from bot.chat.context import BriefApplication, BriefBot, BriefContext, Services, bot_data_type
 from bot.chat.keyboards import PARAGRAPH_PATTERN, SECTION_PATTERN
+from bot.chat.ordering import ChatOrderedProcessor
 from bot.chat.transport import PooledRequest, SharedRate, TelegramTransport, polling_request
 from bot.config import Settings
 from bot.delivery import DeliverySender, SendLimiter
@@ -53,7 +54,17 @@ SENDER_TASK = "delivery-sender"
 SENDER_STOP_TIMEOUT = 10.0
 """Seconds a stopping bot gives the sends under way; then they are cut (and resumed later)."""
 REPLY_CONNECTIONS = 32
-"""HTTP connections beyond the sender's: replies (one update at a time) and their retries."""
+"""The fewest HTTP connections beyond the sender's, for replies and their retries."""
+MAX_REPLY_CONNECTIONS = 256
+
+
+def reply_connections(concurrent_updates: int) -> int:
+    """HTTP connections for replies: one per update handled at once, within reason.
+
+    Fewer would make handlers queue for a connection (and time out after a second);
+    more than :data:`MAX_REPLY_CONNECTIONS` buys nothing Telegram's limits would allow.
+    """
+    return max(REPLY_CONNECTIONS, min(concurrent_updates, MAX_REPLY_CONNECTIONS))
 
 
 def build_application(
@@ -87,7 +98,8 @@ def build_application(
         base_url=settings.api_base_url,
         # A connection for each send the sender keeps in flight, and some for the replies;
         # the console passes its in-process Bot API instead.
-        request=request or PooledRequest(policy.concurrency + REPLY_CONNECTIONS),
+        request=request
+        or PooledRequest(policy.concurrency + reply_connections(settings.concurrent_updates)),
         get_updates_request=request or polling_request(),
         # Every message is HTML from a template; links in the article are not previewed.
         defaults=Defaults(
@@ -116,6 +128,8 @@ def build_application(
         .bot(bot)
         .context_types(ContextTypes(bot_data=bot_data_type(services)))
         .job_queue(None)
+        # Updates of different chats at once, each chat's in order (bot/chat/ordering.py).
+        .concurrent_updates(ChatOrderedProcessor(settings.concurrent_updates))
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)

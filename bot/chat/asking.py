@@ -6,7 +6,7 @@ from telegram import InlineKeyboardMarkup, MessageEntity, Update
 
 from bot.chat.context import BriefContext
 from bot.chat.keyboards import paragraphs_keyboard
-from bot.chat.reading import menu_keyboard
+from bot.chat.reading import is_private, menu_keyboard
 from bot.chat.replies import send_template
 from bot.render import digest_context
 
@@ -18,7 +18,7 @@ async def answer(update: Update, context: BriefContext, question: str) -> None:
     found = services.library.answers.answer(question)
     keyboard: InlineKeyboardMarkup | None
     if found.kind == "not_in_article":
-        keyboard = menu_keyboard(services)
+        keyboard = menu_keyboard(services, private=is_private(update))
     else:
         cited = sorted({sentence.paragraph for sentence in found.sentences})
         keyboard = paragraphs_keyboard(services.renderer.labels, cited)

@@ -10,6 +10,8 @@ from bot.chat.keyboards import (
     SECTION_PREFIX,
     paragraphs_keyboard,
     sections_keyboard,
+    share_button,
+    story_button,
 )
 from bot.chat.replies import command_name, reply, send_template
 from bot.render import SECTIONS, cited_paragraphs, digest_context
@@ -18,11 +20,19 @@ Rendered = tuple[tuple[str, ...], InlineKeyboardMarkup | None]
 """Messages ready to send, and the keyboard under the last one."""
 
 
-def rendered_section(services: Services, section: str) -> Rendered:
-    """A section of the digest served, with a button for each paragraph it cites.
+STORY_PAGE_SECTIONS = frozenset({"summary"})
+"""Sections whose keyboard opens the story page too (as /start's does), when it is served."""
+UNSHARED_SECTIONS = frozenset({"source"})
+"""Sections with no Share button: /source is a list of paragraph buttons, not a card."""
 
-    The same for every chat (a topic thread only changes where it is sent), so it is
-    rendered once per served digest: :class:`bot.render.DigestCache`.
+
+def rendered_section(services: Services, section: str, *, private: bool = True) -> Rendered:
+    """A section of the digest served, with a button for each paragraph it cites, the story
+    page's button (for the summary, when served) and a Share button.
+
+    The same for every chat of a kind (a topic thread only changes where it is sent; the
+    story page opens as a Mini App only in private chats), so it is rendered once per
+    served digest and kind of chat: :class:`bot.render.DigestCache`.
     """
     cache = services.cache
 
@@ -32,10 +42,17 @@ def rendered_section(services: Services, section: str) -> Rendered:
             numbers = list(range(1, len(digest.article.paragraphs) + 1))
         else:
             numbers = cited_paragraphs(section, digest)
-        keyboard = paragraphs_keyboard(services.renderer.labels, numbers)
+        labels = services.renderer.labels
+        extra = []
+        url = services.settings.webapp_url
+        if url and section in STORY_PAGE_SECTIONS:
+            extra.append(story_button(labels, url, private=private))
+        if section not in UNSHARED_SECTIONS:
+            extra.append(share_button(labels, section))
+        keyboard = paragraphs_keyboard(labels, numbers, extra)
         return tuple(services.renderer.section(section, digest)), keyboard
 
-    return cache.get(("section", section), render)
+    return cache.get(("section", section, private), render)
 
 
 def rendered_paragraph(services: Services, number: int) -> tuple[str, ...]:
@@ -65,16 +82,28 @@ def rendered_page(services: Services, template: str, **context: object) -> tuple
     )
 
 
-def menu_keyboard(services: Services) -> InlineKeyboardMarkup:
-    """The sections menu; InlineKeyboardMarkup is immutable, so one object serves every chat."""
-    return services.cache.get(
-        "sections-keyboard", lambda: sections_keyboard(services.renderer.labels)
-    )
+def menu_keyboard(services: Services, *, private: bool = True) -> InlineKeyboardMarkup:
+    """The sections menu, with the story page when it is served; InlineKeyboardMarkup is
+    immutable, so one object serves every chat of a kind."""
+    labels = services.renderer.labels
+    url = services.settings.webapp_url
+
+    def build() -> InlineKeyboardMarkup:
+        story = story_button(labels, url, private=private) if url else None
+        return sections_keyboard(labels, story)
+
+    return services.cache.get(("sections-keyboard", private), build)
+
+
+def is_private(update: Update) -> bool:
+    """Whether the update comes from a private chat (where Mini App buttons are allowed)."""
+    chat = update.effective_chat
+    return chat is None or chat.type == chat.PRIVATE
 
 
 async def send_section(update: Update, context: BriefContext, section: str) -> None:
     """Send one section of the digest, with a button for each paragraph it cites."""
-    parts, keyboard = rendered_section(context.bot_data, section)
+    parts, keyboard = rendered_section(context.bot_data, section, private=is_private(update))
     await reply(update, context, parts, keyboard)
 
 
@@ -102,7 +131,8 @@ async def start(update: Update, context: BriefContext) -> None:
         await send_section(update, context, section)
         return
     services = context.bot_data
-    await reply(update, context, rendered_page(services, "start.html"), menu_keyboard(services))
+    keyboard = menu_keyboard(services, private=is_private(update))
+    await reply(update, context, rendered_page(services, "start.html"), keyboard)
 
 
 async def section_command(update: Update, context: BriefContext) -> None:
