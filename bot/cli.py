@@ -149,6 +149,7 @@ def sample_context(digest: Digest) -> dict[str, Any]:
         "user_id": 1,
         "outcome": "subscribed",
         "group": False,
+        "forwarded": False,
         "subscription": Subscription(
             chat_id=1,
             chat_type="private",

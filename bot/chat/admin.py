@@ -10,11 +10,15 @@ from bot.chat.replies import command_word, fields_of, send_template
 
 
 async def refuse_admin_command(update: Update, context: BriefContext) -> None:
-    """Politely refuse an admin command: from someone who is not an admin, or in a group."""
-    chat = update.effective_chat
+    """Politely refuse an admin command: from someone who is not an admin, in a group, or
+    forwarded (someone's earlier words, not an admin asking now)."""
+    chat, message = update.effective_chat, update.effective_message
     group = chat is not None and chat.type != ChatType.PRIVATE
-    command = command_word(update.effective_message)
-    await send_template(update, context, "admin_only.html", command=command, group=group)
+    forwarded = message is not None and message.forward_origin is not None
+    command = command_word(message)
+    await send_template(
+        update, context, "admin_only.html", command=command, group=group, forwarded=forwarded
+    )
 
 
 async def reload(update: Update, context: BriefContext) -> None:

@@ -98,7 +98,8 @@ def command_handlers(admin_ids: Collection[int]) -> list[BaseHandler[Update, Bri
     audience share a handler), then the polite refusal of admin commands to anyone else."""
     # Admin commands are for admins, in their private chat with the bot: a group would see
     # the digest's problems and the state of every broadcast.
-    admins = filters.User(user_id=admin_ids) & filters.ChatType.PRIVATE
+    # A forwarded "/reload" is someone's old words, not the admin asking now.
+    admins = filters.User(user_id=admin_ids) & filters.ChatType.PRIVATE & ~filters.FORWARDED
     grouped: dict[tuple[CommandCallback, Audience], list[str]] = {}
     for command in COMMANDS:
         grouped.setdefault((command.callback, command.audience), []).append(command.name)

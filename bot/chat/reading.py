@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from telegram import InlineKeyboardMarkup, Update
 
 from bot.chat.context import BriefContext, Services
 from bot.chat.keyboards import (
+    PARAGRAPH_PATTERN,
     PARAGRAPH_PREFIX,
+    SECTION_PATTERN,
     SECTION_PREFIX,
     paragraphs_keyboard,
     sections_keyboard,
@@ -150,23 +154,28 @@ async def source(update: Update, context: BriefContext) -> None:
 
 async def section_button(update: Update, context: BriefContext) -> None:
     """Answer a section button (``section:NAME``), then send that section."""
-    section = await _answer_button(update, SECTION_PREFIX)
+    section = await _answer_button(update, SECTION_PATTERN, SECTION_PREFIX)
     if section is not None:
         await send_section(update, context, section)
 
 
 async def paragraph_button(update: Update, context: BriefContext) -> None:
     """Answer a paragraph button (``paragraph:N``), then send that paragraph."""
-    number = await _answer_button(update, PARAGRAPH_PREFIX)
+    number = await _answer_button(update, PARAGRAPH_PATTERN, PARAGRAPH_PREFIX)
     if number is not None:
         await send_paragraph(update, context, number)
 
 
-async def _answer_button(update: Update, prefix: str) -> str | None:
+async def _answer_button(update: Update, pattern: re.Pattern[str], prefix: str) -> str | None:
     """Answer the button pressed (Telegram shows a spinner until then); its data after
-    ``prefix``, which the handler's pattern has checked."""
+    ``prefix`` when it matches ``pattern``, else None.
+
+    The handler's pattern has matched already, except for empty data: python-telegram-bot
+    passes a callback query without data to every pattern handler.
+    """
     query = update.callback_query
     if query is None:  # pragma: no cover - registered for callback queries only
         return None
     await query.answer()
-    return (query.data or "").removeprefix(prefix)
+    data = query.data or ""
+    return data.removeprefix(prefix) if pattern.match(data) else None

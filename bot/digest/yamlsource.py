@@ -40,9 +40,37 @@ class YamlSyntaxError(Exception):
         self.detail = detail
 
 
+MAX_DEPTH = 32
+"""Deepest nesting of lists and mappings a digest may have (it needs four)."""
+
+
+def _refuse_bombs(text: str) -> None:
+    """Refuse what no digest needs and a hostile file uses to hang or exhaust the process:
+    anchors and aliases (a few lines of ``*alias`` can stand for billions of values), deep
+    nesting (the composer recurses once per level) and tags. One pass over the parser's events,
+    which is iterative and linear in the text."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + 1 if event.start_mark else 1
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise YamlSyntaxError(
+                line, "anchors and aliases (`&name`, `*name`) are not allowed in a digest"
+            )
+        if getattr(event, "tag", None) is not None:
+            # The safe loader cannot build `!!python/object`, and no digest needs a tag.
+            raise YamlSyntaxError(line, "tags (`!name`, `!!type`) are not allowed in a digest")
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise YamlSyntaxError(line, f"lists and mappings nested more than {MAX_DEPTH} deep")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
 def parse_yaml(path: Path, text: str) -> YamlSource:
     """Parse one YAML document with the safe loader, recording lines as it goes."""
     try:
+        _refuse_bombs(text)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as error:
         line, detail = explain_syntax_error(text, error)
