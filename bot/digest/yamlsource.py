@@ -81,7 +81,15 @@ def parse_yaml(path: Path, text: str) -> YamlSource:
     if node is not None:
         # A constructor per parse: it caches what it builds, and a shared one would grow
         # with every /reload.
-        source.data = _construct(node, (), source, yaml.constructor.SafeConstructor())
+        try:
+            source.data = _construct(node, (), source, yaml.constructor.SafeConstructor())
+        except yaml.constructor.ConstructorError as error:
+            # A value the safe loader has no type for (a lone "=" is YAML's "value" key).
+            mark = error.problem_mark or error.context_mark
+            line = mark.line + 1 if mark else 1
+            raise YamlSyntaxError(
+                line, "a value YAML cannot read as text, a number or a list: quote it"
+            ) from error
     return source
 
 
