@@ -43,7 +43,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="run the bot on Telegram (the default)")
-    commands.add_parser("console", help="the same bot in this terminal, no token, no network")
+    console = commands.add_parser(
+        "console", help="the same bot in this terminal, no token, no network, no state kept"
+    )
+    console.add_argument("--admin", action="store_true", help="act as an admin of the bot")
+    console.add_argument(
+        "--database", metavar="URL", help="keep the state in this store (default: none kept)"
+    )
     check = commands.add_parser("check", help="validate the digest and render every template")
     check.add_argument(
         "digest", nargs="?", type=Path, help="digest file (default: BOT_DIGEST_PATH)"
@@ -61,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.command == "check":
         return check_command(arguments.digest or settings.digest_path)
     if arguments.command == "console":
-        return console_command(settings)
+        return console_command(settings, admin=arguments.admin, database=arguments.database)
     return run_command(settings)
 
 
@@ -226,7 +232,7 @@ def _run_webhook(application: BriefApplication, settings: Settings) -> int:
     return 0
 
 
-def console_command(settings: Settings) -> int:
+def console_command(settings: Settings, *, admin: bool = False, database: str | None = None) -> int:
     """Run the bot in this terminal."""
     from bot.console import run_console
 
@@ -235,10 +241,10 @@ def console_command(settings: Settings) -> int:
     if digest is None:
         return EXIT_UNUSABLE
     try:
-        return asyncio.run(run_console(settings, digest))
+        return run_console(settings, digest, admin=admin, database=database)
     except (SQLAlchemyError, OSError) as error:
         print(
-            f"error: BOT_DATABASE_URL: the state store cannot be used: {_first_line(error)}",
+            f"error: --database: the state store cannot be used: {_first_line(error)}",
             file=sys.stderr,
         )
         return EXIT_UNUSABLE
