@@ -69,7 +69,7 @@ _DIM = frozenset({"2"})
 _BOLD = frozenset({"1"})
 _QUOTE_BAR = "│ "
 # A list item's marker: its continuation lines are indented to the text after it.
-_LIST_MARKER = re.compile(r"\s*(?:[•◦▪‣·*\u2013\u2014-]|\d{1,3}[.)])\s+")
+_LIST_MARKER = re.compile(r"\s*(?:[•◦▪‣·*+~\u2013\u2014\u2212-]|\d{1,3}[.)])\s+")
 _HREF = re.compile(r'href="([^"]*)"')
 
 
@@ -272,14 +272,20 @@ class Screen:
         except (OSError, ValueError):
             return None
 
-    def show(self, text: str, *, dim: bool = False) -> None:
-        """Telegram HTML, wrapped and styled."""
+    def format(self, text: str, *, dim: bool = False) -> str:
+        """Telegram HTML, wrapped and styled for this screen."""
         base = _DIM if dim else frozenset()
-        self.write(render(text, width=self.width(), styled=self.styled, base=base))
+        return render(text, width=self.width(), styled=self.styled, base=base)
+
+    def format_note(self, text: str) -> str:
+        """The console's own words (plain text from a template), set apart from the bot's."""
+        return self.format(html.escape(text, quote=False), dim=True)
+
+    def show(self, text: str) -> None:
+        self.write(self.format(text))
 
     def note(self, text: str) -> None:
-        """The console's own words (plain text from a template), set apart from the bot's."""
-        self.show(html.escape(text, quote=False), dim=True)
+        self.write(self.format_note(text))
 
     def write(self, text: str) -> None:
         # Messages may arrive while the reader waits at the prompt (a broadcast after
@@ -433,16 +439,19 @@ class ConsoleBotApi(BaseRequest):
         }
         if "reply_markup" in parameters:
             message["reply_markup"] = parameters["reply_markup"]
-        if edited:
-            self.screen.note(self.renderer.text("console_edited.txt"))
-        self.screen.show(text)
+        # One write: a message that arrives at the prompt redraws the prompt once, below it.
+        shown = (
+            [self.screen.format_note(self.renderer.text("console_edited.txt"))] if edited else []
+        )
+        shown.append(self.screen.format(text))
         rows = parameters.get("reply_markup", {}).get("inline_keyboard", [])
         if rows:
-            self._show_choices(rows, message)
-        self.screen.write("")
+            shown += self._choices(rows, message)
+        self.screen.write("\n".join(shown) + "\n")
         return message
 
-    def _show_choices(self, rows: list[list[dict[str, Any]]], message: dict[str, Any]) -> None:
+    def _choices(self, rows: list[list[dict[str, Any]]], message: dict[str, Any]) -> list[str]:
+        """Show the buttons as numbered choices, which they are from now on."""
         keys = iter(choice_keys([button for row in rows for button in row]))
         self.choices = {}
         table: list[list[tuple[str, str]]] = []
@@ -454,8 +463,10 @@ class ConsoleBotApi(BaseRequest):
                 )
                 self.choices[choice.key] = choice
                 table[-1].append((f"[{choice.key}]", choice.label))
-        self.screen.write(_choices_table(table, self.screen.width(), self.screen.styled))
-        self.screen.note(self.renderer.text("console_choices.txt"))
+        return [
+            _choices_table(table, self.screen.width(), self.screen.styled),
+            self.screen.format_note(self.renderer.text("console_choices.txt")),
+        ]
 
 
 _INDENT, _GAP = "  ", "   "

@@ -8,6 +8,7 @@ real thing. Piped runs check what scripts see: plain text, and no state kept bet
 from __future__ import annotations
 
 import fcntl
+import io
 import os
 import re
 import select
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.console import choice_keys, display_width, render
+from bot.console import Screen, choice_keys, display_width, render
 
 # Starts the console on the pty given as its stdin, as a session leader whose controlling
 # terminal that pty is: only then does Ctrl-C typed on it send SIGINT to the console.
@@ -304,3 +305,29 @@ def test_choice_keys_use_paragraph_numbers_and_never_collide() -> None:
         {"callback_data": "section:quotes"},
     ]
     assert choice_keys(buttons) == [2, 3, 1, 4]
+
+
+def test_a_store_that_cannot_be_used_names_the_option(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "console", "--database", "postgresql://nobody@127.0.0.1:1/x"],
+        input="/start\n",
+        cwd=tmp_path,
+        env=console_environment(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: --database: the state store cannot be used:")
+    assert "Traceback" not in result.stderr
+    assert "Story Brief console" not in result.stdout  # no banner before the error
+
+
+def test_a_message_at_the_prompt_redraws_the_prompt_and_the_typed_text() -> None:
+    out = io.StringIO()
+    screen = Screen(out, terminal=False)
+    screen.prompt = "> "
+    screen.line_buffer = lambda: "/sta"
+    screen.show("🔔 <b>Update</b>")
+    assert out.getvalue() == "\r\x1b[2K🔔 Update\n> /sta"
