@@ -24,6 +24,7 @@ import contextlib
 import html
 import itertools
 import json
+import logging
 import os
 import re
 import signal
@@ -47,6 +48,8 @@ from bot.config import Settings
 from bot.digest import Digest
 from bot.markup import Token, to_plain_text, tokenize
 from bot.render import Renderer
+
+logger = logging.getLogger(__name__)
 
 CONSOLE_TOKEN = "0:console"  # noqa: S105 - a placeholder: the console never reaches Telegram
 CONSOLE_USER_ID = 1
@@ -115,8 +118,14 @@ class _LineBuilder:
         return {token.opens or "" for token in self.open}
 
     def _new_line(self) -> None:
+        self.lines.append(_Line())
+        self._take_block()
+
+    def _take_block(self) -> None:
+        """The current line is quoted or preformatted as the blocks open around it."""
         names = self._names()
-        self.lines.append(_Line(quoted="blockquote" in names, preformatted="pre" in names))
+        self.lines[-1].quoted = "blockquote" in names
+        self.lines[-1].preformatted = "pre" in names
 
     def _styles(self) -> frozenset[str]:
         return self.base | {_STYLES[name] for name in self._names() if name in _STYLES}
@@ -127,7 +136,7 @@ class _LineBuilder:
                 self._new_line()  # a block starts on a line of its own, as in Telegram
             self.open.append(token)
             if not self.lines[-1].cells:
-                self._new_line_flags()
+                self._take_block()
             if token.opens == "a":
                 found = _HREF.search(token.attributes)
                 href = html.unescape(found.group(1)) if found else ""
@@ -142,11 +151,6 @@ class _LineBuilder:
             self.block_ended = token.closes in {"blockquote", "pre"}
         else:
             self.text(token.visible, self._styles())
-
-    def _new_line_flags(self) -> None:
-        names = self._names()
-        self.lines[-1].quoted = "blockquote" in names
-        self.lines[-1].preformatted = "pre" in names
 
     def _show_link(self, href: str, start: int) -> None:
         """A link's address after its text, unless the text is the address already."""
@@ -338,7 +342,8 @@ def _load_readline(words: Sequence[str]) -> ModuleType | None:
         return None
 
     def complete(text: str, state: int) -> str | None:
-        matches = [word for word in words if word.startswith(text)]
+        # With the space after it, as a shell does: a command's argument may follow.
+        matches = [f"{word} " for word in words if word.startswith(text)]
         return matches[state] if state < len(matches) else None
 
     readline.set_completer(complete)
@@ -561,6 +566,7 @@ class BotThread:
         self._thread = threading.Thread(target=self._run_loop, name="bot", daemon=True)
         self._stop = asyncio.Event()  # bound to the loop on first use, in the loop's thread
         self._serving: concurrent.futures.Future[None] | None = None
+        self._started = False
         self.interrupted = threading.Event()
         """Set by the main thread as soon as Ctrl-C's KeyboardInterrupt reached it."""
         self._wakeup: tuple[int, int] | None = None
@@ -586,6 +592,7 @@ class BotThread:
         )
         if self._serving.done():
             self._serving.result()
+        self._started = True
 
     def _relay_interrupts(self) -> None:
         """Repeat a Ctrl-C to the main thread until it has raised KeyboardInterrupt.
@@ -634,9 +641,15 @@ class BotThread:
             signal.set_wakeup_fd(self._previous_wakeup)
         if self._serving is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
-            # A second Ctrl-C, or a stop that hangs: leave without it.
-            with contextlib.suppress(concurrent.futures.TimeoutError, KeyboardInterrupt):
-                self._serving.result(SHUTDOWN_TIMEOUT)
+            # A second Ctrl-C, or a stop that hangs: leave without waiting any longer.
+            with contextlib.suppress(KeyboardInterrupt):
+                concurrent.futures.wait([self._serving], SHUTDOWN_TIMEOUT)
+            # A start-up error was raised by start(); one from stopping gets a log line.
+            error = None
+            if self._started and self._serving.done() and not self._serving.cancelled():
+                error = self._serving.exception()
+            if error is not None:
+                logger.error("the bot stopped with an error", exc_info=error)
         if self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(SHUTDOWN_TIMEOUT)

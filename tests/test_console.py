@@ -204,6 +204,16 @@ def test_up_arrow_recalls_the_last_line(console: ConsoleOnPty) -> None:
     assert "does not say" not in console.text
 
 
+def test_tab_completes_a_command(console: ConsoleOnPty) -> None:
+    console.expect(r"\n> $")
+    console.send("/summ\t")
+    console.expect(r"> /summary $")
+    console.send("\r")
+    console.expect(r"(?s)Key points.*\n> $")
+    console.send(CTRL_D)
+    assert console.wait_for_exit(5) == 0
+
+
 def test_an_empty_line_gets_a_hint(console: ConsoleOnPty) -> None:
     console.expect(r"\n> $")
     console.send("\r")
