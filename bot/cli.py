@@ -46,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     console = commands.add_parser(
         "console", help="the same bot in this terminal, no token, no network, no state kept"
     )
-    console.add_argument("--admin", action="store_true", help="act as an admin of the bot")
+    console.add_argument(
+        "--admin", action="store_true", help="be an admin for this run (/reload, /rollback, /stats)"
+    )
     console.add_argument(
         "--database", metavar="URL", help="keep the state in this store (default: none kept)"
     )

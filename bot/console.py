@@ -712,7 +712,7 @@ def run_console(
             banner = renderer.text(
                 "console_banner.txt",
                 user_id=CONSOLE_USER_ID,
-                admin=admin,
+                admin=CONSOLE_USER_ID in admin_ids,  # by --admin, or by BOT_ADMIN_IDS
                 kept=database is not None,
             )
             screen.show(html.escape(banner, quote=False) + "\n")
