@@ -722,6 +722,12 @@ def run_console(
             # Ctrl-C: leave at once, on a line of our own, without a traceback.
             screen.write("")
             return EXIT_INTERRUPTED
+        except BrokenPipeError:
+            # Whoever read the output has gone (`| head`): leave as quietly as `cat` would.
+            # Python flushes stdout at exit once more; it goes to /dev/null, not to an error.
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())
+            return 0
         finally:
             bot.stop()
 

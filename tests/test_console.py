@@ -317,6 +317,24 @@ def test_choice_keys_use_paragraph_numbers_and_never_collide() -> None:
     assert choice_keys(buttons) == [2, 3, 1, 4]
 
 
+def test_a_reader_that_stops_reading_ends_it_quietly(tmp_path: Path) -> None:
+    """``python -m bot console < script | head -1``."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "console"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        env=console_environment(tmp_path),
+    )
+    assert process.stdout is not None and process.stdin is not None
+    assert process.stdout.readline().startswith(b"Story Brief console")
+    process.stdout.close()
+    _, errors = process.communicate(b"/start\n/summary\n/quotes\n" * 20, timeout=60)
+    assert process.returncode == 0
+    assert errors == b""
+
+
 def test_a_store_that_cannot_be_used_names_the_option(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "bot", "console", "--database", "postgresql://nobody@127.0.0.1:1/x"],
