@@ -17,7 +17,7 @@ import subprocess
 import sys
 import termios
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -116,34 +116,43 @@ class ConsoleOnPty:
         os.close(self.master)
 
 
+OpenConsole = Callable[..., ConsoleOnPty]
+
+
 @pytest.fixture
-def console(tmp_path: Path) -> Iterator[ConsoleOnPty]:
-    running = ConsoleOnPty(tmp_path)
-    yield running
-    running.close()
+def open_console(tmp_path: Path) -> Iterator[OpenConsole]:
+    """Start consoles on pseudo-terminals; any still running at the end are killed."""
+    started: list[ConsoleOnPty] = []
 
+    def start(*arguments: str, columns: int = 60) -> ConsoleOnPty:
+        started.append(ConsoleOnPty(tmp_path, *arguments, columns=columns))
+        return started[-1]
 
-def prompt_count(console: ConsoleOnPty) -> int:
-    return len(re.findall(r"(?m)^> ", console.text))
-
-
-def test_wraps_to_the_terminal_width_and_labels_choices(tmp_path: Path) -> None:
-    console = ConsoleOnPty(tmp_path, columns=50)
-    try:
-        console.expect(r"\n> $")
-        console.send("/start\r")
-        console.expect(r"(?s)\[6\] 📄 Source.*\n> $")
-        console.send("1\r")  # the first section: the summary, with a button per cited paragraph
-        console.expect(r"(?s)\[8\] ¶ 8.*\n> $")
-        console.send("6\r")  # no button of the summary's opens paragraph 6
-        console.expect(r"(?s)There is no button 6 here.*\n> $")
-        console.send("7\r")
-        console.expect(r"(?s)Paragraph 7 of 11.*\n> $")
-    finally:
-        console.send(CTRL_D)
-        code = console.wait_for_exit(10)
+    yield start
+    for console in started:
         console.close()
-    assert code == 0
+
+
+@pytest.fixture
+def console(open_console: OpenConsole) -> ConsoleOnPty:
+    return open_console()
+
+
+def test_wraps_to_the_terminal_width_and_labels_choices(
+    open_console: OpenConsole, tmp_path: Path
+) -> None:
+    console = open_console(columns=50)
+    console.expect(r"\n> $")
+    console.send("/start\r")
+    console.expect(r"(?s)\[6\] 📄 Source.*\n> $")
+    console.send("1\r")  # the first section: the summary, with a button per cited paragraph
+    console.expect(r"(?s)\[8\] ¶ 8.*\n> $")
+    console.send("6\r")  # no button of the summary's opens paragraph 6
+    console.expect(r"(?s)There is no button 6 here.*\n> $")
+    console.send("7\r")
+    console.expect(r"(?s)Paragraph 7 of 11.*\n> $")
+    console.send(CTRL_D)
+    assert console.wait_for_exit(10) == 0
     shown = console.text
     lines = shown.splitlines()
     assert max(display_width(line) for line in lines) <= 50
