@@ -62,7 +62,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="run the bot on Telegram (the default)")
-    commands.add_parser("console", help="the same bot in this terminal, no token, no network")
+    console = commands.add_parser(
+        "console", help="the same bot in this terminal, no token, no network, no state kept"
+    )
+    console.add_argument(
+        "--admin", action="store_true", help="be an admin for this run (/reload, /rollback, /stats)"
+    )
+    console.add_argument(
+        "--database", metavar="URL", help="keep the state in this store (default: none kept)"
+    )
     check = commands.add_parser(
         "check",
         help="validate the digest and render every template",
@@ -88,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.command == "check":
         return check_command(arguments.digest or settings.digest_path)
     if arguments.command == "console":
-        return console_command(settings)
+        return console_command(settings, admin=arguments.admin, database=arguments.database)
     return run_command(settings)
 
 
@@ -150,6 +158,9 @@ def sample_context(digest: Digest) -> dict[str, Any]:
         "outcome": "subscribed",
         "group": False,
         "forwarded": False,
+        "count": 2,
+        "label": "📖 Read the story",
+        "url": "https://example.org/story",
         "subscription": Subscription(
             chat_id=1,
             chat_type="private",
@@ -312,7 +323,7 @@ def _run_web(application: BriefApplication, settings: Settings) -> int:
     return 0
 
 
-def console_command(settings: Settings) -> int:
+def console_command(settings: Settings, *, admin: bool = False, database: str | None = None) -> int:
     """Run the bot in this terminal."""
     from bot.console import run_console
 
@@ -321,13 +332,11 @@ def console_command(settings: Settings) -> int:
     if digest is None:
         return EXIT_UNUSABLE
     try:
-        return asyncio.run(run_console(settings, digest))
-    except SQLAlchemyError as error:
+        return run_console(settings, digest, admin=admin, database=database)
+    except (SQLAlchemyError, OSError) as error:
+        # The console's only outside resource is the store it was given (--database).
         print(
-            f"error: BOT_DATABASE_URL: the state store cannot be used: {first_line(error)}",
+            f"error: --database: the state store cannot be used: {first_line(error)}",
             file=sys.stderr,
         )
         return EXIT_UNUSABLE
-    except OSError as error:
-        print(f"error: the console stopped: {_os_error(error)}", file=sys.stderr)
-        return EXIT_FAILED
