@@ -131,6 +131,7 @@ def sample_context(digest: Digest) -> dict[str, Any]:
         "correction": False,
         "limit": 4,
         "unservable": None,
+        "moved": False,
         "usage": False,
         "check": False,
         "problems": [],

@@ -215,8 +215,8 @@ async def _health(application: BriefApplication) -> Response:
         return _unavailable("the digest is not loaded yet")
     try:
         async with asyncio.timeout(HEALTH_TIMEOUT):
-            counts = await data.store.subscriber_counts()
-            latest = await data.store.latest_broadcast()
+            counts = await data.store.subscriptions.subscriber_counts()
+            latest = await data.store.ledger.latest_broadcast()
     except TimeoutError:
         logger.warning("health check: the database did not answer in %.0f s", HEALTH_TIMEOUT)
         return _unavailable("the database does not answer")

@@ -306,7 +306,7 @@ async def test_healthz_is_503_when_the_database_hangs(
 
     monkeypatch.setattr("bot.web.HEALTH_TIMEOUT", 0.2)
     async with webhook_bot(api, tmp_path, digest) as bot:
-        monkeypatch.setattr(bot.application.bot_data, "store", Hanging())
+        monkeypatch.setattr(bot.application.bot_data.store, "subscriptions", Hanging())
         started = time.monotonic()
         response = await bot.client.get("/healthz")
         assert response.status_code == 503

@@ -108,7 +108,7 @@ def build_application(
     application = builder.build()
     # The sender needs the application's bot, which exists only now.
     services.sender = DeliverySender(
-        store,
+        store.ledger,
         TelegramTransport(application.bot, paid_broadcast=settings.paid_broadcast),
         limiter,
         policy,

@@ -339,7 +339,9 @@ async def subscribe(update: Update, context: BriefContext) -> None:
     if not await may_manage_subscription(update, context):
         await _subscription_reply(update, context, "group_admins_only")
         return
-    added = await context.bot_data.store.subscribe(chat.id, chat_type=chat.type, title=chat.title)
+    added = await context.bot_data.store.subscriptions.subscribe(
+        chat.id, chat_type=chat.type, title=chat.title
+    )
     await _subscription_reply(update, context, "subscribed" if added else "already_subscribed")
 
 
@@ -351,7 +353,7 @@ async def unsubscribe(update: Update, context: BriefContext) -> None:
     if not await may_manage_subscription(update, context):
         await _subscription_reply(update, context, "group_admins_only")
         return
-    removed = await context.bot_data.store.unsubscribe(chat.id)
+    removed = await context.bot_data.store.subscriptions.unsubscribe(chat.id)
     await _subscription_reply(update, context, "unsubscribed" if removed else "not_subscribed")
 
 
@@ -363,7 +365,7 @@ async def status(update: Update, context: BriefContext) -> None:
     data = context.bot_data
     parts = data.renderer.messages(
         "status.html",
-        subscription=await data.store.subscription(chat.id),
+        subscription=await data.store.subscriptions.subscription(chat.id),
         group=chat.type != ChatType.PRIVATE,
         version=data.library.version,
     )
@@ -378,14 +380,16 @@ async def my_membership(update: Update, context: BriefContext) -> None:
     status = change.new_chat_member.status
     if status in {ChatMemberStatus.BANNED, ChatMemberStatus.LEFT}:
         reason = "blocked" if change.chat.type == ChatType.PRIVATE else f"bot {status}"
-        await context.bot_data.store.mark_inactive(change.chat.id, reason)
+        await context.bot_data.store.subscriptions.mark_inactive(change.chat.id, reason)
 
 
 async def migrated(update: Update, context: BriefContext) -> None:
     """A group became a supergroup: its subscription moves to the new chat id."""
     message = update.effective_message
     if message is not None and message.migrate_to_chat_id is not None:
-        await context.bot_data.store.move_chat(message.chat.id, message.migrate_to_chat_id)
+        await context.bot_data.store.subscriptions.move_chat(
+            message.chat.id, message.migrate_to_chat_id
+        )
 
 
 async def refuse_admin_command(update: Update, context: BriefContext) -> None:
@@ -435,6 +439,7 @@ async def rollback(update: Update, context: BriefContext) -> None:
         version=outcome.restored,
         current=outcome.current,
         unservable=outcome.unservable,
+        moved=outcome.moved,
         diff=outcome.diff,
         recipients=outcome.recipients,
     )
@@ -446,8 +451,8 @@ async def stats(update: Update, context: BriefContext) -> None:
     data = context.bot_data
     parts = data.renderer.messages(
         "stats.html",
-        counts=await data.store.subscriber_counts(),
+        counts=await data.store.subscriptions.subscriber_counts(),
         version=data.library.version,
-        broadcast=await data.store.latest_broadcast(),
+        broadcast=await data.store.ledger.latest_broadcast(),
     )
     await reply(update, context, parts)
