@@ -175,6 +175,7 @@ def sample_context(digest: Digest) -> dict[str, Any]:
         "correction": False,
         "shown": 4,
         "unservable": None,
+        "moved": False,
         "usage": False,
         "check": False,
         "problems": [],

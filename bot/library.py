@@ -33,10 +33,6 @@ def changes_between(old: Digest, new: Digest) -> DigestDiff:
     return diff
 
 
-class _Unservable(Exception):
-    """A stored version no longer passes validation (the rules grew stricter)."""
-
-
 @dataclass(frozen=True)
 class ReloadOutcome:
     """What a /reload (or /reload check) found and did."""
@@ -58,6 +54,9 @@ class RollbackOutcome:
     recipients: int = 0
     unservable: int | None = None
     """The previous version's id, when it exists but fails today's validation."""
+    moved: bool = False
+    """True when the current version changed while the correction was being prepared
+    (another replica published or rolled back): nothing was changed, the admin may retry."""
 
 
 class DigestLibrary:
@@ -77,8 +76,7 @@ class DigestLibrary:
         self.renderer = renderer
         self.on_broadcast = on_broadcast
         # Until start() has consulted the store, the file is the best answer there is.
-        self._file_digest = file_digest
-        self._current = file_digest
+        self._file_digest = self._current = file_digest
         self._answers = AnswerEngine(file_digest)
         self._cache = DigestCache(file_digest)
         self._version: Version | None = None
@@ -111,14 +109,14 @@ class DigestLibrary:
         """Serve the store's current version, publishing the file if it changed on disk."""
         file_digest = self._file_digest
         async with self._lock:
-            version = await self.store.current_version()
+            version = await self.store.versions.current_version()
             if version is not None and version.fingerprint == file_digest.fingerprint:
                 # The file holds what is current (the usual restart): it is validated
                 # already, and its answer engine and rendered messages are built. As
                 # below, the file is remembered as loaded, so that a later edit of it is
                 # told apart from what a rollback left on disk.
-                if await self.store.file_fingerprint() != file_digest.fingerprint:
-                    await self.store.remember_file(file_digest.fingerprint)
+                if await self.store.versions.file_fingerprint() != file_digest.fingerprint:
+                    await self.store.versions.remember_file(file_digest.fingerprint)
                 self._serve(file_digest, version)
                 return
             served = None if version is None else self._digest_of(version)
@@ -127,13 +125,13 @@ class DigestLibrary:
                 publication = await self._publish(file_digest, None, "start", announce=None)
                 self._serve(file_digest, publication.version)
                 return
-            if file_digest.fingerprint == await self.store.file_fingerprint():
+            if file_digest.fingerprint == await self.store.versions.file_fingerprint():
                 # The file is as last loaded: whatever is current (a rollback too) stays.
                 self._serve(served, version)
                 return
             diff = changes_between(served, file_digest)
             if not diff:  # edited, but not in anything a reader sees (comments, layout)
-                await self.store.remember_file(file_digest.fingerprint)
+                await self.store.versions.remember_file(file_digest.fingerprint)
                 self._serve(served, version)
                 return
             logger.info("the digest file changed on disk: publishing it (%d changes)", diff.count)
@@ -149,39 +147,46 @@ class DigestLibrary:
             diff = changes_between(self._current, digest)
             if not diff:
                 if not check:
-                    await self.store.remember_file(digest.fingerprint)
+                    await self.store.versions.remember_file(digest.fingerprint)
                 return ReloadOutcome(self.version, diff=diff)
             if check:
-                counts = await self.store.subscriber_counts()
+                counts = await self.store.subscriptions.subscriber_counts()
                 return ReloadOutcome(self.version, diff=diff, recipients=counts.active)
             publication = await self._publish(digest, admin_id, "reload", announce=diff)
             self._serve(digest, publication.version)
             return ReloadOutcome(publication.version, diff=diff, recipients=publication.recipients)
 
     async def rollback(self, admin_id: int) -> RollbackOutcome:
-        """Make the previous version current again, announced to subscribers as a correction."""
+        """Make the previous version current again, announced to subscribers as a correction.
+
+        The version to restore is validated and the correction rendered before anything is
+        written; the store then commits only if the version current when we looked still
+        is, so a publication by another replica meanwhile is never silently undone.
+        """
         async with self._lock:
-            restored: list[tuple[Digest, DigestDiff]] = []
-
-            def announcement(origin: Version, target: Version) -> list[str]:
-                old, new = self._digest_of(origin), self._digest_of(target)
-                if new is None:
-                    raise _Unservable(target.id)
-                diff = changes_between(old or new, new)
-                restored.append((new, diff))
-                return self._announcement(new, diff, correction=True)
-
-            try:
-                publication = await self.store.rollback(
-                    published_by=admin_id, announcement_for=announcement
-                )
-            except _Unservable as error:
-                logger.warning("version %s no longer passes validation: not restored", error)
-                return RollbackOutcome(self.version, unservable=int(str(error)))
-            if publication is None:
+            found = await self.store.versions.rollback_target()
+            if found is None:
                 return RollbackOutcome(self.version)
-            digest, diff = restored[0]
-            self._serve(digest, publication.version)
+            current, target = found
+            restored = await asyncio.to_thread(self._digest_of, target)
+            if restored is None:
+                logger.warning("version %d no longer passes validation: not restored", target.id)
+                return RollbackOutcome(self.version, unservable=target.id)
+            if self._version is not None and current.id == self._version.id:
+                served: Digest | None = self._current
+            else:  # another replica made it current: validate it like any stored version
+                served = await asyncio.to_thread(self._digest_of, current)
+            diff = changes_between(served or restored, restored)
+            publication = await self.store.versions.rollback(
+                current,
+                target,
+                published_by=admin_id,
+                announcement=self._announcement(restored, diff, correction=True),
+            )
+            if publication is None:
+                logger.warning("version %d stopped being current during /rollback", current.id)
+                return RollbackOutcome(self.version, moved=True)
+            self._serve(restored, publication.version)
             self.on_broadcast()
             return RollbackOutcome(
                 publication.version, publication.version, diff, publication.recipients
@@ -201,7 +206,7 @@ class DigestLibrary:
             if announce is None or not announce.for_readers
             else self._announcement(digest, announce, correction=False)
         )
-        publication = await self.store.publish(
+        publication = await self.store.versions.publish(
             fingerprint=digest.fingerprint,
             digest_yaml=digest.digest_text,
             article_text=digest.article.text,

@@ -109,14 +109,14 @@ def page_backend(application: BriefApplication, settings: Settings) -> PageBacke
         raise ValueError("BOT_TOKEN is required to serve the story page")
 
     async def subscribed(user_id: int) -> bool:
-        subscription = await services.store.subscription(user_id)
+        subscription = await services.store.subscriptions.subscription(user_id)
         return subscription is not None and subscription.active
 
     async def set_subscribed(user_id: int, wanted: bool) -> bool:
         if wanted:
-            await services.store.subscribe(user_id, chat_type="private", title=None)
+            await services.store.subscriptions.subscribe(user_id, chat_type="private", title=None)
         else:
-            await services.store.unsubscribe(user_id)
+            await services.store.subscriptions.unsubscribe(user_id)
         return await subscribed(user_id)
 
     return PageBackend(
@@ -209,8 +209,8 @@ async def _health(application: BriefApplication) -> Response:
         return _unavailable("the digest is not loaded yet")
     try:
         async with asyncio.timeout(HEALTH_TIMEOUT):
-            counts = await data.store.subscriber_counts()
-            latest = await data.store.latest_broadcast()
+            counts = await data.store.subscriptions.subscriber_counts()
+            latest = await data.store.ledger.latest_broadcast()
     except TimeoutError:
         logger.warning("health check: the database did not answer in %.0f s", HEALTH_TIMEOUT)
         return _unavailable("the database does not answer")

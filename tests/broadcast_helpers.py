@@ -19,9 +19,9 @@ from bot.chat.app import build_application, running
 from bot.chat.context import BriefApplication
 from bot.config import Settings
 from bot.delivery.sender import DeliverySender
-from bot.store import Store
 from tests.botapi import BotApiDouble, BotMessage, Call
 from tests.botapi.server import _Response
+from tests.postgres import open_store
 
 ADMIN = 777
 """The admin's user id (and private chat id); never a subscriber unless a test says so."""
@@ -69,10 +69,10 @@ def database_url(path: Path) -> str:
 
 async def add_subscribers(url: str, chat_ids: Iterable[int]) -> None:
     """Subscribe private chats straight in the store (migrating it first if needed)."""
-    store = await Store.open(url)
+    store = await open_store(url)
     try:
         for chat_id in chat_ids:
-            await store.subscribe(chat_id, chat_type="private", title=None)
+            await store.subscriptions.subscribe(chat_id, chat_type="private", title=None)
     finally:
         await store.close()
 

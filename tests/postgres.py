@@ -1,4 +1,5 @@
-"""A fresh PostgreSQL database per test, when BOT_TEST_DATABASE_URL names a server."""
+"""Test databases: a fresh PostgreSQL one per test (when BOT_TEST_DATABASE_URL names a
+server) or an SQLite file, and a store opened on one the way the bot opens its own."""
 
 from __future__ import annotations
 
@@ -6,11 +7,14 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
+
+from bot.store import Store
 
 PG_URL = os.environ.get("BOT_TEST_DATABASE_URL", "")
 SKIP_REASON = "BOT_TEST_DATABASE_URL is not set"
@@ -34,3 +38,25 @@ async def fresh_database() -> AsyncIterator[str]:
                 await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         await admin.dispose()
+
+
+@asynccontextmanager
+async def empty_database(kind: str, tmp_path: Path) -> AsyncIterator[str]:
+    """The URL of an empty database: ``kind`` "sqlite" (a file in a directory yet to be
+    made, under ``tmp_path``) or "postgresql" (see :func:`fresh_database`)."""
+    if kind == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'state' / 'store.db'}"
+        return
+    async with fresh_database() as url:
+        yield url
+
+
+async def open_store(url: str) -> Store:
+    """A store on ``url``, migrated as the bot's start-up does (connect, then migrate)."""
+    store = Store.connect(url)
+    try:
+        await store.migrate()
+    except BaseException:
+        await store.close()
+        raise
+    return store

@@ -21,7 +21,7 @@ from bot.chat.context import BriefApplication
 from bot.config import FREE_BROADCAST_RATE, Settings
 from bot.delivery.limiter import PER_CHAT_INTERVAL
 from bot.digest import load_digest
-from bot.store import BroadcastProgress, Store
+from bot.store import BroadcastProgress
 from tests.botapi import BotApiDouble, Fault
 from tests.broadcast_helpers import (
     ADMIN,
@@ -44,6 +44,7 @@ from tests.broadcast_helpers import (
 )
 from tests.conftest import EditDigest
 from tests.e2e import converse, settings_for
+from tests.postgres import open_store
 
 GROUP = -100777888
 GROUP_MEMBER = 424242  # who speaks in a group by default in the double
@@ -73,7 +74,7 @@ def settings(api: BotApiDouble, database: Path, digest_path: Path, rate: float) 
 
 
 async def progress(application: BriefApplication) -> BroadcastProgress:
-    latest = await application.bot_data.store.latest_broadcast()
+    latest = await application.bot_data.store.ledger.latest_broadcast()
     assert latest is not None
     return latest
 
@@ -94,7 +95,7 @@ async def active_among(application: BriefApplication, chats: list[int]) -> list[
     store = application.bot_data.store
     active = []
     for chat in chats:
-        subscription = await store.subscription(chat)
+        subscription = await store.subscriptions.subscription(chat)
         if subscription is not None and subscription.active:
             active.append(chat)
     return active
@@ -430,9 +431,9 @@ async def test_an_update_in_two_parts_keeps_both_rate_limits(
     subscribers = list(range(1901, 1921))
     await add_subscribers(database_url(database), subscribers)
     digest = load_digest(seeds_copy)
-    store = await Store.open(database_url(database))
+    store = await open_store(database_url(database))
     try:
-        publication = await store.publish(
+        publication = await store.versions.publish(
             fingerprint=digest.fingerprint,
             digest_yaml=digest.digest_text,
             article_text=digest.article.text,

@@ -271,7 +271,7 @@ async def test_forged_callback_data_is_answered_and_changes_nothing(
     ]
     await api.wait_for_async(lambda double: set(queries) <= double.answered_callbacks)
     assert bot.bot_data.library.version.id == version
-    assert await bot.bot_data.store.subscription(ADMIN + 1) is None
+    assert await bot.bot_data.store.subscriptions.subscription(ADMIN + 1) is None
 
 
 async def converse_private(api: BotApiDouble, chat: int, text: str) -> list[Any]:

@@ -19,11 +19,10 @@ import httpx
 import pytest
 
 from bot.delivery.sender import SenderPolicy
-from bot.store import Store
 from tests.botapi import BotApiDouble
 from tests.broadcast_helpers import max_in_window
 from tests.conftest import EditDigest
-from tests.postgres import fresh_database
+from tests.postgres import fresh_database, open_store
 from tests.processes import start_bot, stop_bot
 
 ADMIN = 9001
@@ -72,9 +71,9 @@ async def test_the_other_replica_takes_over_a_broadcast_when_the_leader_dies(
     tmp_path: Path, seeds_copy: Path, edit_digest: EditDigest
 ) -> None:
     async with fresh_database() as url:
-        store = await Store.open(url)
+        store = await open_store(url)
         for chat in SUBSCRIBERS:
-            await store.subscribe(chat, chat_type="private", title=None)
+            await store.subscriptions.subscribe(chat, chat_type="private", title=None)
         await store.close()
 
         with BotApiDouble() as api:

@@ -22,8 +22,8 @@ from bot.delivery import (
     TransientFailure,
 )
 from bot.delivery.sender import SenderPolicy, _SentOutcomes
-from bot.store import Delivery, Store
-from tests.postgres import fresh_database
+from bot.store import Delivery, DeliveryLedger, Store
+from tests.postgres import empty_database, open_store
 
 FAST = SenderPolicy(
     concurrency=4, batch=50, max_attempts=3, backoff_base=0.01, backoff_cap=0.05, idle_poll=0.05
@@ -53,21 +53,16 @@ class ScriptedTransport:
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
     """The real store, on SQLite and (when BOT_TEST_DATABASE_URL is set) on PostgreSQL."""
-    if request.param == "sqlite":
-        opened = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'state.sqlite3'}")
-        yield opened
-        await opened.close()
-        return
-    async with fresh_database() as url:
-        opened = await Store.open(url)
+    async with empty_database(request.param, tmp_path) as url:
+        opened = await open_store(url)
         yield opened
         await opened.close()
 
 
 async def publish_to(store: Store, chats: range) -> int:
     for chat in chats:
-        await store.subscribe(chat, chat_type="private", title=None)
-    publication = await store.publish(
+        await store.subscriptions.subscribe(chat, chat_type="private", title=None)
+    publication = await store.versions.publish(
         fingerprint="f" * 64,
         digest_yaml="title: x",
         article_text="x",
@@ -86,7 +81,7 @@ async def drain(sender: DeliverySender, store: Store, seconds: float = 10.0) -> 
     try:
         async with asyncio.timeout(seconds):
             while True:
-                progress = await store.latest_broadcast()
+                progress = await store.ledger.latest_broadcast()
                 if progress is not None and progress.pending == progress.sending == 0:
                     return
                 await asyncio.sleep(0.02)
@@ -98,9 +93,9 @@ async def drain(sender: DeliverySender, store: Store, seconds: float = 10.0) -> 
 async def test_every_subscriber_gets_one_message(store: Store) -> None:
     await publish_to(store, range(1, 121))
     transport = ScriptedTransport()
-    await drain(DeliverySender(store, transport, SendLimiter(1000), FAST), store)
+    await drain(DeliverySender(store.ledger, transport, SendLimiter(1000), FAST), store)
     assert sorted(transport.sent) == list(range(1, 121))
-    progress = await store.latest_broadcast()
+    progress = await store.ledger.latest_broadcast()
     assert progress is not None
     assert (progress.sent, progress.failed, progress.blocked) == (120, 0, 0)
 
@@ -117,13 +112,13 @@ async def test_outcomes_by_error(store: Store) -> None:
         }
     )
     limiter = SendLimiter(1000)
-    await drain(DeliverySender(store, transport, limiter, FAST), store)
+    await drain(DeliverySender(store.ledger, transport, limiter, FAST), store)
     assert sorted(transport.sent) == [2, 5]
     assert transport.attempts == Counter({1: 1, 2: 3, 3: 3, 4: 1, 5: 2})
-    progress = await store.latest_broadcast()
+    progress = await store.ledger.latest_broadcast()
     assert progress is not None
     assert (progress.sent, progress.blocked, progress.failed) == (2, 1, 2)
-    blocked = await store.subscription(1)
+    blocked = await store.subscriptions.subscription(1)
     assert blocked is not None
     assert not blocked.active
 
@@ -139,7 +134,7 @@ async def test_retry_after_pauses_everyone(store: Store) -> None:
         return await original(chat_id, text)
 
     transport.send = timed  # type: ignore[method-assign]
-    await drain(DeliverySender(store, transport, SendLimiter(100), FAST), store)
+    await drain(DeliverySender(store.ledger, transport, SendLimiter(100), FAST), store)
     assert sorted(transport.sent) == [1, 2, 3, 4, 5]
     told_to_wait = next(time for time, chat in attempts if chat == 2)
     during_pause = [chat for time, chat in attempts if told_to_wait < time < told_to_wait + 0.5]
@@ -162,11 +157,11 @@ async def test_a_crash_in_flight_resends_only_what_was_in_flight(store: Store) -
 
     transport = CrashingTransport(delay=0.05)
     with pytest.RaisesGroup(Crash):
-        await DeliverySender(store, transport, SendLimiter(1000), FAST).run()
+        await DeliverySender(store.ledger, transport, SendLimiter(1000), FAST).run()
     attempted, first_run = set(transport.attempts), list(transport.sent)
 
     restarted = ScriptedTransport()
-    await drain(DeliverySender(store, restarted, SendLimiter(1000), FAST), store)
+    await drain(DeliverySender(store.ledger, restarted, SendLimiter(1000), FAST), store)
     everyone = Counter(first_run) + Counter(restarted.sent)
     assert set(everyone) == set(range(1, 41))  # nobody skipped
     duplicates = {chat for chat, count in everyone.items() if count > 1}
@@ -179,7 +174,7 @@ async def test_a_crash_in_flight_resends_only_what_was_in_flight(store: Store) -
 
 async def test_wake_starts_a_new_broadcast_without_waiting(store: Store) -> None:
     transport = ScriptedTransport()
-    sender = DeliverySender(store, transport, SendLimiter(1000), SenderPolicy(idle_poll=30))
+    sender = DeliverySender(store.ledger, transport, SendLimiter(1000), SenderPolicy(idle_poll=30))
     task = asyncio.create_task(sender.run())
     try:
         await asyncio.sleep(0.05)  # the sender is idle, for up to 30 s
@@ -196,7 +191,7 @@ async def test_wake_starts_a_new_broadcast_without_waiting(store: Store) -> None
 async def test_stop_finishes_sends_under_way_and_starts_no_other(store: Store) -> None:
     await publish_to(store, range(1, 101))
     transport = ScriptedTransport(delay=0.2)
-    sender = DeliverySender(store, transport, SendLimiter(1000), FAST)
+    sender = DeliverySender(store.ledger, transport, SendLimiter(1000), FAST)
     task = asyncio.create_task(sender.run())
     while not transport.attempts:
         await asyncio.sleep(0.005)
@@ -204,7 +199,7 @@ async def test_stop_finishes_sends_under_way_and_starts_no_other(store: Store) -
     await asyncio.wait_for(task, 5)
     assert set(transport.attempts) == set(transport.sent)  # every send begun was finished
     assert len(transport.sent) <= FAST.concurrency
-    progress = await store.latest_broadcast()
+    progress = await store.ledger.latest_broadcast()
     assert progress is not None
     assert progress.sent == len(transport.sent)  # and recorded
     # What was claimed and never sent is due again at once, for whoever sends next.
@@ -217,14 +212,29 @@ def test_backoff_is_exponential_and_capped() -> None:
 
 
 async def test_a_migrated_chat_gets_its_update_at_its_new_id(store: Store) -> None:
-    await store.subscribe(-42, chat_type="group", title="Newsroom")
+    await store.subscriptions.subscribe(-42, chat_type="group", title="Newsroom")
     await publish_to(store, range(1, 2))
     transport = ScriptedTransport(errors={-42: [ChatMoved(-10042)]})
-    await drain(DeliverySender(store, transport, SendLimiter(1000), FAST), store)
+    await drain(DeliverySender(store.ledger, transport, SendLimiter(1000), FAST), store)
     assert sorted(transport.sent) == [-10042, 1]
-    moved = await store.subscription(-10042)
+    moved = await store.subscriptions.subscription(-10042)
     assert moved is not None
     assert moved.active
+
+
+async def test_a_migrated_chat_that_has_its_own_delivery_gets_the_update_once(
+    store: Store,
+) -> None:
+    # The supergroup subscribed before anyone saw the migration: both ids have a delivery.
+    await store.subscriptions.subscribe(-42, chat_type="group", title="Newsroom")
+    await store.subscriptions.subscribe(-10042, chat_type="supergroup", title="Newsroom")
+    await publish_to(store, range(1, 2))
+    transport = ScriptedTransport(errors={-42: [ChatMoved(-10042)]})
+    await drain(DeliverySender(store.ledger, transport, SendLimiter(1000), FAST), store)
+    assert sorted(transport.sent) == [-10042, 1]
+    progress = await store.ledger.latest_broadcast()
+    assert progress is not None
+    assert (progress.sent, progress.cancelled, progress.sending) == (2, 1, 0)
 
 
 # -- the fast path: chunked "still due?" checks, grouped commits, no batch barrier ---------
@@ -234,11 +244,11 @@ GROUPED = SenderPolicy(
 )
 
 
-class CountingStore(Store):
-    """The real store, recording how the sender groups its writes and questions."""
+class CountingLedger(DeliveryLedger):
+    """The real ledger, recording how the sender groups its writes and questions."""
 
     def __init__(self, store: Store) -> None:
-        super().__init__(store._engine)
+        super().__init__(store.engine)
         self.sent_groups: list[int] = []
         self.asked: list[int] = []
 
@@ -253,7 +263,7 @@ class CountingStore(Store):
 
 async def test_grouped_policy_sends_each_once_with_few_transactions(store: Store) -> None:
     await publish_to(store, range(1, 401))
-    ledger = CountingStore(store)
+    ledger = CountingLedger(store)
     transport = ScriptedTransport(delay=0.005)
     await drain(DeliverySender(ledger, transport, SendLimiter(5000), GROUPED), store)
     assert sorted(transport.sent) == list(range(1, 401))
@@ -261,7 +271,7 @@ async def test_grouped_policy_sends_each_once_with_few_transactions(store: Store
     # Outcomes are written in groups, and rows are asked about ten at a time.
     assert len(ledger.sent_groups) < 400 / 4, ledger.sent_groups
     assert sum(ledger.asked) == 400 and max(ledger.asked) == 10, ledger.asked
-    progress = await store.latest_broadcast()
+    progress = await store.ledger.latest_broadcast()
     assert progress is not None
     assert (progress.sent, progress.sending, progress.pending) == (400, 0, 0)
 
@@ -273,22 +283,22 @@ async def test_grouped_policy_skips_a_chat_that_left_after_the_claim(store: Stor
     class LeavingTransport(ScriptedTransport):
         async def send(self, chat_id: int, text: str) -> int:
             if chat_id == 20:  # long after chat 150's row was claimed, before it is asked
-                await store.unsubscribe(left)
+                await store.subscriptions.unsubscribe(left)
             return await super().send(chat_id, text)
 
     transport = LeavingTransport()
     policy = SenderPolicy(concurrency=4, batch=200, recheck=10, idle_poll=0.05)
-    await drain(DeliverySender(store, transport, SendLimiter(5000), policy), store)
+    await drain(DeliverySender(store.ledger, transport, SendLimiter(5000), policy), store)
     assert left not in transport.sent
     assert sorted(transport.sent) == [chat for chat in range(1, 201) if chat != left]
-    progress = await store.latest_broadcast()
+    progress = await store.ledger.latest_broadcast()
     assert progress is not None
     assert (progress.sent, progress.cancelled) == (199, 1)
 
 
 def test_policy_for_a_rate() -> None:
     slow, fast = SenderPolicy.for_rate(30), SenderPolicy.for_rate(1000)
-    # At 30/s every row is asked about alone and every outcome committed alone, as before.
+    # At 30/s there is nothing to group: every row is asked about and committed alone.
     assert (slow.concurrency, slow.batch, slow.recheck, slow.commit_window) == (8, 200, 1, 0.0)
     assert (fast.concurrency, fast.batch, fast.recheck, fast.commit_window) == (250, 500, 50, 0.02)
 
@@ -336,11 +346,11 @@ async def test_a_cancelled_writer_leaves_nobody_waiting_forever() -> None:
     assert ledger.committed == []
 
 
-class FailingChecks(Store):
-    """The real store, whose "still due?" query fails once, after the first chunk."""
+class FailingChecks(DeliveryLedger):
+    """The real ledger, whose "still due?" query fails once, after the first chunk."""
 
     def __init__(self, store: Store) -> None:
-        super().__init__(store._engine)
+        super().__init__(store.engine)
         self.checks = 0
 
     async def still_due_among(self, delivery_ids: Collection[int]) -> set[int]:
@@ -361,7 +371,7 @@ async def test_a_ledger_failure_mid_drain_releases_what_was_not_sent(store: Stor
     with pytest.raises(OSError, match="database is locked"):
         await sender.drain_once()
     assert sorted(transport.sent) == list(range(1, 11))  # the first chunk only
-    progress = await store.latest_broadcast()
+    progress = await store.ledger.latest_broadcast()
     assert progress is not None
     assert (progress.sent, progress.sending, progress.pending) == (10, 0, 30)
     # The next drain sends the rest.
@@ -374,9 +384,9 @@ async def test_a_failing_ledger_makes_the_loop_wait_not_spin(
 ) -> None:
     await publish_to(store, range(1, 11))
 
-    class AlwaysFailing(Store):
+    class AlwaysFailing(DeliveryLedger):
         def __init__(self) -> None:
-            super().__init__(store._engine)
+            super().__init__(store.engine)
             self.claims = 0
 
         async def claim_due(self, limit: int, now: datetime | None = None) -> list[Delivery]:
@@ -394,7 +404,7 @@ async def test_a_failing_ledger_makes_the_loop_wait_not_spin(
     await task
     assert 1 <= ledger.claims <= 10, ledger.claims
     assert "delivery loop failed; retrying" in caplog.text
-    progress = await store.latest_broadcast()
+    progress = await store.ledger.latest_broadcast()
     assert progress is not None
     assert (progress.sending, progress.pending) == (0, 10)  # each try released its claim
 
@@ -402,16 +412,13 @@ async def test_a_failing_ledger_makes_the_loop_wait_not_spin(
 async def test_a_broadcast_that_cannot_be_read_gives_its_rows_back(store: Store) -> None:
     await publish_to(store, range(1, 4))
 
-    class Unreadable(Store):
-        def __init__(self) -> None:
-            super().__init__(store._engine)
-
+    class Unreadable(DeliveryLedger):
         async def broadcast_parts(self, broadcast_id: int) -> list[str]:
             raise OSError("disk I/O error")
 
-    sender = DeliverySender(Unreadable(), ScriptedTransport(), SendLimiter(5000), FAST)
+    sender = DeliverySender(Unreadable(store.engine), ScriptedTransport(), SendLimiter(5000), FAST)
     assert await sender.drain_once() == 3
-    progress = await store.latest_broadcast()
+    progress = await store.ledger.latest_broadcast()
     assert progress is not None
     assert (progress.sending, progress.pending, progress.sent) == (0, 3, 0)
 

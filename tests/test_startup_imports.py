@@ -1,7 +1,7 @@
 """Start-up stays lean: Alembic only when a migration runs, the webhook stack only for webhooks.
 
 A restart on a database already at the head revision must not import Alembic (it is a good
-part of the start-up time and memory); a new or older database is migrated as before. A
+part of the start-up time and memory); a new or older database is migrated through it. A
 polling bot never imports the webhook stack (bot.web: Starlette, Uvicorn) nor the console.
 """
 
@@ -22,11 +22,11 @@ from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
 from sqlalchemy import Connection, text
 
-import bot.store
-from bot.store import Store, alembic_config, head_revision
+import bot.store.schema
+from bot.store import SCHEMA_HEAD, Store, alembic_config
 from tests.botapi import BotApiDouble
 from tests.e2e import TEST_TOKEN
-from tests.postgres import fresh_database
+from tests.postgres import empty_database, open_store
 from tests.processes import stop_bot
 
 USER = 5151
@@ -36,10 +36,7 @@ WEBHOOK_STACK = ("bot.web", "starlette", "uvicorn")
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """An empty database: an SQLite file, or a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
-        return
-    async with fresh_database() as url:
+    async with empty_database(request.param, tmp_path) as url:
         yield url
 
 
@@ -52,69 +49,14 @@ async def revisions(url: str) -> list[str] | None:
 
 
 async def open_and_close(url: str) -> None:
-    await (await Store.open(url)).close()
+    await (await open_store(url)).close()
 
 
-# -- the head revision, read without Alembic -----------------------------------------------
+# -- the head revision, known without Alembic -----------------------------------------------
 
 
-def test_head_revision_is_alembics_head() -> None:
-    assert head_revision() is not None
-    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
-
-
-def _script(revision: str, down: str) -> str:
-    return (
-        f'"""Revision {revision}.\n\nRevision ID: {revision}\nRevises: {down}\n"""\n\n'
-        "from __future__ import annotations\n\n"
-        f"revision: str = {revision}\ndown_revision: str | None = {down}  # the one before\n"
-        "branch_labels = None\ndepends_on = None\n\n\n"
-        "def upgrade() -> None:\n    pass\n\n\ndef downgrade() -> None:\n    pass\n"
-    )
-
-
-@pytest.mark.parametrize(
-    ("scripts", "head"),
-    [
-        ({"a.py": _script('"1"', "None")}, "1"),
-        ({"a.py": _script('"1"', "None"), "b.py": _script("'2'", '"1"')}, "2"),
-        (
-            {
-                "a.py": _script('"1"', "None"),
-                "b.py": _script('"2a"', '"1"'),
-                "c.py": _script('"2b"', '"1"'),
-                "d.py": _script('"3"', '("2a", "2b")'),
-                "__init__.py": "",
-                "notes.txt": "revision = 'x'\n",
-            },
-            "3",
-        ),
-        # Not told plainly, or not one head: Alembic decides.
-        ({}, None),
-        (
-            {
-                "a.py": _script('"1"', "None"),
-                "b.py": _script('"2"', '"1"'),
-                "c.py": _script('"3"', '"1"'),
-            },
-            None,
-        ),
-        ({"a.py": _script('"1"', "None"), "b.py": _script('"1"', "None")}, None),
-        ({"a.py": _script("make_id()", "None")}, None),
-        ({"a.py": _script('"1"', "None"), "b.py": _script('"2"', "(\n    '1',\n)")}, None),
-        ({"a.py": _script('"1"', "None").replace("down_revision", "previous")}, None),
-        ({"a.py": _script('"1"', "None") + 'revision = "2"\n'}, None),
-        ({"a.py": _script("1", "None")}, None),
-    ],
-)
-def test_head_revision_from_the_scripts(
-    scripts: dict[str, str], head: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    (tmp_path / "versions").mkdir()
-    for name, source in scripts.items():
-        (tmp_path / "versions" / name).write_text(source, encoding="utf-8")
-    monkeypatch.setattr(bot.store, "MIGRATIONS_DIR", tmp_path)
-    assert head_revision() == head
+def test_schema_head_is_alembics_head() -> None:
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == SCHEMA_HEAD
 
 
 # -- when Alembic runs -------------------------------------------------------------------
@@ -125,16 +67,16 @@ async def test_a_schema_at_head_is_left_to_itself(
 ) -> None:
     assert await revisions(database_url) is None  # a new database: no alembic_version yet
     upgrades: list[Connection] = []
-    upgrade = bot.store._upgrade
+    upgrade = bot.store.schema.upgrade
 
     def counting(connection: Connection) -> None:
         upgrades.append(connection)
         upgrade(connection)
 
-    monkeypatch.setattr(bot.store, "_upgrade", counting)
+    monkeypatch.setattr(bot.store.schema, "upgrade", counting)
     await open_and_close(database_url)
     assert len(upgrades) == 1
-    assert await revisions(database_url) == [head_revision()]
+    assert await revisions(database_url) == [SCHEMA_HEAD]
     await open_and_close(database_url)
     assert len(upgrades) == 1  # at head: not even asked
 
@@ -143,10 +85,10 @@ async def test_a_downgraded_schema_is_upgraded(database_url: str) -> None:
     await open_and_close(database_url)
     await asyncio.to_thread(command.downgrade, alembic_config(database_url), "base")
     assert await revisions(database_url) == []
-    store = await Store.open(database_url)
+    store = await open_store(database_url)
     try:
-        assert await store.subscribe(1, chat_type="private", title=None)
-        assert await store.schema_revisions() == [head_revision()]
+        assert await store.subscriptions.subscribe(1, chat_type="private", title=None)
+        assert await store.schema_revisions() == [SCHEMA_HEAD]
     finally:
         await store.close()
 
@@ -155,7 +97,7 @@ async def test_an_unknown_revision_is_still_alembics_to_refuse(database_url: str
     await open_and_close(database_url)
     store = Store.connect(database_url)
     try:
-        async with store._engine.begin() as connection:
+        async with store.engine.begin() as connection:
             await connection.execute(text("UPDATE alembic_version SET version_num = 'zzzz'"))
         with pytest.raises(CommandError, match="zzzz"):
             await store.migrate()
@@ -168,8 +110,10 @@ async def test_a_schema_one_revision_behind_is_upgraded(
 ) -> None:
     await open_and_close(database_url)  # at today's head
     newer = tmp_path / "migrations"
-    shutil.copytree(bot.store.MIGRATIONS_DIR, newer, ignore=shutil.ignore_patterns("__pycache__"))
-    old_head = head_revision()
+    shutil.copytree(
+        bot.store.schema.MIGRATIONS_DIR, newer, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    old_head = SCHEMA_HEAD
     (newer / "versions" / "9999_extra.py").write_text(
         '"""An extra table."""\n\n'
         "import sqlalchemy as sa\nfrom alembic import op\n\n"
@@ -181,12 +125,12 @@ async def test_a_schema_one_revision_behind_is_upgraded(
         '    op.drop_table("extra")\n',
         encoding="utf-8",
     )
-    monkeypatch.setattr(bot.store, "MIGRATIONS_DIR", newer)
-    assert head_revision() == "9999"
-    store = await Store.open(database_url)
+    monkeypatch.setattr(bot.store.schema, "MIGRATIONS_DIR", newer)
+    monkeypatch.setattr(bot.store.schema, "SCHEMA_HEAD", "9999")
+    store = await open_store(database_url)
     try:
         assert await store.schema_revisions() == ["9999"]
-        async with store._engine.begin() as connection:
+        async with store.engine.begin() as connection:
             assert (await connection.execute(text("SELECT count(*) FROM extra"))).scalar() == 0
     finally:
         await store.close()
@@ -199,7 +143,9 @@ import asyncio, sys
 from bot.store import Store
 
 async def main():
-    await (await Store.open(sys.argv[1])).close()
+    store = Store.connect(sys.argv[1])
+    await store.migrate()
+    await store.close()
 
 asyncio.run(main())
 print(" ".join(sorted(name for name in sys.modules if name.split(".")[0] == "alembic")))

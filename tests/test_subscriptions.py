@@ -88,7 +88,7 @@ async def test_blocking_the_bot_marks_the_chat_inactive(
         await text_of(api, USER, "/subscribe")
         api.bot_membership_changed(USER, "kicked")
         await text_of(api, OTHER, "/help")  # updates are handled in order: the change is done
-        subscription = await application.bot_data.store.subscription(USER)
+        subscription = await application.bot_data.store.subscriptions.subscription(USER)
         assert subscription is not None
         assert not subscription.active
         assert subscription.inactive_reason == "blocked"
@@ -277,10 +277,10 @@ async def test_a_group_that_becomes_a_supergroup_keeps_its_subscription(
             }
         )
         await text_of(api, OTHER, "/help")  # updates are handled in order: the move is done
-        moved = await application.bot_data.store.subscription(new)
+        moved = await application.bot_data.store.subscriptions.subscription(new)
         assert moved is not None
         assert moved.active
-        assert (await application.bot_data.store.subscriber_counts()).active == 1
+        assert (await application.bot_data.store.subscriptions.subscriber_counts()).active == 1
 
 
 async def test_paid_broadcasts_pass_allow_paid_broadcast_on_updates_only(

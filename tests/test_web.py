@@ -280,7 +280,7 @@ async def test_healthz_is_503_when_the_database_does_not_answer(
     try:
         async with webhook_bot(api, tmp_path, digest) as bot:
             store = bot.application.bot_data.store  # the services are frozen: patch the store
-            monkeypatch.setattr(store, "subscriber_counts", broken.subscriber_counts)
+            monkeypatch.setattr(store, "subscriptions", broken.subscriptions)
             response = await bot.client.get("/healthz")
             assert response.status_code == 503
             assert response.json() == {
@@ -304,8 +304,7 @@ async def test_healthz_is_503_when_the_database_hangs(
 
     monkeypatch.setattr("bot.web.HEALTH_TIMEOUT", 0.2)
     async with webhook_bot(api, tmp_path, digest) as bot:
-        store = bot.application.bot_data.store  # the services are frozen: patch the store
-        monkeypatch.setattr(store, "subscriber_counts", Hanging().subscriber_counts)
+        monkeypatch.setattr(bot.application.bot_data.store, "subscriptions", Hanging())
         started = time.monotonic()
         response = await bot.client.get("/healthz")
         assert response.status_code == 503

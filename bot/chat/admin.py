@@ -57,7 +57,7 @@ async def stats(update: Update, context: BriefContext) -> None:
         update,
         context,
         "stats.html",
-        counts=await services.store.subscriber_counts(),
+        counts=await services.store.subscriptions.subscriber_counts(),
         version=services.library.version,
-        broadcast=await services.store.latest_broadcast(),
+        broadcast=await services.store.ledger.latest_broadcast(),
     )

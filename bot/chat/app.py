@@ -110,7 +110,10 @@ def build_application(
     )
     store = Store.connect(settings.database_url)
     sender = DeliverySender(
-        store, TelegramTransport(bot, paid_broadcast=settings.paid_broadcast), limiter, policy
+        store.ledger,
+        TelegramTransport(bot, paid_broadcast=settings.paid_broadcast),
+        limiter,
+        policy,
     )
     services = Services(
         settings=settings,

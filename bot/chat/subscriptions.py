@@ -51,7 +51,7 @@ async def subscribe(update: Update, context: BriefContext) -> None:
     store = context.bot_data.store
 
     async def add(chat: Chat) -> str:
-        added = await store.subscribe(chat.id, chat_type=chat.type, title=chat.title)
+        added = await store.subscriptions.subscribe(chat.id, chat_type=chat.type, title=chat.title)
         return "subscribed" if added else "already_subscribed"
 
     await _manage(update, context, add)
@@ -62,7 +62,9 @@ async def unsubscribe(update: Update, context: BriefContext) -> None:
     store = context.bot_data.store
 
     async def remove(chat: Chat) -> str:
-        return "unsubscribed" if await store.unsubscribe(chat.id) else "not_subscribed"
+        return (
+            "unsubscribed" if await store.subscriptions.unsubscribe(chat.id) else "not_subscribed"
+        )
 
     await _manage(update, context, remove)
 
@@ -77,7 +79,7 @@ async def status(update: Update, context: BriefContext) -> None:
         update,
         context,
         "status.html",
-        subscription=await services.store.subscription(chat.id),
+        subscription=await services.store.subscriptions.subscription(chat.id),
         group=chat.type != ChatType.PRIVATE,
         version=services.library.version,
     )
@@ -91,11 +93,13 @@ async def my_membership(update: Update, context: BriefContext) -> None:
     status = change.new_chat_member.status
     if status in {ChatMemberStatus.BANNED, ChatMemberStatus.LEFT}:
         reason = "blocked" if change.chat.type == ChatType.PRIVATE else f"bot {status}"
-        await context.bot_data.store.mark_inactive(change.chat.id, reason)
+        await context.bot_data.store.subscriptions.mark_inactive(change.chat.id, reason)
 
 
 async def migrated(update: Update, context: BriefContext) -> None:
     """A group became a supergroup: its subscription moves to the new chat id."""
     message = update.effective_message
     if message is not None and message.migrate_to_chat_id is not None:
-        await context.bot_data.store.move_chat(message.chat.id, message.migrate_to_chat_id)
+        await context.bot_data.store.subscriptions.move_chat(
+            message.chat.id, message.migrate_to_chat_id
+        )

@@ -29,13 +29,13 @@ Failover time
 PostgreSQL releases a session lock when the session ends. When the leader exits or is
 killed (``kill -9`` included), the kernel closes its socket, the server ends the session at
 once, and a waiting replica takes the lock at its next try: within ``retry_interval``
-(2 s) plus a connection set-up: 1.0 to 1.9 s measured (tests/test_leadership.py). A leader
-that is alive but cut off or frozen (network partition, SIGSTOP, an event loop stalled)
-keeps its socket open, so the lock session also sets ``idle_session_timeout``
-(``session_timeout``, 6 s; PostgreSQL 14+): the leader's own checks keep it busy every 2 s,
-and a session silent for 6 s is ended by the server. Such a failover takes at most
-``session_timeout + retry_interval`` plus a connection set-up: at most about 8 s, 5.0 to 5.9 s
-measured. Both stay under the 10 s the deployment promises.
+(2 s) plus a connection set-up. A leader that is alive but cut off or frozen (network
+partition, SIGSTOP, an event loop stalled) keeps its socket open, so the lock session also
+sets ``idle_session_timeout`` (``session_timeout``, 6 s; PostgreSQL 14+): the leader's own
+checks keep it busy every 2 s, and a session silent for 6 s is ended by the server. Such a
+failover takes at most ``session_timeout + retry_interval`` plus a connection set-up: about
+8 s. Both stay under the 10 s the deployment promises (tests/test_leadership.py prints the
+times it sees).
 
 A frozen leader that wakes up after losing the lock may still finish the sends it had
 under way before its next check (at most ``check_interval`` later): those few messages can
@@ -54,10 +54,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Literal, Protocol
 
-from sqlalchemy import make_url, text
+from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
+
+from bot.store.engine import async_url
 
 __all__ = ["LEADER_LOCK_KEY", "Leadership"]
 
@@ -72,19 +74,6 @@ CHECK_INTERVAL = 2.0
 SESSION_TIMEOUT = 6.0
 STOP_TIMEOUT = 10.0
 """Seconds the sender gets to return after stop_leading(); then it is cancelled."""
-
-# The URL's scheme without a driver names a synchronous one; the lock needs the async one.
-_ASYNC_DRIVERS = {
-    "sqlite": "sqlite+aiosqlite",
-    "postgresql": "postgresql+asyncpg",
-    "postgres": "postgresql+asyncpg",
-}
-
-
-def _async_url(url: str) -> URL:
-    parsed = make_url(url)
-    drivername = _ASYNC_DRIVERS.get(parsed.drivername)
-    return parsed if drivername is None else parsed.set(drivername=drivername)
 
 
 class _Lock(Protocol):
@@ -236,7 +225,7 @@ class Leadership:
         stop_timeout: float = STOP_TIMEOUT,
     ) -> None:
         """Lead for the database at ``url`` (the store's URL); nothing connects before run()."""
-        parsed = _async_url(url)
+        parsed = async_url(url)
         self.retry_interval = retry_interval
         self.check_interval = check_interval
         self.stop_timeout = stop_timeout

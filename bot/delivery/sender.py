@@ -68,7 +68,10 @@ class Claimed(Protocol):
 
 
 class Ledger(Protocol):
-    """The part of :class:`bot.store.Store` the sender uses."""
+    """What the sender needs of the delivery ledger: :class:`bot.store.DeliveryLedger`.
+
+    The composition root hands it the store's ``ledger``; tests hand it doubles.
+    """
 
     async def claim_due(self, limit: int, now: datetime | None = None) -> Sequence[Claimed]: ...
     async def mark_sent_many(self, sent: Sequence[tuple[int, int]]) -> None: ...

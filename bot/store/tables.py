@@ -30,6 +30,8 @@ from sqlalchemy.types import TypeDecorator
 VersionReason = Literal["start", "reload"]
 BroadcastKind = Literal["update", "correction"]
 DeliveryStatus = Literal["pending", "sending", "sent", "blocked", "failed", "cancelled"]
+OPEN_STATUSES: tuple[DeliveryStatus, ...] = ("pending", "sending")
+"""A delivery in one of these states may still change; the others are final."""
 
 # Keys of the bot_state rows; the migration creates both rows (value NULL), so the store only
 # ever UPDATEs them and can lock the current pointer with SELECT … FOR UPDATE.
@@ -38,6 +40,13 @@ FILE_FINGERPRINT_KEY = "file_fingerprint"
 
 # Telegram chat ids need 64 bits; SQLite only auto-increments a column declared INTEGER.
 BIG_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def aware(moment: datetime) -> datetime:
+    """``moment`` itself; ValueError if it is naive (the store takes timezone-aware times)."""
+    if moment.utcoffset() is None:
+        raise ValueError(f"naive datetime {moment!r}: the store takes timezone-aware ones")
+    return moment
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -49,10 +58,8 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.utcoffset() is None:
-            raise ValueError(f"naive datetime {value!r}: the store takes timezone-aware ones")
         # SQLite keeps the wall-clock digits only, so they must already be UTC.
-        return value.astimezone(UTC)
+        return aware(value).astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:

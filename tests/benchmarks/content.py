@@ -23,10 +23,11 @@ from bot.cli import sample_context
 from bot.digest import inspect_digest, load_digest
 from bot.library import DigestLibrary, changes_between
 from bot.render import Renderer
-from bot.store import Publication, Store
+from bot.store import Publication, Versions
 from tests.benchmarks.databases import Database
 from tests.benchmarks.scenario import ADMIN, copy_seeds, edit
 from tests.benchmarks.stats import median
+from tests.postgres import open_store
 
 RELOAD_SUBSCRIBERS = 1_000
 
@@ -38,7 +39,7 @@ class ReloadTimes:
     total: float
     """Median seconds of a whole /reload that publishes."""
     publish: float
-    """Median seconds of its store.publish (the database transaction)."""
+    """Median seconds of its store.versions.publish (the database transaction)."""
     validate_diff_swap: float
     """Median of total - publish, reload by reload."""
     runs: int
@@ -73,8 +74,8 @@ def _rendering(renderer: Renderer, name: str, context: dict[str, Any]) -> Callab
     return lambda: renderer.messages(name, **context)
 
 
-class _TimedStore(Store):
-    """The store, timing each publish."""
+class _TimedVersions(Versions):
+    """The store's versions, timing each publish."""
 
     publish_seconds: list[float]
 
@@ -129,9 +130,9 @@ def measure_reload(workdir: Path, database: Database, repeats: int) -> ReloadTim
 async def _reloads(
     digest_path: Path, url: str, versions: list[str], repeats: int
 ) -> tuple[list[float], list[float]]:
-    store = await _TimedStore.open(url)
-    assert isinstance(store, _TimedStore)
-    store.publish_seconds = []
+    store = await open_store(url)
+    timed = store.versions = _TimedVersions(store.engine)
+    timed.publish_seconds = []
     try:
         library = DigestLibrary(store, digest_path, Renderer(), load_digest(digest_path))
         await library.start()
@@ -141,15 +142,15 @@ async def _reloads(
             await asyncio.to_thread(
                 digest_path.write_text, versions[(run + 1) % 2], encoding="utf-8"
             )
-            store.publish_seconds.clear()
+            timed.publish_seconds.clear()
             began = time.perf_counter()
             outcome = await library.reload(ADMIN, check=False)
             elapsed = time.perf_counter() - began
-            if outcome.problems or not outcome.diff or len(store.publish_seconds) != 1:
+            if outcome.problems or not outcome.diff or len(timed.publish_seconds) != 1:
                 raise RuntimeError(f"the reload did not publish: {outcome}")
             if run:  # the first one warms the caches (templates, statements) up
                 totals.append(elapsed)
-                publishes.append(store.publish_seconds[0])
+                publishes.append(timed.publish_seconds[0])
         return totals, publishes
     finally:
         await store.close()

@@ -1,8 +1,8 @@
 """Databases for the benchmarks: an SQLite file, or a PostgreSQL database made and dropped here.
 
-Subscribers are written straight with SQL (a million ``Store.subscribe`` calls would take an
-hour): one chat subscribes through the store, so every column has the value and the format
-the store itself writes, and ``INSERT … SELECT`` copies that row for the other chat ids.
+Subscribers are written straight with SQL (a million ``Subscriptions.subscribe`` calls would
+take an hour): one chat subscribes through the store, so every column has the value and the
+format the store itself writes, and ``INSERT … SELECT`` copies that row for the other chat ids.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from bot.store import Store
+from tests.postgres import open_store
 
 FIRST_CHAT = 10_000_001
 """The first subscriber's chat id; the others follow it (private chats: positive ids)."""
@@ -67,10 +67,10 @@ class Database:
         asyncio.run(self._seed(count))
 
     async def _seed(self, count: int) -> None:
-        store = await Store.open(self.url)
+        store = await open_store(self.url)
         try:
             if count:
-                await store.subscribe(FIRST_CHAT, chat_type="private", title=None)
+                await store.subscriptions.subscribe(FIRST_CHAT, chat_type="private", title=None)
         finally:
             await store.close()
         if count <= 1:

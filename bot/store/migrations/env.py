@@ -1,6 +1,6 @@
 """Alembic environment of the state store.
 
-``Store.open`` hands in a synchronous connection (from ``AsyncConnection.run_sync``) through
+``Store.migrate`` hands in a synchronous connection (from ``AsyncConnection.run_sync``) through
 ``config.attributes["connection"]`` and owns its transaction and locks. Run by hand through
 ``bot.store.alembic_config(url)``, this module makes its own async engine from the URL instead,
 or, in offline mode, writes the SQL out.

@@ -1,0 +1,107 @@
+"""The store's engine: the URL's async driver, and SQLite set up for one writer at a time.
+
+On SQLite every transaction starts with ``BEGIN IMMEDIATE``, which serialises them
+outright; on PostgreSQL the rooms lock what they must (``FOR UPDATE``, ``SKIP LOCKED``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, event, make_url
+from sqlalchemy.engine import URL
+from sqlalchemy.engine.interfaces import AdaptedConnection, DBAPIConnection
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+ASYNC_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+}
+"""The async driver for a URL whose scheme names none (``postgresql://…`` as hosts give it):
+without a driver, SQLAlchemy would pick a synchronous one."""
+
+WAL_ATTEMPTS = 100
+"""Tries at switching a new SQLite file to WAL while other connections open it (~5 s)."""
+
+
+def async_url(url: str | URL) -> URL:
+    """``url`` with the async driver when it names none."""
+    parsed = make_url(url)
+    drivername = ASYNC_DRIVERS.get(parsed.drivername)
+    return parsed if drivername is None else parsed.set(drivername=drivername)
+
+
+def connect(url: str) -> AsyncEngine:
+    """An engine for ``url``; nothing connects before its first use.
+
+    An SQLite file's directory is made if missing; its connections use WAL and foreign
+    keys, and each transaction takes the write lock up front (see :func:`_sqlite_on_begin`).
+    """
+    parsed = async_url(url)
+    sqlite = parsed.get_backend_name() == "sqlite"
+    if sqlite:
+        _make_parent_directory(parsed.database)
+    engine = create_async_engine(
+        parsed,
+        # A busy timeout long enough to wait out another transaction (see _sqlite_on_begin).
+        connect_args={"timeout": 30} if sqlite else {},
+        pool_pre_ping=not sqlite,
+    )
+    if sqlite:
+        event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
+        event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _make_parent_directory(database: str | None) -> None:
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+    # Take transaction control away from the sqlite3 module (which would BEGIN only before
+    # the first write, leaving earlier reads outside the transaction); _sqlite_on_begin issues
+    # the BEGIN instead.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        # WAL: readers do not block the writer; foreign keys are off by default per connection.
+        _use_wal(dbapi_connection, cursor)
+        # In WAL mode NORMAL loses nothing when the process dies (only on a power cut or an
+        # OS crash), and it spares an fsync per commit: one commit per delivery adds up.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def _use_wal(dbapi_connection: DBAPIConnection, cursor: Any) -> None:
+    # The journal mode is kept in the file: only the first connection to a new file switches
+    # it. That switch rewrites the file's header, and SQLite does not wait out a busy file to
+    # do it (the busy timeout does not apply): connections opening a new file at the same
+    # moment get "database is locked". They wait a little, without blocking the event loop,
+    # and look again.
+    for attempt in range(WAL_ATTEMPTS):
+        cursor.execute("PRAGMA journal_mode")
+        if str(cursor.fetchone()[0]).lower() == "wal":
+            return
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if attempt + 1 == WAL_ATTEMPTS or not isinstance(dbapi_connection, AdaptedConnection):
+                raise
+        dbapi_connection.run_async(lambda _driver: asyncio.sleep(0.05))
+
+
+def _sqlite_on_begin(connection: Connection) -> None:
+    # IMMEDIATE takes the write lock up front: transactions run one at a time (waiting up to
+    # the busy timeout) instead of failing with "database is locked" when a reader turns
+    # writer, and a read-then-write like a rollback's compare-and-set cannot interleave
+    # with another.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
