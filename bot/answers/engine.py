@@ -36,18 +36,28 @@ How a question is answered (:meth:`AnswerEngine.answer`):
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from bot.answers.language import QUANTITY, SPEECH
+from bot.answers.language import QUANTITY, SETTLE, SPEECH, YES_NO_OPENERS
 from bot.answers.scoring import BM25
-from bot.answers.text import Lexicon, social_kind, split_sentences, words
+from bot.answers.text import Lexicon, is_other_language, social_kind, split_sentences, words
 from bot.digest import Digest
-from bot.digest.model import Cited, Figure, Quote
+from bot.digest.model import Cited, EditorQuestion, Figure, Quote
 
-AnswerKind = Literal["sentences", "figure", "quote", "not_in_article", "greeting", "thanks"]
+AnswerKind = Literal[
+    "sentences",
+    "figure",
+    "quote",
+    "editor",
+    "not_in_article",
+    "other_language",
+    "greeting",
+    "thanks",
+]
 
 SUPPORT_WEIGHT = 0.25
 """Weight of a support item's (key point, statement, person, event) score for the question
@@ -67,7 +77,22 @@ ever uses it."""
 CLOSE_TO_BEST = 0.75
 """Further passages are shown only with a score at least this share of the best one."""
 MAX_PASSAGES = 3
+ITEM_WEIGHT = 0.9
+"""A digest item that is not a figure or a quote (a key point, statement, person, event)
+answers for its cited paragraphs when its score, times this weight, beats every sentence:
+the article's own sentence wins a near tie."""
+SPEAKER_BONUS = 1.5
+"""A quote or statement whose speaker the question names scores this many times more:
+"what did X say" wants X's words before others' words about X."""
+EDITOR_MATCH = 0.75
+"""An editor's question answers a reader's when each covers this share of the other's terms
+(on stems, markers included): a paraphrase close enough to be the same question."""
+NON_LATIN_SHARE = 0.5
+"""A question whose letters are more than this share outside the Latin script is in another
+language: the article is English, so retrieval could only find stray names."""
 
+
+_YES_NO = re.compile(rf"\W*(?:{'|'.join(sorted(YES_NO_OPENERS))})\b", re.IGNORECASE)
 
 # --- answers -------------------------------------------------------------------------------
 
@@ -92,12 +117,13 @@ class Answer:
     sentences: list[Passage] = field(default_factory=list)
     figure: Figure | None = None
     quote: Quote | None = None
+    editor: EditorQuestion | None = None
     score: float = 0.0
 
     @property
     def paragraph(self) -> int | None:
         """The paragraph that answers: the first passage's, or the item's first citation."""
-        item: Cited | None = self.figure or self.quote
+        item: Cited | None = self.figure or self.quote or self.editor
         if item is not None:
             return item.cite[0]
         return self.sentences[0].paragraph if self.sentences else None
@@ -122,6 +148,9 @@ class _Item:
     passages: tuple[int, ...]
     figure: Figure | None = None
     quote: Quote | None = None
+    speaker: frozenset[str] = frozenset()
+    """The terms of a quote's or statement's speaker (for :data:`SPEAKER_BONUS`)."""
+    weight: float = 1.0
 
 
 class AnswerEngine:
@@ -163,7 +192,27 @@ class AnswerEngine:
             self._item(f"{f.value} {f.label}", f, f.value, figure=f) for f in document.figures
         ]
         self._quotes = [
-            self._item(f"{q.speaker} said {q.text}", q, q.text, quote=q) for q in document.quotes
+            self._item(f"{q.speaker} said {q.text}", q, q.text, quote=q, speaker=q.speaker)
+            for q in document.quotes
+        ]
+        self._said = [
+            self._item(
+                f"{said.speaker} said {said.text}",
+                said,
+                said.text,
+                speaker=said.speaker,
+                weight=ITEM_WEIGHT,
+            )
+            for said in document.statements
+        ]
+        # Key points, people and timeline events answer for the paragraphs they cite.
+        self._others = [
+            self._item(text, item, text, weight=ITEM_WEIGHT)
+            for item, text in support_texts
+            if item not in document.statements
+        ]
+        self._editor = [
+            (entry, frozenset(self.lexicon.terms(entry.question))) for entry in document.questions
         ]
         self.vocabulary = frozenset(
             term
@@ -174,24 +223,30 @@ class AnswerEngine:
 
     def _document(self, text: str, paragraphs: tuple[int, ...]) -> _Document:
         found = self.lexicon.terms(text)
+        found += [kind for kind in self.lexicon.answer_types(text) if kind not in found]
         return _Document(Counter(found), len(found), paragraphs)
 
     def _item(
         self,
         text: str,
-        item: Figure | Quote,
+        item: Cited,
         words_in_article: str,
         *,
         figure: Figure | None = None,
         quote: Quote | None = None,
+        speaker: str = "",
+        weight: float = 1.0,
     ) -> _Item:
         """An answer candidate scored on ``text``, shown with the sentences holding its words."""
+        context = getattr(item, "context", None) or ""
         return _Item(
             self._document(text, tuple(item.cite)),
-            frozenset(self.lexicon.terms(item.context or "")),
+            frozenset(self.lexicon.terms(context)),
             self._sources(item.cite, words_in_article),
             figure=figure,
             quote=quote,
+            speaker=frozenset(self.lexicon.terms(speaker)),
+            weight=weight,
         )
 
     def _sources(self, cite: Sequence[int], text: str) -> tuple[int, ...]:
@@ -204,11 +259,18 @@ class AnswerEngine:
     # --- answering -------------------------------------------------------------------------
 
     def answer(self, question: str) -> Answer:
-        """The best 1-3 sentences, figure or quote for ``question``, or a verdict."""
+        """The editor's answer, or the best 1-3 sentences, figure or quote, or a verdict."""
         kind = social_kind(question)
         if kind is not None:
             return Answer(kind)
+        if is_other_language(question, NON_LATIN_SHARE):
+            return Answer("other_language")
         query = self.lexicon.terms(question)
+        if SETTLE not in query and _YES_NO.match(question):
+            query.append(SETTLE)
+        editor = self._editor_answer(frozenset(query))
+        if editor is not None:
+            return editor
         known = frozenset(term for term in query if term in self.vocabulary)
         if not known or not self.passages:
             return Answer("not_in_article")
@@ -222,11 +284,15 @@ class AnswerEngine:
         items = [
             *(self._figures if QUANTITY in known else ()),
             *(self._quotes if SPEECH in known else ()),
+            *(self._said if SPEECH in known else ()),
+            *self._others,
         ]
         best_item: _Item | None = None
         item_score = 0.0
         for item in sorted(items, key=lambda item: not (item.figure and item.figure.key)):
-            score = self._score(query, known, item.document, support)
+            score = self._score(query, known, item.document, support) * item.weight
+            if item.speaker and item.speaker & (known - {SPEECH}):
+                score *= SPEAKER_BONUS
             if score > item_score:  # strictly: an earlier (key) item keeps a tie
                 best_item, item_score = item, score
         if best_item is not None and item_score < best_score:
@@ -245,12 +311,38 @@ class AnswerEngine:
         evidence = self._evidence(paragraphs, own)
         if best_score < MIN_SCORE or self.coverage(query, evidence) < MIN_COVERAGE:
             return Answer("not_in_article", score=best_score)
-        sentences = [self.passages[i] for i in chosen[:MAX_PASSAGES]]
-        if best_item is None:
+        if best_item is not None and best_item.quote is not None:
+            # The quote is shown itself: only sentences that add to it, in article order.
+            chosen = sorted(
+                i for i in chosen if not _within(self.passages[i].text, best_item.quote.text)
+            )
+        sentences = _unique(self.passages[i] for i in chosen)[:MAX_PASSAGES]
+        if best_item is None or (best_item.figure is None and best_item.quote is None):
             return Answer("sentences", sentences, score=best_score)
         if best_item.figure is not None:
             return Answer("figure", sentences, figure=best_item.figure, score=best_score)
         return Answer("quote", sentences, quote=best_item.quote, score=best_score)
+
+    def _editor_answer(self, query: frozenset[str]) -> Answer | None:
+        """The editor's answer to the listed question closest to ``query``, if close enough."""
+        best: tuple[float, EditorQuestion] | None = None
+        for entry, expected in self._editor:
+            shared = len(query & expected)
+            if not shared:
+                continue
+            closeness = min(shared / len(query), shared / len(expected))
+            if closeness >= EDITOR_MATCH and (best is None or closeness > best[0]):
+                best = (closeness, entry)
+        if best is None:
+            return None
+        entry = best[1]
+        sources = self._sources(entry.cite, entry.answer)
+        return Answer(
+            "editor",
+            _unique(self.passages[i] for i in sources)[:MAX_PASSAGES],
+            editor=entry,
+            score=best[0],
+        )
 
     def coverage(self, query: Sequence[str], evidence: frozenset[str]) -> float:
         """Share of the question's terms found in ``evidence``; unknown terms weigh more."""
@@ -302,6 +394,24 @@ class AnswerEngine:
             evidence |= self._paragraph_terms.get(number, frozenset())
             evidence |= self._support_terms.get(number, frozenset())
         return frozenset(evidence)
+
+
+def _within(sentence: str, quote: str) -> bool:
+    """Whether ``sentence`` says nothing beyond ``quote`` (quote marks and case aside)."""
+    inner = " ".join(words(sentence))
+    return bool(inner) and inner in " ".join(words(quote))
+
+
+def _unique(passages: Iterable[Passage]) -> list[Passage]:
+    """``passages`` without repeats: an answer never shows a sentence twice."""
+    seen: set[str] = set()
+    kept: list[Passage] = []
+    for passage in passages:
+        key = " ".join(words(passage.text))
+        if key not in seen:
+            seen.add(key)
+            kept.append(passage)
+    return kept
 
 
 def _overlaps(item: str, sentence: str) -> bool:

@@ -17,6 +17,16 @@ TIME = "#time"
 """The marker term of a time: a day, week, year... in a text, or "when" in a question."""
 SPEECH = "say"
 """The concept term of the verbs of speech: a question with it may be answered by a quote."""
+PERSON = "#who"
+"""The marker term of a person or role: a name or a role word in a text, or "who"."""
+PLACE = "#where"
+"""The marker term of a place: "in"/"at"... before a name, a place noun, or "where"."""
+DURATION = "#dur"
+"""The marker term of a duration: a number before a unit of time, or "how long"."""
+REASON = "#why"
+"""The marker term of a reason: "because", "due to", "so that"..., or "why"."""
+SETTLE = "#yesno"
+"""The marker term of a verdict (agreed, refused, not...), or a yes/no question."""
 
 
 def _word_set(text: str) -> frozenset[str]:
@@ -72,12 +82,101 @@ IRREGULAR: Mapping[str, str] = MappingProxyType(
         "faster": "fast",
         "quicker": "quick",
         "sooner": "soon",
+        "began": "begin",
+        "begun": "begin",
+        "rose": "rise",
+        "risen": "rise",
+        "fell": "fall",
+        "fallen": "fall",
+        "won": "win",
+        "lost": "lose",
+        "paid": "pay",
+        "built": "build",
+        "bought": "buy",
+        "sold": "sell",
+        "chose": "choose",
+        "chosen": "choose",
+        "gave": "give",
+        "given": "give",
+        "made": "make",
+        "found": "find",
+        "kept": "keep",
+        "led": "lead",
+        "ran": "run",
+        "saw": "see",
+        "seen": "see",
+        "thought": "think",
+        "wrote": "write",
+        "written": "write",
+        "broke": "break",
+        "broken": "break",
+        "spent": "spend",
+        "drove": "drive",
+        "driven": "drive",
+        "grew": "grow",
+        "grown": "grow",
+        "knew": "know",
+        "known": "know",
+        "fought": "fight",
+        "stood": "stand",
+        "sought": "seek",
+        "struck": "strike",
+        "hung": "hang",
+        "shot": "shoot",
+        "cancelled": "cancel",
+        "canceled": "cancel",
+        "died": "die",
+        "dead": "die",
+        "deaths": "death",
     }
 )
-"""Irregular forms the suffix folding cannot reach."""
+"""Irregular forms the stemmer cannot reach (it strips suffixes, it knows no vocabulary)."""
 
-NUMBER_WORDS = frozenset(["hundred", "thousand", "million", "billion", "dozen"])
-"""Words that make a text a quantity (besides digits); compared after folding."""
+NUMBER_WORDS = _word_set(
+    """
+    two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen
+    sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety
+    hundred thousand million billion trillion dozen dozens hundreds thousands millions
+    half third thirds quarter quarters percent twice double triple tenth fifth
+    """
+)
+"""Words that make a text a quantity (besides digits): "nine", "a third", "one in five" (by
+"five"); compared after folding. "one" is left out: "one of them" counts nothing."""
+DURATION_UNITS = _word_set("second minute hour day night week month year decade century")
+"""Units that make a number before them a duration ("eleven days", "48-hour")."""
+REASON_WORDS = _word_set("because due cause caused reason since so therefore amid blame why")
+"""Words that give a reason in news English ("because", "due to", "so that", "since")."""
+SETTLE_WORDS = _word_set(
+    """
+    not no never yes refuse refused reject rejected decline declined deny denied agree agreed
+    accept accepted approve approved confirm confirmed won lost stayed remain remained
+    """
+)
+"""Words that settle a yes/no question either way: an agreement, a refusal, a negation."""
+PERSON_WORDS = _word_set(
+    """
+    minister mayor president secretary chief executive director spokesman spokeswoman
+    spokesperson official officials chairman chairwoman chair leader head manager coach
+    captain judge lawyer attorney officer police councillor councilor member members nurse
+    doctor resident residents worker workers engineer engineers economist analyst analysts
+    founder governor senator commissioner inspector professor teacher player players
+    """
+)
+"""Role words: a text with one names a person by role ("the mayor", "city engineers")."""
+PLACE_WORDS = _word_set(
+    """
+    city town village island river valley street road avenue square point pier port harbor
+    harbour coast bay county region district state country border bridge station airport
+    site hill hills north south east west mainland downtown centre center court stadium
+    """
+)
+"""Place nouns: a text with one names a place ("the site", "the valley")."""
+LOCATIVES = _word_set("in at near from outside inside across into to on")
+"""Prepositions that put a following capitalised name in place ("at Calder Point")."""
+YES_NO_OPENERS = _word_set(
+    "did does do is are was were has have had will would can could should shall"
+)
+"""First words of a yes/no question ("did China agree...")."""
 TIME_WORDS = _word_set(
     """
     monday tuesday wednesday thursday friday saturday sunday today tonight yesterday
@@ -89,8 +188,18 @@ TIME_WORDS = _word_set(
 
 QUESTION_PHRASES: tuple[tuple[str, str], ...] = (
     # Replaced in this order, as whole words, on the lower-cased text before tokenising.
-    (r"how many|how much|number of|amount of|numbers?|figures?|statistics?|stats?", QUANTITY),
-    (r"when|what time|what day|what date|how long ago", TIME),
+    (r"how long ago", TIME),
+    (r"how long|for how long|how much time", DURATION),
+    (
+        r"how many|how much|how big|how large|how high|how old|how far|what share|"
+        r"what percentage|what proportion|percentage|number of|amount of|numbers?|figures?|"
+        r"statistics?|stats?",
+        QUANTITY,
+    ),
+    (r"when|what time|what day|what date", TIME),
+    (r"why|how come|what for|what caused|reasons?", REASON),
+    (r"who|whom|whose", PERSON),
+    (r"where", PLACE),
     (r"short term|thus far|so far|up to now|until now", rf"\g<0> {TIME}"),
     (r"going on|go on|good (?:morning|afternoon|evening|day)", ""),
 )

@@ -15,19 +15,34 @@ The lexicon is the generic verbs of speech plus the equivalences a digest lists 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Literal
 
+import snowballstemmer  # type: ignore[import-untyped]  # no type information shipped
+
 from bot.answers.language import (
+    DURATION,
+    DURATION_UNITS,
     GREETING_CORE,
     GREETING_FILLER,
     GREETING_PHRASES,
     IRREGULAR,
+    LOCATIVES,
     MAX_PARTICLE_GAP,
     NUMBER_WORDS,
     PARTICLES,
+    PERSON,
+    PERSON_WORDS,
+    PLACE,
+    PLACE_WORDS,
     QUANTITY,
     QUESTION_PHRASES,
+    REASON,
+    REASON_WORDS,
+    SETTLE,
+    SETTLE_WORDS,
     SPEECH,
     SPEECH_VERBS,
     STOP_WORDS,
@@ -35,8 +50,12 @@ from bot.answers.language import (
     THANKS_FILLER,
     TIME,
     TIME_WORDS,
+    YES_NO_OPENERS,
 )
 from bot.digest.article import normalise
+
+# snowballstemmer ships no type information; its one call used here is typed in fold().
+_ENGLISH = snowballstemmer.stemmer("english")
 
 # --- words ---------------------------------------------------------------------------------
 
@@ -63,37 +82,17 @@ def words(text: str) -> list[str]:
     return _WORDS.findall(text)
 
 
+@lru_cache(maxsize=1 << 16)
 def fold(word: str) -> str:
-    """A light suffix folding: plurals, -ing, -ed, -ly and a final e; irregular forms by list.
+    """The Snowball (Porter 2) English stem of ``word``; irregular forms first, by list.
 
-    Not a real stemmer: it only has to fold the same way on both sides (``identities`` and
-    ``identity`` -> ``identity``, ``released`` and ``release`` -> ``releas``).
+    Only has to fold the same way on both sides: ``identities`` and ``identity`` are both
+    ``ident``, ``released`` and ``release`` both ``releas``. Numbers are kept as they are.
     """
     word = IRREGULAR.get(word, word)
-    if len(word) <= 3 or not word.isalpha():
+    if len(word) <= 2 or not word.isalpha():
         return word
-    if word.endswith("ies") and len(word) > 4:
-        word = word[:-3] + "y"
-    elif word.endswith(("sses", "xes", "ches", "shes")):
-        word = word[:-2]
-    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
-    if word.endswith("ing") and len(word) >= 6:
-        word = _undouble(word[:-3])
-    elif word.endswith("ied") and len(word) > 4:
-        word = word[:-3] + "y"
-    elif word.endswith("ed") and len(word) >= 5 and not (word.endswith("eed") and len(word) < 6):
-        word = _undouble(word[:-2])
-    elif word.endswith("ly") and len(word) >= 6:
-        word = word[:-2]
-    if word.endswith("e") and len(word) > 4:
-        word = word[:-1]
-    return word
-
-
-def _undouble(stem: str) -> str:
-    if len(stem) >= 3 and stem[-1] == stem[-2] and stem[-1] not in "lsz":
-        return stem[:-1]
+    stem: str = _ENGLISH.stemWord(word)
     return stem
 
 
@@ -104,6 +103,53 @@ _QUESTION_PHRASES = tuple(
 )
 _NUMBER_TERMS = frozenset(fold(word) for word in NUMBER_WORDS)
 _TIME_TERMS = frozenset(fold(word) for word in TIME_WORDS)
+_DURATION_TERMS = frozenset(fold(word) for word in DURATION_UNITS)
+_REASON_TERMS = frozenset(fold(word) for word in REASON_WORDS)
+_SETTLE_TERMS = frozenset(fold(word) for word in SETTLE_WORDS)
+_PERSON_TERMS = frozenset(fold(word) for word in PERSON_WORDS)
+_PLACE_TERMS = frozenset(fold(word) for word in PLACE_WORDS)
+_CALENDAR = frozenset(word.capitalize() for word in TIME_WORDS)
+_NAME = r"[A-Z][\w'.-]*"
+_FULL_NAME = re.compile(rf"\b{_NAME}(?:\s+{_NAME})+")
+_PLACED_NAME = re.compile(rf"\b(?:{'|'.join(sorted(LOCATIVES))})\s+(?:the\s+)?({_NAME})")
+_REASON_PHRASES = re.compile(r"\b(?:so that|in order to|as a result|because of)\b", re.I)
+
+
+def _is_quantity(term: str) -> bool:
+    return term[:1].isdigit() or term in _NUMBER_TERMS
+
+
+def _is_time(term: str) -> bool:
+    return term in _TIME_TERMS or (len(term) == 4 and term.isdigit() and term[:2] in ("19", "20"))
+
+
+def markers(text: str, folded: Sequence[str]) -> list[str]:
+    """The answer types beyond quantity and time that ``text`` can serve: a duration, a
+    reason, a verdict, a person, a place (see :mod:`bot.answers.language`), from its folded
+    words (stop words included: "because", "no") and, for names, its capitals. A question
+    asks for one by its own phrases ("how long", "why", "who"...) or, for a verdict, by
+    opening with "did", "is"..."""
+    found: list[str] = []
+    if any(
+        _is_quantity(term) and any(unit in _DURATION_TERMS for unit in folded[at + 1 : at + 3])
+        for at, term in enumerate(folded)
+    ):
+        found.append(DURATION)
+    if _REASON_PHRASES.search(text) or any(term in _REASON_TERMS for term in folded):
+        found.append(REASON)
+    opener = re.match(r"\W*(\w+)", text)
+    if (opener and opener.group(1).casefold() in YES_NO_OPENERS) or any(
+        term in _SETTLE_TERMS for term in folded
+    ):
+        found.append(SETTLE)
+    names = [name for name in _FULL_NAME.findall(text) if name.split()[0] not in _CALENDAR]
+    if names or any(term in _PERSON_TERMS for term in folded):
+        found.append(PERSON)
+    placed = [name for name in _PLACED_NAME.findall(text) if name not in _CALENDAR]
+    if placed or any(term in _PLACE_TERMS for term in folded):
+        found.append(PLACE)
+    return found
+
 
 Phrase = tuple[str, ...]
 """A phrase as its folded words."""
@@ -176,16 +222,15 @@ class Lexicon:
             if tokens[position] not in STOP_WORDS:
                 result.append(self._term(tokens[position], folded[position]))
             position += 1
-        if QUANTITY not in result and any(
-            term[0].isdigit() or term in _NUMBER_TERMS for term in result
-        ):
+        if QUANTITY not in result and any(_is_quantity(term) for term in result):
             result.append(QUANTITY)
-        if TIME not in result and any(
-            term in _TIME_TERMS or (len(term) == 4 and term.isdigit() and term[:2] in ("19", "20"))
-            for term in result
-        ):
+        if TIME not in result and any(_is_time(term) for term in result):
             result.append(TIME)
         return result
+
+    def answer_types(self, text: str) -> list[str]:
+        """The answer types a document's ``text`` can serve (see :func:`markers`)."""
+        return markers(text, [fold(token) for token in words(text)])
 
     def _term(self, token: str, folded: str) -> str:
         return token if token.startswith("#") else self.words.get(folded, folded)
@@ -250,6 +295,24 @@ def split_sentences(paragraph: str) -> list[str]:
     if rest:
         sentences.append(rest)
     return sentences
+
+
+# --- language ----------------------------------------------------------------------------
+
+
+def is_other_language(message: str, share: float) -> bool:
+    """Whether more than ``share`` of the letters of ``message`` are outside the Latin script
+    (Chinese, Cyrillic, Arabic...): a question the English article cannot be searched for."""
+    letters = [char for char in message if char.isalpha()]
+    if not letters:
+        return False
+    foreign = sum(1 for char in letters if not _is_latin(char))
+    return foreign / len(letters) > share
+
+
+@lru_cache(maxsize=4096)
+def _is_latin(char: str) -> bool:
+    return char.isascii() or unicodedata.name(char, "").startswith("LATIN")
 
 
 # --- greetings and thanks ------------------------------------------------------------------
