@@ -87,6 +87,9 @@ SPEAKER_BONUS = 1.5
 EDITOR_MATCH = 0.75
 """An editor's question answers a reader's when each covers this share of the other's terms
 (on stems, markers included): a paraphrase close enough to be the same question."""
+KEY_FIGURE_BONUS = 1.2
+"""The key figure (the story's headline number) scores this many times more: a quantity
+question that matches it nearly as well as another figure most likely means it."""
 NON_LATIN_SHARE = 0.5
 """A question whose letters are more than this share outside the Latin script is in another
 language: the article is English, so retrieval could only find stray names."""
@@ -223,8 +226,9 @@ class AnswerEngine:
 
     def _document(self, text: str, paragraphs: tuple[int, ...]) -> _Document:
         found = self.lexicon.terms(text)
-        found += [kind for kind in self.lexicon.answer_types(text) if kind not in found]
-        return _Document(Counter(found), len(found), paragraphs)
+        kinds = [kind for kind in self.lexicon.answer_types(text) if kind not in found]
+        # The answer types are marks, not words: they do not make a text longer.
+        return _Document(Counter(found + kinds), len(found), paragraphs)
 
     def _item(
         self,
@@ -293,6 +297,8 @@ class AnswerEngine:
             score = self._score(query, known, item.document, support) * item.weight
             if item.speaker and item.speaker & (known - {SPEECH}):
                 score *= SPEAKER_BONUS
+            if item.figure is not None and item.figure.key:
+                score *= KEY_FIGURE_BONUS
             if score > item_score:  # strictly: an earlier (key) item keeps a tie
                 best_item, item_score = item, score
         if best_item is not None and item_score < best_score:

@@ -275,6 +275,13 @@ _ABBREVIATION = re.compile(
 )
 
 
+def _opens_sentence(rest: str) -> bool:
+    """Whether ``rest`` starts with a capitalised function word ("The", "It", "They"):
+    after "7 a.m." or "the U.S." that begins a new sentence, where a name would not."""
+    first = re.match(r"[\"'(\[]?([A-Z][a-z]*)\b", rest)
+    return first is not None and first.group(1).casefold() in STOP_WORDS
+
+
 def split_sentences(paragraph: str) -> list[str]:
     """Split a paragraph into sentences, verbatim: each is a substring of ``paragraph``.
 
@@ -286,7 +293,9 @@ def split_sentences(paragraph: str) -> list[str]:
     start = 0
     for match in _BOUNDARY.finditer(paragraph):
         end = match.start() + 1
-        if _ABBREVIATION.search(paragraph[start:end]):
+        if _ABBREVIATION.search(paragraph[start:end]) and not _opens_sentence(
+            paragraph[match.end() :]
+        ):
             continue
         end += len(match.group().rstrip()) - 1
         sentences.append(paragraph[start:end].strip())
