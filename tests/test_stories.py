@@ -29,21 +29,15 @@ BELOW_THE_BAR = {
     # Top-1 right answers today, out of the answerable questions: the engine does not yet
     # reach the 90% bar on these (README, "Answering questions"). Strict: a story that
     # reaches the bar fails here until it is taken off this list.
-    "council-ferry": 17,
-    "cup-semifinal": 15,
-    "mayoral-recount": 14,
-    "nurses-strike": 8,
-    "quarterly-results": 11,
-    "tannery-appeal": 9,
-    "valley-floods": 11,
+    "council-ferry": 21,
+    "cup-semifinal": 17,
+    "mayoral-recount": 15,
+    "nurses-strike": 10,
+    "quarterly-results": 13,
+    "tannery-appeal": 13,
+    "valley-floods": 20,
 }
-NOT_YET_HONEST = {
-    "council-ferry",
-    "cup-semifinal",
-    "nurses-strike",
-    "quarterly-results",
-    "tannery-appeal",
-}
+NOT_YET_HONEST = {"council-ferry", "nurses-strike", "quarterly-results", "tannery-appeal"}
 """Stories where some unanswerable question still gets an answer instead of the honest reply."""
 
 

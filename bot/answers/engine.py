@@ -42,9 +42,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from bot.answers.language import QUANTITY, SETTLE, SPEECH, YES_NO_OPENERS
+from bot.answers.language import QUANTITY, SETTLE, SPEECH, VERDICT_VERBS, YES_NO_OPENERS
 from bot.answers.scoring import BM25
-from bot.answers.text import Lexicon, is_other_language, social_kind, split_sentences, words
+from bot.answers.text import (
+    Lexicon,
+    fold,
+    is_other_language,
+    social_kind,
+    split_sentences,
+    words,
+)
 from bot.digest import Digest
 from bot.digest.model import Cited, EditorQuestion, Figure, Quote
 
@@ -74,9 +81,15 @@ than 0.5 and every right answer covers at least 0.9: 0.6 sits in that gap."""
 UNKNOWN_TERM_WEIGHT = 2.0
 """How much a question term counts in the coverage when neither the article nor the digest
 ever uses it."""
+MARKER_WEIGHT = 0.5
+"""How much an answer type (a marker such as ``#who``) counts in the coverage: most
+paragraphs name someone or give a number, so finding one says less than finding a word."""
 CLOSE_TO_BEST = 0.75
 """Further passages are shown only with a score at least this share of the best one."""
 MAX_PASSAGES = 3
+RELATED_PREFIX = 4
+"""A question word the article lacks stands for an article word of the same family (see
+:meth:`AnswerEngine._related`) only when both share at least this many first letters."""
 ITEM_WEIGHT = 0.9
 """A digest item that is not a figure or a quote (a key point, statement, person, event)
 answers for its cited paragraphs when its score, times this weight, beats every sentence:
@@ -96,6 +109,8 @@ language: the article is English, so retrieval could only find stray names."""
 
 
 _YES_NO = re.compile(rf"\W*(?:{'|'.join(sorted(YES_NO_OPENERS))})\b", re.IGNORECASE)
+
+_VERDICT_STEMS = frozenset(fold(verb) for verb in VERDICT_VERBS)
 
 # --- answers -------------------------------------------------------------------------------
 
@@ -162,6 +177,7 @@ class AnswerEngine:
     def __init__(self, digest: Digest) -> None:
         article = digest.article
         document = digest.document
+        self._document_model = document
         self.lexicon = Lexicon(document.lexicon)
         terms = self.lexicon.terms
         self.passages: tuple[Passage, ...] = tuple(
@@ -195,15 +211,21 @@ class AnswerEngine:
             self._item(f"{f.value} {f.label}", f, f.value, figure=f) for f in document.figures
         ]
         self._quotes = [
-            self._item(f"{q.speaker} said {q.text}", q, q.text, quote=q, speaker=q.speaker)
+            self._item(
+                f"{self._who(q.speaker)} said {q.text}",
+                q,
+                q.text,
+                quote=q,
+                speaker=self._who(q.speaker),
+            )
             for q in document.quotes
         ]
         self._said = [
             self._item(
-                f"{said.speaker} said {said.text}",
+                f"{self._who(said.speaker)} said {said.text}",
                 said,
                 said.text,
-                speaker=said.speaker,
+                speaker=self._who(said.speaker),
                 weight=ITEM_WEIGHT,
             )
             for said in document.statements
@@ -223,6 +245,15 @@ class AnswerEngine:
             + [item.document for item in [*self._figures, *self._quotes]]
             for term in doc.counts
         ) | {term for item in [*self._figures, *self._quotes] for term in item.context}
+        self._by_prefix: dict[str, list[str]] = {}
+        for term in sorted(self.vocabulary):
+            if len(term) >= RELATED_PREFIX and term.isalpha():
+                self._by_prefix.setdefault(term[:RELATED_PREFIX], []).append(term)
+
+    def _who(self, speaker: str) -> str:
+        """A speaker's name and role: "what did the mayor say" names the speaker too."""
+        entity = self._document_model.entity(speaker)
+        return f"{speaker} {entity.role or ''}" if entity is not None else speaker
 
     def _document(self, text: str, paragraphs: tuple[int, ...]) -> _Document:
         found = self.lexicon.terms(text)
@@ -269,12 +300,10 @@ class AnswerEngine:
             return Answer(kind)
         if is_other_language(question, NON_LATIN_SHARE):
             return Answer("other_language")
-        query = self.lexicon.terms(question)
-        if SETTLE not in query and _YES_NO.match(question):
-            query.append(SETTLE)
-        editor = self._editor_answer(frozenset(query))
+        editor = self._editor_answer(frozenset(self.lexicon.terms(question)))
         if editor is not None:
             return editor
+        query = self.query(question)
         known = frozenset(term for term in query if term in self.vocabulary)
         if not known or not self.passages:
             return Answer("not_in_article")
@@ -329,6 +358,31 @@ class AnswerEngine:
             return Answer("figure", sentences, figure=best_item.figure, score=best_score)
         return Answer("quote", sentences, quote=best_item.quote, score=best_score)
 
+    def query(self, question: str) -> list[str]:
+        """The terms a question is answered with: its own, its yes/no verdict, and, for a
+        word the article lacks, the article's word of the same family."""
+        query = self.lexicon.terms(question)
+        if SETTLE not in query and _YES_NO.match(question):
+            # "did X agree to Y" is settled by "X refused Y" as well as by "X agreed".
+            asked = {fold(word) for word in words(question)} & _VERDICT_STEMS
+            verdicts = {self.lexicon.words.get(stem, stem) for stem in asked}
+            query = [SETTLE if term in verdicts else term for term in query]
+            if SETTLE not in query:
+                query.append(SETTLE)
+        return [self._related(term) for term in query]
+
+    def _related(self, term: str) -> str:
+        """``term``, or the article's word of the same family when ``term`` is not one of
+        the article's: stems that differ only in their last letter or two ("decid" and
+        "decis", "hear" and "heard") are derivations the stemmer leaves apart."""
+        if term in self.vocabulary or len(term) < RELATED_PREFIX:
+            return term
+        for candidate in self._by_prefix.get(term[:RELATED_PREFIX], ()):
+            shared = _shared_prefix(term, candidate)
+            if shared >= min(len(term), len(candidate)) - 1:
+                return candidate
+        return term
+
     def _editor_answer(self, query: frozenset[str]) -> Answer | None:
         """The editor's answer to the listed question closest to ``query``, if close enough."""
         best: tuple[float, EditorQuestion] | None = None
@@ -352,8 +406,15 @@ class AnswerEngine:
 
     def coverage(self, query: Sequence[str], evidence: frozenset[str]) -> float:
         """Share of the question's terms found in ``evidence``; unknown terms weigh more."""
-        found = sum(1.0 for term in query if term in evidence)
-        total = sum(1.0 if term in self.vocabulary else UNKNOWN_TERM_WEIGHT for term in query)
+        found = sum(MARKER_WEIGHT if term[0] == "#" else 1.0 for term in query if term in evidence)
+        total = sum(
+            MARKER_WEIGHT
+            if term[0] == "#"
+            else 1.0
+            if term in self.vocabulary
+            else UNKNOWN_TERM_WEIGHT
+            for term in query
+        )
         return found / total if total else 0.0
 
     def _term_scores(self, query: Sequence[str], doc: _Document) -> dict[str, float]:
@@ -400,6 +461,16 @@ class AnswerEngine:
             evidence |= self._paragraph_terms.get(number, frozenset())
             evidence |= self._support_terms.get(number, frozenset())
         return frozenset(evidence)
+
+
+def _shared_prefix(one: str, other: str) -> int:
+    """How many first letters ``one`` and ``other`` have in common."""
+    count = 0
+    for a, b in zip(one, other, strict=False):
+        if a != b:
+            break
+        count += 1
+    return count
 
 
 def _within(sentence: str, quote: str) -> bool:

@@ -44,7 +44,7 @@ STOP_WORDS = _word_set(
     happen happened happens mean means meant explain describe thing things anything
     something else like really exactly ok okay well get gets got getting people person
     persons involved involve whats many much one kind lot let issue issues topic topics
-    subject subjects after before during through without because against among within
+    subject subjects after before during through without because among within
     while since until under between yet still already actually ever point purpose reason
     goal aim article story report text piece according news bot
     hi hello hey hiya howdy greetings thanks thank thx cheers
@@ -82,6 +82,12 @@ IRREGULAR: Mapping[str, str] = MappingProxyType(
         "faster": "fast",
         "quicker": "quick",
         "sooner": "soon",
+        "children": "child",
+        "kids": "kid",
+        "men": "man",
+        "women": "woman",
+        "laid": "lay",
+        "heard": "hear",
         "began": "begin",
         "begun": "begin",
         "rose": "rise",
@@ -180,11 +186,17 @@ YES_NO_OPENERS = _word_set(
 TIME_WORDS = _word_set(
     """
     monday tuesday wednesday thursday friday saturday sunday today tonight yesterday
-    tomorrow day week weekend month year decade now ago recently soon later earlier
+    tomorrow now ago recently soon later earlier morning afternoon evening midnight noon
+    spring summer autumn winter
     january february march april may june july august september october november december
     """
 )
-"""Words that make a text a time (besides a year such as 2005); compared after folding."""
+"""Words that make a text a time (besides a year such as 2005, a clock time such as 3:40 or
+7 p.m., and a period named relative to now, see :data:`RELATIVE_PERIODS`); compared after
+folding. "day", "week"... alone are not: "60 days" is a duration, not a date."""
+RELATIVE_WORDS = _word_set("last next this previous coming following same")
+RELATIVE_PERIODS = _word_set("day week weekend month year decade season quarter night")
+"""A period after one of :data:`RELATIVE_WORDS` is a time: "last week", "next year"."""
 
 QUESTION_PHRASES: tuple[tuple[str, str], ...] = (
     # Replaced in this order, as whole words, on the lower-cased text before tokenising.
@@ -197,6 +209,12 @@ QUESTION_PHRASES: tuple[tuple[str, str], ...] = (
         QUANTITY,
     ),
     (r"when|what time|what day|what date", TIME),
+    # A measurable thing asked for by name ("what was the final score") wants a number too.
+    (
+        r"what (?:is|was|are|were) the (?:\w+ )?(?:score|vote|margin|tally|result|price|"
+        r"cost|rate|total|turnout|salary|budget|population|toll)",
+        rf"\g<0> {QUANTITY}",
+    ),
     (r"why|how come|what for|what caused|reasons?", REASON),
     (r"who|whom|whose", PERSON),
     (r"where", PLACE),
@@ -207,6 +225,108 @@ QUESTION_PHRASES: tuple[tuple[str, str], ...] = (
 
 SPEECH_VERBS = ("say", "tell", "talk", "speak", "comment", "add", "remark")
 """The verbs of reported speech in news English; each stands for :data:`SPEECH`."""
+
+
+def _groups(text: str) -> tuple[tuple[str, ...], ...]:
+    return tuple(
+        tuple(term.strip() for term in line.split(",")) for line in text.strip().splitlines()
+    )
+
+
+EQUIVALENTS = _groups(
+    """
+    win, winner, victory, victor
+    begin, start, commence, launch, kick off, get under way
+    finish, conclude, wrap up
+    shut, close, shut down
+    cancel, call off, scrap, axe
+    postpone, delay, put off, push back, reschedule
+    die, kill, dead, death, fatal, lose life
+    injure, hurt, wound, injury
+    evacuate, flee, displace, evacuee
+    cost, price, expense
+    fund, finance, pay for, foot the bill
+    big, large, huge, size
+    increase, rise, grow, go up, climb, jump, hike, boost
+    decrease, fall, drop, go down, reduce, shrink
+    buy, purchase, acquire
+    company, firm, business, corporation
+    employee, staff, workforce
+    job, post, position
+    quit, resign, step down
+    dismiss, sack, lay off, layoff, redundancy
+    hire, recruit, take on
+    fine, penalty, penalise, penalize
+    ruling, verdict, judgment, judgement
+    lawyer, attorney, counsel
+    government, administration
+    money, funding, cash
+    build, construct, construction
+    plan, proposal, scheme
+    vote, ballot, poll
+    help, aid, assist, relief
+    rain, rainfall, downpour
+    flood, flooding, inundate
+    home, house, residence
+    child, kid
+    car, vehicle
+    boss, chief executive, ceo, managing director
+    cfo, chief financial officer, finance director
+    profit, net income
+    revenue, sales, turnover
+    stock, shares
+    shareholder, investor
+    forecast, outlook, guidance
+    worry, concern, fear
+    angry, upset, furious, anger
+    happy, pleased, delighted
+    refuse, reject, decline, turn down, rebuff
+    allow, permit
+    ban, prohibit, forbid
+    need, require
+    want, seek, demand, call for
+    reply, respond, response
+    problem, trouble, difficulty
+    danger, dangerous, risk, risky, hazard, unsafe
+    quick, fast, rapid, swift
+    soon, shortly
+    total, overall, altogether
+    electricity, power
+    game, match, fixture
+    team, squad
+    fan, supporter, spectator
+    send off, red card
+    pollute, pollution, contaminate, contamination
+    faulty, defective, broken
+    regulator, watchdog
+    investigation, inquiry, probe, investigate
+    compensation, compensate
+    troops, soldier, army, military
+    firefighter, fire crew
+    shelter, refuge
+    deadline, time limit, cutoff
+    fraud, cheat, rig, tamper
+    former, previous, prior
+    next, upcoming
+    favour, favor
+    centre, center
+    organise, organize
+    programme, program
+    defence, defense
+    labour, labor
+    neighbour, neighbor
+    metre, meter
+    kilometre, kilometer
+    litre, liter
+    theatre, theater
+    """
+)
+"""Equivalent words and phrases of general English (and British and American spellings),
+each group one concept: readers paraphrase ("begin" for "start", "shut" for "closed"). Any
+story's own equivalences come from its digest's ``lexicon``."""
+VERDICT_VERBS = _word_set("agree accept approve refuse reject decline deny confirm allow permit")
+"""Verbs a yes/no question asks about that are answered by their opposite as well: "did X
+agree to Y" is settled by "X refused Y"; such a question asks for :data:`SETTLE` instead."""
 
 PARTICLES = frozenset(["back", "out", "up", "down", "off", "away", "on", "in", "over", "go"])
 """The last words of separable phrasal verbs: in a phrase that ends with one, up to

@@ -18,6 +18,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
+from itertools import pairwise
 from typing import Literal
 
 import snowballstemmer  # type: ignore[import-untyped]  # no type information shipped
@@ -25,6 +26,7 @@ import snowballstemmer  # type: ignore[import-untyped]  # no type information sh
 from bot.answers.language import (
     DURATION,
     DURATION_UNITS,
+    EQUIVALENTS,
     GREETING_CORE,
     GREETING_FILLER,
     GREETING_PHRASES,
@@ -41,6 +43,8 @@ from bot.answers.language import (
     QUESTION_PHRASES,
     REASON,
     REASON_WORDS,
+    RELATIVE_PERIODS,
+    RELATIVE_WORDS,
     SETTLE,
     SETTLE_WORDS,
     SPEECH,
@@ -103,6 +107,8 @@ _QUESTION_PHRASES = tuple(
 )
 _NUMBER_TERMS = frozenset(fold(word) for word in NUMBER_WORDS)
 _TIME_TERMS = frozenset(fold(word) for word in TIME_WORDS)
+_PERIOD_TERMS = frozenset(fold(word) for word in RELATIVE_PERIODS)
+_CLOCK = re.compile(r"\b\d{1,2}(?: \d\d)? (?:am|pm)\b")
 _DURATION_TERMS = frozenset(fold(word) for word in DURATION_UNITS)
 _REASON_TERMS = frozenset(fold(word) for word in REASON_WORDS)
 _SETTLE_TERMS = frozenset(fold(word) for word in SETTLE_WORDS)
@@ -167,6 +173,8 @@ class Lexicon:
         self._concept_of: dict[Phrase, str] = {}
         self._members: dict[str, set[Phrase]] = {}
         self._add(SPEECH_VERBS, SPEECH)
+        for group in EQUIVALENTS:
+            self._add(group)
         for entry in entries:
             self._add(entry)
         self.words: Mapping[str, str] = {
@@ -224,7 +232,14 @@ class Lexicon:
             position += 1
         if QUANTITY not in result and any(_is_quantity(term) for term in result):
             result.append(QUANTITY)
-        if TIME not in result and any(_is_time(term) for term in result):
+        if TIME not in result and (
+            any(_is_time(term) for term in result)
+            or _CLOCK.search(joined)
+            or any(
+                first in RELATIVE_WORDS and fold(second) in _PERIOD_TERMS
+                for first, second in pairwise(tokens)
+            )
+        ):
             result.append(TIME)
         return result
 
