@@ -29,15 +29,15 @@ BELOW_THE_BAR = {
     # Top-1 right answers today, out of the answerable questions: the engine does not yet
     # reach the 90% bar on these (README, "Answering questions"). Strict: a story that
     # reaches the bar fails here until it is taken off this list.
-    "council-ferry": 21,
-    "cup-semifinal": 17,
-    "mayoral-recount": 15,
+    "council-ferry": 22,
+    "cup-semifinal": 18,
+    "mayoral-recount": 18,
     "nurses-strike": 10,
-    "quarterly-results": 13,
+    "quarterly-results": 15,
     "tannery-appeal": 13,
-    "valley-floods": 20,
+    "valley-floods": 21,
 }
-NOT_YET_HONEST = {"council-ferry", "nurses-strike", "quarterly-results", "tannery-appeal"}
+NOT_YET_HONEST = {"council-ferry", "tannery-appeal"}
 """Stories where some unanswerable question still gets an answer instead of the honest reply."""
 
 

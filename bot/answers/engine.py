@@ -84,12 +84,11 @@ ever uses it."""
 MARKER_WEIGHT = 0.5
 """How much an answer type (a marker such as ``#who``) counts in the coverage: most
 paragraphs name someone or give a number, so finding one says less than finding a word."""
+MARKER_SHARE = 0.5
+"""How much an answer type counts in a candidate's share of the question's terms."""
 CLOSE_TO_BEST = 0.75
 """Further passages are shown only with a score at least this share of the best one."""
 MAX_PASSAGES = 3
-RELATED_PREFIX = 4
-"""A question word the article lacks stands for an article word of the same family (see
-:meth:`AnswerEngine._related`) only when both share at least this many first letters."""
 ITEM_WEIGHT = 0.9
 """A digest item that is not a figure or a quote (a key point, statement, person, event)
 answers for its cited paragraphs when its score, times this weight, beats every sentence:
@@ -245,10 +244,6 @@ class AnswerEngine:
             + [item.document for item in [*self._figures, *self._quotes]]
             for term in doc.counts
         ) | {term for item in [*self._figures, *self._quotes] for term in item.context}
-        self._by_prefix: dict[str, list[str]] = {}
-        for term in sorted(self.vocabulary):
-            if len(term) >= RELATED_PREFIX and term.isalpha():
-                self._by_prefix.setdefault(term[:RELATED_PREFIX], []).append(term)
 
     def _who(self, speaker: str) -> str:
         """A speaker's name and role: "what did the mayor say" names the speaker too."""
@@ -359,8 +354,7 @@ class AnswerEngine:
         return Answer("quote", sentences, quote=best_item.quote, score=best_score)
 
     def query(self, question: str) -> list[str]:
-        """The terms a question is answered with: its own, its yes/no verdict, and, for a
-        word the article lacks, the article's word of the same family."""
+        """The terms a question is answered with: its own, and what a yes/no one asks."""
         query = self.lexicon.terms(question)
         if SETTLE not in query and _YES_NO.match(question):
             # "did X agree to Y" is settled by "X refused Y" as well as by "X agreed".
@@ -369,19 +363,7 @@ class AnswerEngine:
             query = [SETTLE if term in verdicts else term for term in query]
             if SETTLE not in query:
                 query.append(SETTLE)
-        return [self._related(term) for term in query]
-
-    def _related(self, term: str) -> str:
-        """``term``, or the article's word of the same family when ``term`` is not one of
-        the article's: stems that differ only in their last letter or two ("decid" and
-        "decis", "hear" and "heard") are derivations the stemmer leaves apart."""
-        if term in self.vocabulary or len(term) < RELATED_PREFIX:
-            return term
-        for candidate in self._by_prefix.get(term[:RELATED_PREFIX], ()):
-            shared = _shared_prefix(term, candidate)
-            if shared >= min(len(term), len(candidate)) - 1:
-                return candidate
-        return term
+        return query
 
     def _editor_answer(self, query: frozenset[str]) -> Answer | None:
         """The editor's answer to the listed question closest to ``query``, if close enough."""
@@ -405,16 +387,16 @@ class AnswerEngine:
         )
 
     def coverage(self, query: Sequence[str], evidence: frozenset[str]) -> float:
-        """Share of the question's terms found in ``evidence``; unknown terms weigh more."""
-        found = sum(MARKER_WEIGHT if term[0] == "#" else 1.0 for term in query if term in evidence)
-        total = sum(
-            MARKER_WEIGHT
-            if term[0] == "#"
-            else 1.0
-            if term in self.vocabulary
-            else UNKNOWN_TERM_WEIGHT
-            for term in query
-        )
+        """Share of the question's terms found in ``evidence``: a term the article and the
+        digest never use weighs more, a known answer type less (see :data:`MARKER_WEIGHT`)."""
+
+        def weight(term: str) -> float:
+            if term not in self.vocabulary:
+                return UNKNOWN_TERM_WEIGHT
+            return MARKER_WEIGHT if term[0] == "#" else 1.0
+
+        found = sum(weight(term) for term in query if term in evidence)
+        total = sum(weight(term) for term in query)
         return found / total if total else 0.0
 
     def _term_scores(self, query: Sequence[str], doc: _Document) -> dict[str, float]:
@@ -452,7 +434,7 @@ class AnswerEngine:
                 if value > bridge:
                     bridge = value
                     bridged = frozenset(term for term in missing if term in scores)
-        share = (len(matched) + SUPPORT_WEIGHT * len(bridged)) / len(known)
+        share = (_weight(matched) + SUPPORT_WEIGHT * _weight(bridged)) / _weight(known)
         return (own + SUPPORT_WEIGHT * bridge) * share
 
     def _evidence(self, paragraphs: Iterable[int], own: Iterable[str]) -> frozenset[str]:
@@ -463,14 +445,9 @@ class AnswerEngine:
         return frozenset(evidence)
 
 
-def _shared_prefix(one: str, other: str) -> int:
-    """How many first letters ``one`` and ``other`` have in common."""
-    count = 0
-    for a, b in zip(one, other, strict=False):
-        if a != b:
-            break
-        count += 1
-    return count
+def _weight(found: Iterable[str]) -> float:
+    """How many terms ``found`` holds, an answer type counting :data:`MARKER_SHARE`."""
+    return sum(MARKER_SHARE if term[0] == "#" else 1.0 for term in found)
 
 
 def _within(sentence: str, quote: str) -> bool:

@@ -25,6 +25,8 @@ DURATION = "#dur"
 """The marker term of a duration: a number before a unit of time, or "how long"."""
 REASON = "#why"
 """The marker term of a reason: "because", "due to", "so that"..., or "why"."""
+AGE = "#age"
+"""The marker term of an age: "Moreno, 44," or "a 120-year-old plant", or "how old"."""
 SETTLE = "#yesno"
 """The marker term of a verdict (agreed, refused, not...), or a yes/no question."""
 
@@ -46,7 +48,9 @@ STOP_WORDS = _word_set(
     persons involved involve whats many much one kind lot let issue issues topic topics
     subject subjects after before during through without because among within
     while since until under between yet still already actually ever point purpose reason
-    goal aim article story report text piece according news bot
+    goal aim article story report text piece according news bot ever per
+    go goes went gone going come comes came coming become becomes became becoming
+    take takes took taken make makes made making think thinks thought seem seems seemed
     hi hello hey hiya howdy greetings thanks thank thx cheers
     """
 )
@@ -201,6 +205,7 @@ RELATIVE_PERIODS = _word_set("day week weekend month year decade season quarter 
 QUESTION_PHRASES: tuple[tuple[str, str], ...] = (
     # Replaced in this order, as whole words, on the lower-cased text before tokenising.
     (r"how long ago", TIME),
+    (r"how old|what age|aged?", AGE),
     (r"how long|for how long|how much time", DURATION),
     (
         r"how many|how much|how big|how large|how high|how far|what share|"
@@ -268,7 +273,11 @@ EQUIVALENTS = _groups(
     rain, rainfall, downpour
     flood, flooding, inundate
     home, house, residence
-    child, kid
+    child, kid, boy, girl
+    woman, female
+    current, existing
+    in charge of, head, chair
+    approve, pass, adopt
     car, vehicle
     boss, chief executive, ceo, managing director
     cfo, chief financial officer, finance director

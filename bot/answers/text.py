@@ -24,6 +24,7 @@ from typing import Literal
 import snowballstemmer  # type: ignore[import-untyped]  # no type information shipped
 
 from bot.answers.language import (
+    AGE,
     DURATION,
     DURATION_UNITS,
     EQUIVALENTS,
@@ -118,6 +119,7 @@ _CALENDAR = frozenset(word.capitalize() for word in TIME_WORDS)
 _NAME = r"[A-Z][\w'.-]*"
 _FULL_NAME = re.compile(rf"\b{_NAME}(?:\s+{_NAME})+")
 _PLACED_NAME = re.compile(rf"\b(?:{'|'.join(sorted(LOCATIVES))})\s+(?:the\s+)?({_NAME})")
+_AGE = re.compile(rf"{_NAME}, \d{{1,3}},|\b(?:\d{{1,3}}|[a-z]+)-year-old\b|\baged \d{{1,3}}\b")
 _REASON_PHRASES = re.compile(r"\b(?:so that|in order to|as a result|because of)\b", re.I)
 
 
@@ -136,6 +138,8 @@ def markers(text: str, folded: Sequence[str]) -> list[str]:
     asks for one by its own phrases ("how long", "why", "who"...) or, for a verdict, by
     opening with "did", "is"..."""
     found: list[str] = []
+    if _AGE.search(text):
+        found.append(AGE)
     if any(
         _is_quantity(term) and any(unit in _DURATION_TERMS for unit in folded[at + 1 : at + 3])
         for at, term in enumerate(folded)
