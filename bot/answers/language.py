@@ -51,6 +51,7 @@ STOP_WORDS = _word_set(
     goal aim article story report text piece according news bot ever per
     go goes went gone going come comes came coming become becomes became becoming
     take takes took taken make makes made making think thinks thought seem seems seemed
+    supposed
     hi hello hey hiya howdy greetings thanks thank thx cheers
     """
 )
@@ -183,6 +184,8 @@ PLACE_WORDS = _word_set(
 """Place nouns: a text with one names a place ("the site", "the valley")."""
 LOCATIVES = _word_set("in at near from outside inside across into to on")
 """Prepositions that put a following capitalised name in place ("at Calder Point")."""
+POSSESSIVES = _word_set("its their his her our my your whose")
+"""Possessive determiners: "own" after one is emphasis ("on its own"), not a verb."""
 YES_NO_OPENERS = _word_set(
     "did does do is are was were has have had will would can could should shall"
 )

@@ -40,6 +40,7 @@ from bot.answers.language import (
     PERSON_WORDS,
     PLACE,
     PLACE_WORDS,
+    POSSESSIVES,
     QUANTITY,
     QUESTION_PHRASES,
     REASON,
@@ -109,7 +110,10 @@ _QUESTION_PHRASES = tuple(
 _NUMBER_TERMS = frozenset(fold(word) for word in NUMBER_WORDS)
 _TIME_TERMS = frozenset(fold(word) for word in TIME_WORDS)
 _PERIOD_TERMS = frozenset(fold(word) for word in RELATIVE_PERIODS)
-_CLOCK = re.compile(r"\b\d{1,2}(?: \d\d)? (?:am|pm)\b")
+_CLOCK = re.compile(
+    r"\b\d{1,2}(?: \d\d)? (?:am|pm)\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]* \d{1,2}\b"
+)
+"""A clock time ("7 pm", "3 40 am" once tidied) or a month and day ("May 23", "Oct 12")."""
 _DURATION_TERMS = frozenset(fold(word) for word in DURATION_UNITS)
 _REASON_TERMS = frozenset(fold(word) for word in REASON_WORDS)
 _SETTLE_TERMS = frozenset(fold(word) for word in SETTLE_WORDS)
@@ -231,7 +235,11 @@ class Lexicon:
                 ]
                 position = end
                 continue
-            if tokens[position] not in STOP_WORDS:
+            emphatic = (
+                tokens[position] == "own" and position and tokens[position - 1] in POSSESSIVES
+            )
+            if tokens[position] not in STOP_WORDS and not emphatic:
+                # "its own" is emphasis, not owning: "who owns X" is not answered by it.
                 result.append(self._term(tokens[position], folded[position]))
             position += 1
         if QUANTITY not in result and any(_is_quantity(term) for term in result):
