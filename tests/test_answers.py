@@ -214,7 +214,7 @@ def test_case_punctuation_and_stop_words() -> None:
     assert terms("why hasn't China...") == ["#why", "not", "china"]
 
 
-def test_without_a_lexicon_only_the_verbs_of_speech_are_one_concept() -> None:
+def test_without_a_lexicon_only_general_english_makes_concepts() -> None:
     assert terms("said") == terms("told") == terms("remarked") == ["say"]
     assert terms("deal") != terms("agreement")
     assert terms("send them back") == ["send", "back"]
@@ -586,3 +586,56 @@ def test_an_editors_question_is_grounded(seeds_copy: Path, edit: str, rule: str)
     digest, problems = inspect_digest(seeds_copy)
     assert digest is None
     assert [problem.rule for problem in problems] == [rule]
+
+
+def test_a_yes_no_question_is_settled_by_a_refusal(engine: AnswerEngine, digest: Digest) -> None:
+    # Paragraph 3 says China agreed to something else (smuggling); paragraph 2 settles it.
+    answer = engine.answer("did China agree to take them back?")
+    assert answer.paragraph == 2
+    assert "refused" in answer.sentences[0].text
+
+
+def test_a_yes_no_question_asks_for_a_verdict(engine: AnswerEngine) -> None:
+    query = engine.query("did China agree to take them back?")
+    assert "#yesno" in query
+    assert fold("agree") not in query
+    assert "#yesno" not in engine.query("what did China agree to?")
+
+
+@pytest.mark.parametrize(
+    ("text", "marker"),
+    [
+        ("Moreno, 44, a former schoolteacher, won.", "#age"),
+        ("a nine-year-old boy was among the dead", "#age"),
+        ("the final is at the stadium on May 23", "#time"),
+        ("the alert arrived at 3:40 a.m.", "#time"),
+        ("the council will meet again next week", "#time"),
+    ],
+)
+def test_ages_dates_and_clock_times(text: str, marker: str) -> None:
+    assert marker in document_terms(text)
+
+
+def test_a_bare_unit_of_time_is_a_duration_not_a_date() -> None:
+    found = document_terms("the company must pay within 60 days")
+    assert "#dur" in found
+    assert "#time" not in found
+
+
+def test_general_english_equivalents_need_no_lexicon() -> None:
+    assert terms("when does construction begin") == terms("when does construction start")
+    assert terms("shut") == terms("closed")
+    assert terms("winner") == terms("won")
+    assert terms("deal") != terms("agreement")  # a story's equivalence, not general English
+
+
+def test_light_verbs_and_emphatic_own_are_not_content() -> None:
+    assert terms("when did he become manager") == terms("when manager")
+    assert fold("own") not in terms("the city would pay on its own")
+    assert fold("own") in terms("who owns the company")
+
+
+def test_how_old_asks_for_an_age(engine: AnswerEngine) -> None:
+    assert "#age" in terms("how old is he")
+    # The seed gives nobody's age: the honest reply, not a sentence naming him.
+    assert engine.answer("how old is michael chertoff").kind == "not_in_article"

@@ -1,37 +1,48 @@
 """Free-text questions answered from the article: lexical retrieval, Telegram-free.
 
 The engine returns data, never sentences of its own: the verbatim article sentences that
-answer a question (each with its paragraph number), or the digest figure or quote it
-matches, or a verdict (``not_in_article``, ``greeting``, ``thanks``) that a template words.
+answer a question (each with its paragraph number), the digest figure, quote or editor's
+question it matches, or a verdict (``not_in_article``, ``other_language``, ``greeting``,
+``thanks``) that a template words.
 
 How a question is answered (:meth:`AnswerEngine.answer`):
 
-1. A message made only of greeting or thanks words is recognised as such (:func:`social_kind`)
-   before any retrieval.
-2. The question and every document are reduced to *terms* by the digest's
-   :class:`~bot.answers.text.Lexicon` (see :mod:`bot.answers.text`): case, plurals and
-   number formats folded, question phrases made markers (``how many`` -> ``#qty``,
-   ``when`` -> ``#time``), stop words dropped, and the words and phrases of each lexicon
-   entry (the digest's ``lexicon``, plus the verbs of speech) made one concept term.
-3. BM25 (:class:`~bot.answers.scoring.BM25`) over the article's sentences scores
-   every sentence; the score is multiplied by the share of the question's (known) terms the
+1. A message made only of greeting or thanks words is recognised as such (:func:`social_kind`);
+   one written mostly outside the Latin script is ``other_language`` (the article is
+   English: retrieval could only find stray names).
+2. An editor's question (the digest's ``questions``) that shares :data:`EDITOR_MATCH` of its
+   terms with the reader's, both ways, answers with the editor's words and citation.
+3. The question and every document are reduced to *terms* by the digest's
+   :class:`~bot.answers.text.Lexicon` (see :mod:`bot.answers.text`): Snowball stems, number
+   formats joined, general-English equivalents and the digest's ``lexicon`` made one concept
+   term, stop words dropped, and the question's type made a marker (``how many`` -> ``#qty``,
+   ``when`` -> ``#time``, ``who`` -> ``#who``...). Each document also carries the markers of
+   the answer types it can serve (a number, a date, a duration, a name or role, a place, a
+   reason, a verdict, an age): a typed question meets a sentence of its type. A yes/no
+   question asks for a verdict (``#yesno``) in place of its verdict verb: "did X agree" is
+   settled by "X refused" too.
+4. BM25 (:class:`~bot.answers.scoring.BM25`) over the article's sentences scores every
+   sentence; the score is multiplied by the share of the question's (known) terms the
    sentence matches, as Lucene's coordination factor did, so that a short sentence matching
    one term does not beat one matching them all. Digest items are scored with the same
    statistics (the sentences' IDF and average length):
 
-   * figures (value and label) and quotes (speaker, "said" and text) are *answer candidates*
-     when the question asks for their kind: a quantity (``#qty``) for figures, someone's
-     words (a verb of speech) for quotes. Such an item answers if it scores at least as well as the
-     best sentence (it carries the curated label and citation); key figures first on a tie.
-   * key points, statements, people and timeline events are *support*: they never answer,
-     but the best one citing a sentence's paragraph may *bridge* the question terms the
-     sentence lacks, adding :data:`SUPPORT_WEIGHT` times its score for those terms.
-4. The winner is an answer only if its score reaches :data:`MIN_SCORE` and its *evidence*
+   * figures (value and label) answer a quantity question, quotes and statements (speaker,
+     role, "said" and text) a question about someone's words, the speaker named in the
+     question counting :data:`SPEAKER_BONUS` times; key points, people and timeline events
+     answer any question, at :data:`ITEM_WEIGHT`, with the sentences of the paragraphs they
+     cite. An item answers if it scores at least as well as the best sentence.
+   * key points, statements, people and timeline events also *bridge*: the best one citing
+     a sentence's paragraph adds :data:`SUPPORT_WEIGHT` times its score for the question
+     terms the sentence lacks.
+5. The winner is an answer only if its score reaches :data:`MIN_SCORE` and its *evidence*
    (its own terms, its paragraph(s), their support items, an item's context) covers
    :data:`MIN_COVERAGE` of the question's terms, where a term that neither the article nor
-   the digest ever uses counts :data:`UNKNOWN_TERM_WEIGHT` times: "when was X born" names X,
-   but nothing in the article speaks of "born" or of a date.
-   Otherwise the answer is ``not_in_article``.
+   the digest ever uses counts :data:`UNKNOWN_TERM_WEIGHT` times ("when was X born" names X,
+   but nothing in the article speaks of "born" or of a date) and a known answer type
+   :data:`MARKER_WEIGHT`. Otherwise the answer is ``not_in_article``.
+6. An answer never shows a sentence twice, and a quote is not followed by the sentences it
+   is made of.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """Generic English the answer engine needs, as data: no story's people, places or words.
 
-What is here holds for any English news report: function words, question words, irregular
-verb forms, words that make a text a number or a time, the verbs of speech, the particles
-of phrasal verbs, greetings and thanks. A story's own vocabulary (its names, its synonyms)
+What is here holds for any English news report: function words, question words and the
+answer types they ask for, irregular verb forms, words that make a text a number, a time, a
+duration, a reason, a verdict, a person or a place, the verbs of speech, general-English
+equivalents (readers' paraphrases: "begin" for "start"), the particles of phrasal verbs,
+greetings and thanks. A story's own vocabulary (its names, its synonyms)
 comes from the digest's ``lexicon`` instead (see :class:`bot.answers.text.Lexicon`).
 """
 

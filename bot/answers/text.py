@@ -3,12 +3,15 @@
 :meth:`Lexicon.terms` reduces a text to *terms*: case folding, dotted abbreviations joined
 (``U.S.`` is ``us``, ``p.m.`` is ``pm``), number formats joined (``12,500``, ``12 500`` and
 ``12500`` are one term), question phrases replaced by markers (``how many`` -> ``#qty``,
-``when`` -> ``#time``, see :data:`~bot.answers.language.QUESTION_PHRASES`), a light suffix
-folding (:func:`fold`), the lexicon's phrases and words replaced by their concept, and stop
-words dropped. A text with a number also gets ``#qty``, one with a day, week or year gets
-``#time``: "how many ..." meets what counts, "when ..." what dates.
+``when`` -> ``#time``, ``why`` -> ``#why``, see :data:`~bot.answers.language.QUESTION_PHRASES`),
+Snowball English stems (:func:`fold`), the lexicon's phrases and words replaced by their
+concept, and stop words dropped. A text with a number (in digits or words: "nine", "a third")
+also gets ``#qty``, one with a date or a clock time ``#time``: "how many ..." meets what
+counts, "when ..." what dates. :meth:`Lexicon.answer_types` gives the other answer types a
+document can serve (:func:`markers`: durations, reasons, verdicts, people, places, ages).
 
-The lexicon is the generic verbs of speech plus the equivalences a digest lists under
+The lexicon is the generic verbs of speech and general-English equivalents
+(:data:`~bot.answers.language.EQUIVALENTS`) plus the equivalences a digest lists under
 ``lexicon``: each entry is a group of words or phrases that mean the same in that story.
 """
 
@@ -173,7 +176,8 @@ class Lexicon:
     """Equivalent words and phrases, each group one concept term; built once per digest.
 
     ``entries`` are the digest's lexicon groups. The verbs of speech are always one group
-    (:data:`~bot.answers.language.SPEECH`). Groups that share a word or phrase (after
+    (:data:`~bot.answers.language.SPEECH`), and each of the general-English
+    :data:`~bot.answers.language.EQUIVALENTS` is one too. Groups that share a word or phrase (after
     folding) are one concept: equivalence is transitive, and no word can mean two things.
     """
 
@@ -285,7 +289,7 @@ class Lexicon:
 
 
 GENERIC = Lexicon()
-"""The lexicon of a digest that lists none: only the generic verbs of speech."""
+"""The lexicon of a digest that lists none: only the generic verbs of speech and equivalents."""
 
 
 def terms(text: str) -> list[str]:
