@@ -535,7 +535,29 @@ def test_a_question_in_another_script_gets_the_other_language_reply(
     assert engine.answer(question).kind == "other_language"
 
 
-@pytest.mark.parametrize("question", ["what did Chertoff say in Beijing?", "café Chertoff?"])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "¿Qué dijo China sobre los migrantes?",
+        "Qu'a dit la Chine sur les migrants ?",
+        "Was hat China über die Migranten gesagt?",
+    ],
+)
+def test_a_question_clearly_in_another_latin_language_is_recognised(
+    engine: AnswerEngine, question: str
+) -> None:
+    assert engine.answer(question).kind == "other_language"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what did Chertoff say in Beijing?",
+        "café Chertoff?",
+        "who is Jose del Rio",
+        "did the mayor of La Paz say que sera sera",
+    ],
+)
 def test_english_with_accents_is_still_english(engine: AnswerEngine, question: str) -> None:
     assert engine.answer(question).kind != "other_language"
 

@@ -347,6 +347,20 @@ PARTICLES = frozenset(["back", "out", "up", "down", "off", "away", "on", "in", "
 :data:`MAX_PARTICLE_GAP` words may stand before it ("send them back" is "send back")."""
 MAX_PARTICLE_GAP = 2
 
+FOREIGN_FUNCTION_WORDS = _word_set(
+    """
+    el los las del qué que y está por para una sobre cómo cuándo dónde cuántos cuántas porqué
+    dijo dice dicho la sur dit hat gesagt sind haben wurde ha detto cosa
+    les des du et est une pour avec dans qui quoi comment pourquoi où quand combien
+    der das und ist nicht ein eine mit von zu wer wie warum wann wo wieviele über
+    il gli che di sono perché quando dove quanti quante della
+    não os um uma com porque onde quantos sobre
+    """
+)
+"""Function words of other languages written in the Latin script (Spanish, French, German,
+Italian, Portuguese) that English does not use: a question made of them is not English."""
+MIN_FOREIGN_WORDS = 2
+
 GREETING_CORE = _word_set(
     "hi hello hey hiya howdy yo greetings morning afternoon evening hola salut sup"
 )

@@ -31,12 +31,14 @@ from bot.answers.language import (
     DURATION,
     DURATION_UNITS,
     EQUIVALENTS,
+    FOREIGN_FUNCTION_WORDS,
     GREETING_CORE,
     GREETING_FILLER,
     GREETING_PHRASES,
     IRREGULAR,
     LOCATIVES,
     MAX_PARTICLE_GAP,
+    MIN_FOREIGN_WORDS,
     NUMBER_WORDS,
     PARTICLES,
     PERSON,
@@ -347,7 +349,14 @@ def is_other_language(message: str, share: float) -> bool:
     if not letters:
         return False
     foreign = sum(1 for char in letters if not _is_latin(char))
-    return foreign / len(letters) > share
+    if foreign / len(letters) > share:
+        return True
+    # In the Latin script: clearly another language when its function words outnumber
+    # English ones ("¿Qué dijo China sobre los migrantes?").
+    found = re.findall(r"[^\W\d_]+", message.casefold())
+    other = sum(1 for word in found if word in FOREIGN_FUNCTION_WORDS)
+    english = sum(1 for word in found if word in STOP_WORDS)
+    return other >= MIN_FOREIGN_WORDS and other > english
 
 
 @lru_cache(maxsize=4096)
