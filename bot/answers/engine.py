@@ -51,6 +51,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 from bot.answers.language import QUANTITY, SETTLE, SPEECH, VERDICT_VERBS, YES_NO_OPENERS
@@ -357,7 +358,7 @@ class AnswerEngine:
             chosen = sorted(
                 i for i in chosen if not _within(self.passages[i].text, best_item.quote.text)
             )
-        sentences = _unique(self.passages[i] for i in chosen)[:MAX_PASSAGES]
+        sentences = _unique(self.passages[i] for i in chosen)
         if best_item is None or (best_item.figure is None and best_item.quote is None):
             return Answer("sentences", sentences, score=best_score)
         if best_item.figure is not None:
@@ -392,7 +393,7 @@ class AnswerEngine:
         sources = self._sources(entry.cite, entry.answer)
         return Answer(
             "editor",
-            _unique(self.passages[i] for i in sources)[:MAX_PASSAGES],
+            _unique(self.passages[i] for i in sources),
             editor=entry,
             score=best[0],
         )
@@ -463,19 +464,28 @@ def _weight(found: Iterable[str]) -> float:
 
 def _within(sentence: str, quote: str) -> bool:
     """Whether ``sentence`` says nothing beyond ``quote`` (quote marks and case aside)."""
-    inner = " ".join(words(sentence))
-    return bool(inner) and inner in " ".join(words(quote))
+    inner = _plain(sentence)
+    return bool(inner) and inner in _plain(quote)
 
 
-def _unique(passages: Iterable[Passage]) -> list[Passage]:
-    """``passages`` without repeats: an answer never shows a sentence twice."""
+@lru_cache(maxsize=4096)
+def _plain(text: str) -> str:
+    """``text`` as its lower-cased words: what two copies of a sentence have in common."""
+    return " ".join(words(text))
+
+
+def _unique(passages: Iterable[Passage], limit: int = MAX_PASSAGES) -> list[Passage]:
+    """At most ``limit`` of ``passages`` without repeats: an answer never shows a sentence
+    twice."""
     seen: set[str] = set()
     kept: list[Passage] = []
     for passage in passages:
-        key = " ".join(words(passage.text))
+        key = _plain(passage.text)
         if key not in seen:
             seen.add(key)
             kept.append(passage)
+            if len(kept) == limit:
+                break
     return kept
 
 
