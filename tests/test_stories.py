@@ -30,12 +30,12 @@ BELOW_THE_BAR = {
     # reach the 90% bar on these (README, "Answering questions"). Strict: a story that
     # reaches the bar fails here until it is taken off this list.
     "council-ferry": 22,
-    "cup-semifinal": 18,
+    "cup-semifinal": 19,
     "mayoral-recount": 18,
     "nurses-strike": 10,
-    "quarterly-results": 15,
+    "quarterly-results": 16,
     "tannery-appeal": 13,
-    "valley-floods": 21,
+    "valley-floods": 23,
 }
 NOT_YET_HONEST = {"council-ferry", "tannery-appeal"}
 """Stories where some unanswerable question still gets an answer instead of the honest reply."""

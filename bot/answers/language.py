@@ -157,7 +157,7 @@ NUMBER_WORDS = _word_set(
 "five"); compared after folding. "one" is left out: "one of them" counts nothing."""
 DURATION_UNITS = _word_set("second minute hour day night week month year decade century")
 """Units that make a number before them a duration ("eleven days", "48-hour")."""
-REASON_WORDS = _word_set("because due cause caused reason since so therefore amid blame why")
+REASON_WORDS = _word_set("because due cause caused reason since therefore amid blame why")
 """Words that give a reason in news English ("because", "due to", "so that", "since")."""
 SETTLE_WORDS = _word_set(
     """
@@ -257,7 +257,7 @@ EQUIVALENTS = _groups(
     cost, price, expense
     fund, finance, pay for, foot the bill
     big, large, huge, size
-    increase, rise, grow, go up, climb, jump, hike, boost
+    increase, rise, raise, grow, go up, climb, jump, hike, boost
     decrease, fall, drop, go down, reduce, shrink
     buy, purchase, acquire
     company, firm, business, corporation
@@ -276,7 +276,7 @@ EQUIVALENTS = _groups(
     vote, ballot, poll
     help, aid, assist, relief
     rain, rainfall, downpour
-    flood, flooding, inundate
+    flood, flooding, inundate, burst its banks, overflow
     home, house, residence
     child, kid, boy, girl
     woman, female
@@ -288,7 +288,7 @@ EQUIVALENTS = _groups(
     cfo, chief financial officer, finance director
     profit, net income
     revenue, sales, turnover
-    stock, shares
+    stock, shares, share price, stock price
     shareholder, investor
     forecast, outlook, guidance
     worry, concern, fear
@@ -310,6 +310,8 @@ EQUIVALENTS = _groups(
     team, squad
     fan, supporter, spectator
     send off, red card
+    equalise, equalize, equaliser, equalizer, level, leveller
+    score, goal
     pollute, pollution, contaminate, contamination
     faulty, defective, broken
     regulator, watchdog
