@@ -233,7 +233,7 @@ QUESTION_PHRASES: tuple[tuple[str, str], ...] = (
 )
 """What a question asks for, as regular expressions over whole words, and its marker."""
 
-SPEECH_VERBS = ("say", "tell", "talk", "speak", "comment", "add", "remark")
+SPEECH_VERBS = ("say", "tell", "talk", "speak", "comment", "add", "remark", "reply", "respond")
 """The verbs of reported speech in news English; each stands for :data:`SPEECH`."""
 
 
@@ -262,12 +262,14 @@ EQUIVALENTS = _groups(
     buy, purchase, acquire
     company, firm, business, corporation
     employee, staff, workforce
+    employ, work at, work for
+    raise the alarm, alert, warn, warning
     job, post, position
     quit, resign, step down
     dismiss, sack, lay off, layoff, redundancy
     hire, recruit, take on
     fine, penalty, penalise, penalize
-    ruling, verdict, judgment, judgement
+    ruling, verdict, judgment, judgement, decide, decision
     lawyer, attorney, counsel
     government, administration
     money, funding, cash
@@ -299,7 +301,7 @@ EQUIVALENTS = _groups(
     ban, prohibit, forbid
     need, require
     want, seek, demand, call for
-    reply, respond, response
+    response, reaction
     problem, trouble, difficulty
     danger, dangerous, risk, risky, hazard, unsafe
     quick, fast, rapid, swift

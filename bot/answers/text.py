@@ -128,7 +128,11 @@ _CALENDAR = frozenset(word.capitalize() for word in TIME_WORDS)
 _NAME = r"[A-Z][\w'.-]*"
 _FULL_NAME = re.compile(rf"\b{_NAME}(?:\s+{_NAME})+")
 _PLACED_NAME = re.compile(rf"\b(?:{'|'.join(sorted(LOCATIVES))})\s+(?:the\s+)?({_NAME})")
-_AGE = re.compile(rf"{_NAME}, \d{{1,3}},|\b(?:\d{{1,3}}|[a-z]+)-year-old\b|\baged \d{{1,3}}\b")
+_AGE = re.compile(
+    rf"{_NAME}, \d{{1,3}},|\b(?:\d{{1,3}}|[a-z]+)-year-old\b|\baged \d{{1,3}}\b"
+    r"|\b(?:founded|established|built|opened|set up) in \d{4}\b"
+)
+"""An age: "Moreno, 44,", "a nine-year-old boy", "aged 71", "founded in 1911"."""
 _REASON_PHRASES = re.compile(r"\b(?:so that|in order to|as a result|because of)\b", re.I)
 
 
