@@ -144,12 +144,17 @@ def sample_context(digest: Digest) -> dict[str, Any]:
     document = digest.document
     edited = document.model_copy(update={"key_points": document.key_points[1:], "summary": "…"})
     engine = AnswerEngine(digest)
+    # A question this digest answers: its first figure's label, as a reader would ask it.
+    question = f"{document.figures[0].label}?" if document.figures else document.title
     return digest_context(digest) | {
-        "answer": engine.answer("how many migrants?"),
+        "answer": engine.answer(question),
         # An inline card of each kind a query can offer; the answer card shows the most.
-        "card": next(iter(cards_for(digest.document.title, digest, engine, 1)), None),
+        "card": next(
+            iter(cards_for(question, digest, engine, 1) or cards_for("", digest, engine, 1)),
+            None,
+        ),
         "section_text": "",
-        "question": "how many migrants?",
+        "question": question,
         "number": 1,
         "requested": "99",
         "command": "/example",

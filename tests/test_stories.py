@@ -3,8 +3,8 @@
 Each story directory holds ``article.txt``, a ``digest.yaml`` that must pass every grounding
 rule, and ``questions.yaml``: reader questions in the format of tests/data/questions.yaml.
 :func:`measure` scores the answer engine on a story's questions (top-1 paragraph and honest
-"not in the article" replies); the accuracy bar is asserted elsewhere once the engine is
-general.
+"not in the article" replies). ``nurses-strike`` is held out: written before the engine was
+made general and never used to tune it, so its figure is the honest one for an unseen story.
 """
 
 from __future__ import annotations
@@ -23,6 +23,22 @@ STORIES_DIR = Path(__file__).parent / "data" / "stories"
 STORIES = sorted(path.name for path in STORIES_DIR.iterdir() if path.is_dir())
 MIN_ANSWERABLE = 25
 MIN_UNANSWERABLE = 5
+MIN_ACCURACY = 0.9
+HELD_OUT = "nurses-strike"
+BELOW_THE_BAR = {
+    # Top-1 right answers today, out of the answerable questions: the engine does not yet
+    # reach the 90% bar on these (README, "Answering questions"). Strict: a story that
+    # reaches the bar fails here until it is taken off this list.
+    "council-ferry": 22,
+    "cup-semifinal": 19,
+    "mayoral-recount": 18,
+    "nurses-strike": 10,
+    "quarterly-results": 16,
+    "tannery-appeal": 14,
+    "valley-floods": 23,
+}
+NOT_YET_HONEST = {"council-ferry", "tannery-appeal"}
+"""Stories where some unanswerable question still gets an answer instead of the honest reply."""
 
 
 def load_questions(story: str) -> list[dict[str, Any]]:
@@ -150,3 +166,32 @@ def test_story_metadata_is_read_not_numbered() -> None:
         None,
     )
     assert election.paragraph(1).startswith("Councillor Isabel Moreno was declared")
+
+
+def _bar(story: str, below: bool) -> Any:
+    reason = "the engine does not reach the bar on this story yet (README's accuracy table)"
+    return pytest.param(story, marks=pytest.mark.xfail(strict=True, reason=reason) if below else ())
+
+
+@pytest.mark.parametrize("story", [_bar(story, story in BELOW_THE_BAR) for story in STORIES])
+def test_story_top1_accuracy_reaches_the_bar(story: str) -> None:
+    result = measure(story)
+    assert result.accuracy >= MIN_ACCURACY, "\n".join(result.misses)
+
+
+@pytest.mark.parametrize("story", [_bar(story, story in NOT_YET_HONEST) for story in STORIES])
+def test_story_unanswerable_questions_get_the_honest_reply(story: str) -> None:
+    result = measure(story)
+    assert result.honest == result.unanswerable, "\n".join(result.misses)
+
+
+@pytest.mark.parametrize("story", sorted(BELOW_THE_BAR))
+def test_story_accuracy_does_not_fall(story: str) -> None:
+    # Until the bar is met: no change to the engine may lose a right answer on balance.
+    assert measure(story).right >= BELOW_THE_BAR[story]
+
+
+def test_the_held_out_story_is_measured() -> None:
+    assert HELD_OUT in STORIES
+    result = measure(HELD_OUT)
+    assert result.answerable >= MIN_ANSWERABLE
