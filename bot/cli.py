@@ -1,4 +1,4 @@
-"""The command line: ``run`` (the default), ``console`` and ``check [DIGEST]``.
+"""The command line: ``run`` (the default), ``console``, ``check [DIGEST]`` and ``draft``.
 
 Exit codes: 0 done; 1 ``check`` found problems; 2 the settings or the digest cannot be used
 (the message names the variable, or the file and line). The token is never printed.
@@ -48,7 +48,16 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument(
         "digest", nargs="?", type=Path, help="digest file (default: BOT_DIGEST_PATH)"
     )
+    draft = commands.add_parser("draft", help="draft a digest for a new article")
+    draft.add_argument("article", type=Path, help="the article, a plain-text file")
+    draft.add_argument(
+        "-o", "--output", type=Path, help="digest to write (default: digest.yaml beside it)"
+    )
+    draft.add_argument("--force", action="store_true", help="overwrite an existing digest")
     arguments = parser.parse_args(argv)
+    if arguments.command == "draft":
+        # Drafting needs no settings: it reads an article and writes a file.
+        return draft_command(arguments.article, arguments.output, arguments.force)
     # python-telegram-bot 22 warns that RetryAfter.retry_after becomes a timedelta in 23;
     # opting in now keeps the logs clean and the code ready.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -63,6 +72,13 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.command == "console":
         return console_command(settings)
     return run_command(settings)
+
+
+def draft_command(article: Path, output: Path | None, force: bool) -> int:
+    """Draft a digest for ``article``: see :mod:`bot.draft.cli`."""
+    from bot.draft.cli import draft_command as run_draft
+
+    return run_draft(article, output, force)
 
 
 def check_command(path: Path) -> int:

@@ -1,0 +1,240 @@
+"""Direct quotes and reported speech, each with the speaker the attribution names.
+
+A quote's speaker comes from its own sentence first ("…," said Chertoff / Chertoff said:
+"…" / "…," he added), then from the quote before it in the paragraph (a quote continued in
+the next sentence), then from the previous paragraph when the quote carries on from it, and
+last from the most recent speaker, with a ``# check:`` note. A pronoun is the most recent
+speaker; a surname is the full name it was introduced with; "the Homeland Security
+secretary" is the person whose role shares its words; "a ministry spokesman" is a new,
+unnamed person.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.draft.items import Drafted
+from bot.draft.lexicon import PRONOUNS, ROLE_WORDS, SPEECH_VERBS
+from bot.draft.people import MAX_DESCRIPTION_WORDS, Entity, Registry, clip
+from bot.draft.text import QuoteMarks, ReadArticle, Sentence, open_quote, quote_marks
+
+QUOTE_MIN_WORDS = 3
+STATEMENT_MIN_WORDS = 4
+
+_VERB = "(?:" + "|".join(sorted(SPEECH_VERBS, key=len, reverse=True)) + r")\b"
+_MASK = "\x00"
+# A subject: a few words with no clause punctuation in them.
+_SUBJECT = r"[^,;:!?\x00\"]{1,80}?"
+_INVERTED = re.compile(rf"^[,.!?]?\s*(?:{_VERB})\s+({_SUBJECT})\s*(?:[,.;:!?](?:\s|$)|$)")
+_NORMAL_AFTER = re.compile(
+    rf"^[,.!?]?\s*({_SUBJECT})\s+(?:\w+ly\s+)?(?:has |had |have |will |would )?(?:{_VERB})\b"
+)
+_VERB_IN = re.compile(rf"\b(?:{_VERB}|called|described|dubbed|termed)\b")
+_ACCORDING = re.compile(rf"\baccording to ({_SUBJECT})(?=[,.;]|$)", re.IGNORECASE)
+_TIME_IN_SUBJECT = re.compile(
+    r"\b(?:on|last|this|next|earlier|later)\s+\w+day\b|\b(?:this|last|next) (?:week|month|year)\b"
+    r"|\b(?:also|later|then|again|earlier|previously|separately|once|already|however|"
+    r"meanwhile|recently|today|yesterday|\w+ly|has|had|have|will|would)\b",
+)
+_DETERMINER = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
+# Reported speech that is not a request ("asked China to …") and says what was said.
+_REPORTING = sorted(SPEECH_VERBS - {"asked", "asks", "urged", "urges", "told", "tells"}, key=len)
+_STATEMENT = re.compile(
+    rf"(?P<subject>{_SUBJECT})\s+(?:\w+ly\s+)?(?:has |had |have )?"
+    rf"(?:(?P<verb>{'|'.join(reversed(_REPORTING))})\b|(?P<told>told|tells)\s+[\w ]{{1,40}}?\s+that)"
+    r"\s+(?:that\s+)?(?P<clause>[a-zA-Z].*)$"
+)
+_TRAILING = re.compile(rf"^(?P<clause>.{{20,}}),\s+(?P<subject>{_SUBJECT})\s+(?:{_VERB})\.?$")
+
+
+@dataclass
+class Speakers:
+    """Who spoke last, so a pronoun or an unattributed quote can find its speaker."""
+
+    registry: Registry
+    last: str | None = None
+
+    def resolve(self, phrase: str, paragraph: int, sentence: str) -> tuple[str | None, str | None]:
+        """The speaker a subject phrase names, and a note when it is a guess."""
+        phrase = _TIME_IN_SUBJECT.sub(" ", phrase.strip(" ,\"'")).strip()
+        phrase = re.sub(r"\s+", " ", phrase).strip(" ,")
+        words = phrase.split()[-8:]
+        if not words:
+            return None, None
+        if words[-1].casefold() in PRONOUNS:
+            if self.last is None or words[-1].casefold() == "it":
+                return None, None
+            return self.last, f'speaker "{words[-1]}" taken as the last speaker, {self.last}'
+        for index in range(len(words)):
+            entity = self.registry.find(" ".join(words[index:]).strip(".'\u2019"))
+            if entity is not None and entity.kind != "initiative":
+                return entity.name, None
+        return self._role_phrase(" ".join(words), paragraph, sentence)
+
+    def _role_phrase(
+        self, phrase: str, paragraph: int, sentence: str
+    ) -> tuple[str | None, str | None]:
+        head = re.split(r"\s+(?:for|of|at|from|with|in)\s+", phrase, maxsplit=1)[0]
+        if not head or head.split()[-1].casefold() not in ROLE_WORDS:
+            return None, None
+        if re.match(r"the\s", phrase, re.IGNORECASE):
+            known = self.registry.by_role(head)
+            if known is not None:
+                return known.name, f'"{phrase}" taken as {known.name}'
+            if self.last is not None:
+                return self.last, f'"{phrase}" taken as the last speaker, {self.last}'
+        name = _DETERMINER.sub("", phrase)
+        entity = self.registry.add(Entity(name, "person"))
+        if not entity.paragraphs:
+            entity.paragraphs.append(paragraph)
+            entity.description = clip(sentence, MAX_DESCRIPTION_WORDS)
+        return entity.name, None
+
+    def heard(self, speaker: str) -> None:
+        entity = self.registry.find(speaker)
+        if entity is not None and entity.kind == "person":
+            self.last = speaker
+
+
+def _masked(paragraph: str, marks: list[QuoteMarks]) -> str:
+    """The paragraph with every quotation (marks included) blanked out."""
+    text = list(paragraph)
+    for mark in marks:
+        text[mark.start : mark.end + 1] = _MASK * (mark.end + 1 - mark.start)
+    return "".join(text)
+
+
+def _attribution(masked: str, mark: QuoteMarks, context: tuple[int, int]) -> str | None:
+    """The subject phrase of the attribution in the quote's own sentence(s)."""
+    after = masked[mark.end + 1 : context[1]].split(_MASK, 1)[0]
+    for pattern in (_INVERTED, _NORMAL_AFTER):
+        found = pattern.match(after)
+        if found and len(found.group(1).split()) <= 8:
+            return found.group(1)
+    before = masked[context[0] : mark.start].rsplit(_MASK, 1)[-1]
+    according = _ACCORDING.search(before)
+    if according:
+        return according.group(1)
+    verbs = list(_VERB_IN.finditer(before))
+    if verbs:
+        subject = re.split(r"[,;:]|\bthat\b", before[: verbs[-1].start()])[-1]
+        return subject if subject.strip() else None
+    return None
+
+
+def draft_speech(
+    read: ReadArticle, speakers: Speakers
+) -> tuple[list[Drafted], list[Drafted], list[str]]:
+    """Quotes and statements in article order; and what was left out, and why."""
+    quotes: list[Drafted] = []
+    statements: list[Drafted] = []
+    skipped: list[str] = []
+    previous_open = False
+    last_quote_speaker: str | None = None
+    for number in read.content():
+        paragraph = read.paragraphs[number - 1]
+        marks = quote_marks(number, paragraph)
+        masked = _masked(paragraph, marks)
+        in_paragraph: str | None = None
+        for sentence in read.sentences[number - 1]:
+            own = [m for m in marks if sentence.start <= m.start < sentence.end]
+            if not own and '"' not in sentence.text:
+                statement = _statement(sentence, speakers)
+                if statement is not None:
+                    statements.append(statement)
+                continue
+            for mark in own:
+                words = mark.text.split()
+                if len(words) < QUOTE_MIN_WORDS:
+                    continue  # a scare quote or a title, too short to stand as a quote
+                end_sentence = next(
+                    (s for s in read.sentences[number - 1] if s.start <= mark.end < s.end + 1),
+                    sentence,
+                )
+                subject = _attribution(masked, mark, (sentence.start, end_sentence.end))
+                speaker, note = (
+                    speakers.resolve(subject, number, sentence.text) if subject else (None, None)
+                )
+                if speaker is None:
+                    speaker, note = _fallback(
+                        mark, in_paragraph, previous_open, last_quote_speaker, speakers, masked
+                    )
+                if speaker is None:
+                    skipped.append(f"paragraph {number}: a quote with no speaker found")
+                    continue
+                speakers.heard(speaker)
+                in_paragraph = last_quote_speaker = speaker
+                item = Drafted(
+                    {"speaker": speaker, "text": mark.text.strip().rstrip(",;:"), "cite": [number]}
+                )
+                if note:
+                    item.notes.append(note)
+                quotes.append(item)
+        if open_quote(paragraph):
+            skipped.append(
+                f"paragraph {number}: a quote left open at the paragraph's end (not inside one "
+                "pair of quotation marks, so check would reject it)"
+            )
+        previous_open = open_quote(paragraph) or paragraph.rstrip().endswith('"')
+    return quotes, statements, skipped
+
+
+def _fallback(
+    mark: QuoteMarks,
+    in_paragraph: str | None,
+    previous_open: bool,
+    last_quote_speaker: str | None,
+    speakers: Speakers,
+    masked: str,
+) -> tuple[str | None, str | None]:
+    """A speaker for a quote whose own sentence names none."""
+    if in_paragraph is not None:
+        return in_paragraph, None
+    if mark.start == 0 and previous_open and last_quote_speaker is not None:
+        return last_quote_speaker, f"continues the quote before it, by {last_quote_speaker}"
+    for verb in _VERB_IN.finditer(masked):
+        subject = re.split(r"[,;:.\x00]|\bthat\b", masked[: verb.start()])[-1]
+        found, _ = (
+            speakers.resolve(subject, mark.paragraph, "") if subject.strip() else (None, None)
+        )
+        if found is not None:
+            return found, f"speaker from another sentence of the paragraph: {found}"
+    if speakers.last is not None:
+        return speakers.last, f"no attribution: taken as the last speaker, {speakers.last}"
+    return None, None
+
+
+def _statement(sentence: Sentence, speakers: Speakers) -> Drafted | None:
+    """Reported speech in a sentence with no quotation marks: ``X said (that) …``."""
+    text = sentence.text
+    clause: str | None = None
+    subject: str | None = None
+    according = _ACCORDING.search(text)
+    if according:
+        subject = according.group(1)
+        clause = (text[: according.start()] + text[according.end() :]).strip(" ,.")
+    elif found := _TRAILING.match(text):
+        subject, clause = found.group("subject"), found.group("clause")
+    elif found := _STATEMENT.search(text):
+        subject = re.split(r"[,;:]|\bthat\b", found.group("subject"))[-1]
+        clause = found.group("clause")
+    if not subject or not clause or len(subject.split()) > 8:
+        return None
+    clause = clause.strip().rstrip(".!?;:, ")
+    if len(clause.split()) < STATEMENT_MIN_WORDS:
+        return None
+    speaker, note = speakers.resolve(subject, sentence.paragraph, text)
+    if speaker is None:
+        return None
+    speakers.heard(speaker)
+    item = Drafted(
+        {
+            "speaker": speaker,
+            "text": clause[0].upper() + clause[1:] + ".",
+            "cite": [sentence.paragraph],
+        }
+    )
+    if note:
+        item.notes.append(note)
+    return item
