@@ -18,7 +18,7 @@ from bot.draft.text import ReadArticle, Sentence
 _HEDGE = (
     r"(?:about|around|nearly|almost|roughly|some|over|more than|less than|fewer than|"
     r"at least|up to|approximately|an estimated|close to|as many as|as much as|just over|"
-    r"just under|under|only)"
+    r"just under|under|only|above|below)"
 )
 _SCALE = r"(?:million|billion|trillion|thousand|hundred|bn|m)\b"
 _DIGITS = (
@@ -50,7 +50,7 @@ _UNIT = re.compile(
 _STOP = words(
     "from in into to at on for by with that which who and or but because as than since "
     "during after before of is are was were will would have has had be been the a an "
-    "said says its their his her this these those"
+    "said says this these those"
 )
 _DURATION = re.compile(r"^\s(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?)\b")
 _MONEY = re.compile(r"[$\u20ac\u00a3\u00a5]|USD")
@@ -60,13 +60,24 @@ def _label(sentence: str, start: int, end: int, value: str) -> tuple[str, str | 
     """What the figure counts: the noun after it, else a kind of number; and a note."""
     words: list[str] = []
     rest = sentence[end:]
+    # "thousands of migrants" counts migrants; "214 of the 600 farms" keeps its "of the".
+    part = re.match(r"\s+(of\s+(?:the\s+)?\d[\d,]*\s+[a-z]+)", rest)
+    if part:
+        return part.group(1), None
     rest = re.sub(r"^\s+of\s+(?:the\s+)?", " ", rest)
     for word in re.findall(r"[\w'-]+|[^\w\s]", rest)[:6]:
         if not re.fullmatch(r"[\w'-]+", word) or word.casefold() in _STOP:
             break
+        if words and any(w.isalpha() for w in words) and word.endswith("ed"):
+            break  # "farms surveyed reported": the noun ended where the verb began
         words.append(word)
+    while words and words[-1].casefold() in _STOP:
+        words.pop()
     if words:
         return " ".join(words), None
+    purpose = re.match(r"\s((?:on|for|in)\s[^,.;:()\"]{3,60}?)(?=[,.;:()\"]|$)", sentence[end:])
+    if _MONEY.search(value) and purpose:
+        return " ".join(purpose.group(1).split()[:7]), None
     if _MONEY.search(value):
         return "amount of money", "what the amount is for: see the context"
     if re.search(r"%|per ?cent", value):
@@ -103,9 +114,9 @@ def figures_in(sentence: Sentence) -> list[Drafted]:
         if duration:
             value = f"{value}{duration.group()}"
             label, note = "duration", None
-        if match.group("score"):
-            label = label if label != "number" else "score"
-            note = None
+        if match.group("score") and label == "number":
+            voted = re.search(r"\bvot\w*\s$", text[: match.start()])
+            label, note = ("vote" if voted else "score"), None
         item = Drafted(
             {
                 "value": value,

@@ -63,7 +63,8 @@ ROLE_WORDS = words(
     "sheriff marshal ranger pilot captain. playwright author novelist actor actress singer "
     "striker goalkeeper midfielder defender forward quarterback pitcher manager. skipper "
     "mp lawmaker legislator diplomat activist organiser organizer campaigner candidate "
-    "magistrate clerk cardinal rabbi imam archbishop"
+    "magistrate clerk cardinal rabbi imam archbishop farmer member worker resident "
+    "student volunteer nominee"
 )
 
 ORG_WORDS = words(
@@ -149,6 +150,13 @@ PLACES = words(
         "Mexico City",
         "Tel Aviv",
     ]
+)
+
+# The last word of a place's name: "Riverside Bridge", "Orange County".
+PLACE_WORDS = words(
+    "Bridge Street Road Avenue Boulevard River Park Square Airport Station Port Harbor "
+    "Harbour Lake Mountain Mountains Island Islands County Province State City Valley Hall "
+    "Bay Beach Coast Desert Sea Ocean Canyon Stadium Arena Tower Plaza District Region"
 )
 
 PLACE_PREPOSITIONS = words("in at from to near across throughout visited visiting via into")

@@ -19,6 +19,7 @@ from bot.draft.lexicon import (
     INITIATIVE_WORDS,
     ORG_WORDS,
     PLACE_PREPOSITIONS,
+    PLACE_WORDS,
     PLACES,
     ROLE_WORDS,
     SPEECH_VERBS,
@@ -214,13 +215,13 @@ def _classify(run: Run, paragraph: str, registry: Registry, mid_sentence: set[st
     elif roles:
         return  # a role without a name: the speech rules handle "the Chief"
     name = " ".join(name_tokens)
-    if name in PLACES:
+    if name in PLACES or (len(name_tokens) > 1 and name_tokens[-1] in PLACE_WORDS):
         registry.add(Entity(name, "place"))
         return
     if name_tokens[-1] in INITIATIVE_WORDS and len(name_tokens) > 1:
         registry.add(Entity(name, "initiative"))
         return
-    if any(t in ORG_WORDS for t in name_tokens) or (
+    if (len(name_tokens) > 1 and any(t in ORG_WORDS for t in name_tokens)) or (
         len(name_tokens) == 1 and re.fullmatch(r"[A-Z]{2,6}", name) and name not in {"I"}
     ):
         registry.add(Entity(name, "organisation"))

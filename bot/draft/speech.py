@@ -37,13 +37,14 @@ _TIME_IN_SUBJECT = re.compile(
     r"|\b(?:also|later|then|again|earlier|previously|separately|once|already|however|"
     r"meanwhile|recently|today|yesterday|\w+ly|has|had|have|will|would)\b",
 )
+_CONJUNCTION = re.compile(r"\s*(?:and|but|or|then|so)\b", re.IGNORECASE)
 _DETERMINER = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
 # Reported speech that is not a request ("asked China to …") and says what was said.
 _REPORTING = sorted(SPEECH_VERBS - {"asked", "asks", "urged", "urges", "told", "tells"}, key=len)
 _STATEMENT = re.compile(
-    rf"(?P<subject>{_SUBJECT})\s+(?:\w+ly\s+)?(?:has |had |have )?"
+    rf"(?P<subject>{_SUBJECT})(?:,[^,;:!?\"]{{1,60}},)?\s+(?:\w+ly\s+)?(?:has |had |have )?"
     rf"(?:(?P<verb>{'|'.join(reversed(_REPORTING))})\b|(?P<told>told|tells)\s+[\w ]{{1,40}}?\s+that)"
-    r"\s+(?:that\s+)?(?P<clause>[a-zA-Z].*)$"
+    r"\s+(?:that\s+)?(?P<clause>[a-zA-Z0-9$].*)$"
 )
 _TRAILING = re.compile(rf"^(?P<clause>.{{20,}}),\s+(?P<subject>{_SUBJECT})\s+(?:{_VERB})\.?$")
 
@@ -105,21 +106,38 @@ def _masked(paragraph: str, marks: list[QuoteMarks]) -> str:
     return "".join(text)
 
 
-def _attribution(masked: str, mark: QuoteMarks, context: tuple[int, int]) -> str | None:
-    """The subject phrase of the attribution in the quote's own sentence(s)."""
+def _attribution(masked: str, mark: QuoteMarks, context: tuple[int, int]) -> list[str]:
+    """Subject phrases that may attribute the quote, from its own sentence(s), best first."""
+    candidates: list[str] = []
     after = masked[mark.end + 1 : context[1]].split(_MASK, 1)[0]
     for pattern in (_INVERTED, _NORMAL_AFTER):
         found = pattern.match(after)
-        if found and len(found.group(1).split()) <= 8:
-            return found.group(1)
+        # "… and said the city should …" goes on with the same subject: not an attribution.
+        if found and len(found.group(1).split()) <= 8 and not _CONJUNCTION.match(found.group(1)):
+            candidates.append(found.group(1))
     before = masked[context[0] : mark.start].rsplit(_MASK, 1)[-1]
     according = _ACCORDING.search(before)
     if according:
-        return according.group(1)
+        candidates.append(according.group(1))
     verbs = list(_VERB_IN.finditer(before))
-    if verbs:
-        subject = re.split(r"[,;:]|\bthat\b", before[: verbs[-1].start()])[-1]
-        return subject if subject.strip() else None
+    subject = _subject_before(before[: verbs[-1].start()]) if verbs else None
+    if subject:
+        candidates.append(subject)
+    return candidates
+
+
+def _subject_before(text: str) -> str | None:
+    """The subject ending ``text``: its last clause, passing over an appositive
+    ("Ray Duval, who voted against the plan, called it …")."""
+    for piece in reversed(re.split(r"[,;:]|\bthat\b", text)):
+        piece = piece.strip()
+        if piece and not re.match(r"(?:who|which|whose|a|an|the|\d)\b", piece, re.IGNORECASE):
+            return piece
+        if (
+            re.match(r"(?:the|a|an)\s", piece, re.IGNORECASE)
+            and piece.split()[-1].casefold() in ROLE_WORDS
+        ):
+            return piece
     return None
 
 
@@ -139,7 +157,7 @@ def draft_speech(
         in_paragraph: str | None = None
         for sentence in read.sentences[number - 1]:
             own = [m for m in marks if sentence.start <= m.start < sentence.end]
-            if not own and '"' not in sentence.text:
+            if not own and not read.quoted(sentence):
                 statement = _statement(sentence, speakers)
                 if statement is not None:
                     statements.append(statement)
@@ -152,10 +170,11 @@ def draft_speech(
                     (s for s in read.sentences[number - 1] if s.start <= mark.end < s.end + 1),
                     sentence,
                 )
-                subject = _attribution(masked, mark, (sentence.start, end_sentence.end))
-                speaker, note = (
-                    speakers.resolve(subject, number, sentence.text) if subject else (None, None)
-                )
+                speaker, note = None, None
+                for subject in _attribution(masked, mark, (sentence.start, end_sentence.end)):
+                    speaker, note = speakers.resolve(subject, number, sentence.text)
+                    if speaker is not None:
+                        break
                 if speaker is None:
                     speaker, note = _fallback(
                         mark, in_paragraph, previous_open, last_quote_speaker, speakers, masked
@@ -172,12 +191,30 @@ def draft_speech(
                     item.notes.append(note)
                 quotes.append(item)
         if open_quote(paragraph):
+            # Left open, it cannot be cited, but its speaker goes on into the next paragraph.
+            start = paragraph.rindex('"')
+            mark = QuoteMarks(number, start, len(paragraph), paragraph[start + 1 :])
+            for subject in _attribution(
+                masked, mark, (_sentence_start(read, mark), len(paragraph))
+            ):
+                speaker, _ = speakers.resolve(subject, number, paragraph)
+                if speaker is not None:
+                    speakers.heard(speaker)
+                    last_quote_speaker = speaker
+                    break
             skipped.append(
                 f"paragraph {number}: a quote left open at the paragraph's end (not inside one "
                 "pair of quotation marks, so check would reject it)"
             )
-        previous_open = open_quote(paragraph) or paragraph.rstrip().endswith('"')
+        # A paragraph left inside a quotation goes on with the same speaker in the next.
+        previous_open = open_quote(paragraph)
     return quotes, statements, skipped
+
+
+def _sentence_start(read: ReadArticle, mark: QuoteMarks) -> int:
+    return max(
+        (s.start for s in read.sentences[mark.paragraph - 1] if s.start <= mark.start), default=0
+    )
 
 
 def _fallback(
@@ -192,7 +229,7 @@ def _fallback(
     if in_paragraph is not None:
         return in_paragraph, None
     if mark.start == 0 and previous_open and last_quote_speaker is not None:
-        return last_quote_speaker, f"continues the quote before it, by {last_quote_speaker}"
+        return last_quote_speaker, None
     for verb in _VERB_IN.finditer(masked):
         subject = re.split(r"[,;:.\x00]|\bthat\b", masked[: verb.start()])[-1]
         found, _ = (

@@ -13,9 +13,11 @@ from typing import Any
 from bot.digest.grounding import SUMMARY_MAX_WORDS
 from bot.draft.items import Drafted
 from bot.draft.people import Registry
-from bot.draft.text import DATELINE, ReadArticle, Sentence, byline, date_line
+from bot.draft.text import ReadArticle, byline, date_line
 
 KEY_POINTS = 5
+LEAD_PARAGRAPHS = 3
+"""The summary comes from the story's first paragraphs: a news story leads with its gist."""
 
 
 def draft_source(read: ReadArticle) -> dict[str, Any]:
@@ -29,22 +31,17 @@ def draft_source(read: ReadArticle) -> dict[str, Any]:
     return source
 
 
-def _plain(sentence: Sentence, first: bool) -> str:
-    """The sentence without a dateline ("BEIJING, May 5 -") opening the story."""
-    return DATELINE.sub("", sentence.text) if first else sentence.text
-
-
 def draft_summary(read: ReadArticle, budget: int = SUMMARY_MAX_WORDS) -> tuple[str, list[int]]:
     """The lead's sentences, without quotations, within ``budget`` words; and their cite."""
     chosen: list[str] = []
     cite: list[int] = []
     words = 0
     content = read.content()
-    for number in content:
+    for number in content[:LEAD_PARAGRAPHS]:
         for sentence in read.sentences[number - 1]:
-            if '"' in sentence.text:
+            if read.quoted(sentence):
                 continue
-            text = _plain(sentence, number == content[0] and sentence.start == 0)
+            text = read.plain(sentence)
             count = len(text.split())
             if words + count > budget:
                 if not chosen:  # a lead sentence longer than the budget: cut it
@@ -82,9 +79,9 @@ def draft_key_points(
     )
     points: list[Drafted] = []
     for number in sorted(ranked[:KEY_POINTS]):
-        sentence = next((s for s in read.sentences[number - 1] if '"' not in s.text), None)
+        sentence = next((s for s in read.sentences[number - 1] if not read.quoted(s)), None)
         if sentence is None:
             continue
-        text = _plain(sentence, number == read.content()[0] and sentence.start == 0)
+        text = read.plain(sentence)
         points.append(Drafted({"text": text, "cite": [number]}))
     return points

@@ -154,6 +154,20 @@ class ReadArticle:
         """Numbers of the paragraphs that are story, not byline or date lines."""
         return [n for n, p in enumerate(self.paragraphs, 1) if not is_metadata(p)]
 
+    def plain(self, sentence: Sentence) -> str:
+        """The sentence without a dateline ("BEIJING, May 5 -") that opens the story."""
+        content = self.content()
+        if content and sentence.paragraph == content[0] and sentence.start == 0:
+            return DATELINE.sub("", sentence.text)
+        return sentence.text
+
+    def quoted(self, sentence: Sentence) -> bool:
+        """Whether the sentence has quotation marks or lies inside a quotation."""
+        if '"' in sentence.text:
+            return True
+        paragraph = self.paragraphs[sentence.paragraph - 1]
+        return paragraph[: sentence.start].count('"') % 2 == 1
+
 
 class NoHeadline(ValueError):
     """The text has no line that can be its headline."""

@@ -48,7 +48,8 @@ def draft_timeline(read: ReadArticle) -> list[Drafted]:
     steps: list[Drafted] = []
     for number in read.content():
         for sentence in read.sentences[number - 1]:
-            match = _TIME.search(sentence.text)
+            text = read.plain(sentence)
+            match = _TIME.search(text)
             if match is None:
                 continue
             when = match.group()
@@ -56,7 +57,7 @@ def draft_timeline(read: ReadArticle) -> list[Drafted]:
                 Drafted(
                     {
                         "when": when,
-                        "event": clip(sentence.text, MAX_EVENT_WORDS),
+                        "event": clip(text, MAX_EVENT_WORDS),
                         "cite": [number],
                     }
                 )
