@@ -8,7 +8,9 @@ a percentage and a vote).
 
 from __future__ import annotations
 
+import random
 import shutil
+import string
 from pathlib import Path
 
 import pytest
@@ -185,6 +187,11 @@ def test_a_datelined_story_with_typographic_and_partial_quotes(tmp_path: Path) -
     values = {figure.value for figure in document.figures}
     assert {"214", "600", "above 40 percent", "thirty years"} <= values
     assert "1950" not in " ".join(values)
+    # "Baptiste\u2019s neighbour, Carla Mendes, said: \u201c…\u201d": past the appositive.
+    assert by["Carla Mendes"] == ["We are all waiting for rain, and the rain is not coming."]
+    mendes = document.entity("Carla Mendes")
+    assert mendes is not None
+    assert "Baptiste\u2019s neighbour" in mendes.description  # spelled as the article does
 
 
 def test_a_sports_story_with_a_score_and_a_colon_before_the_quote(tmp_path: Path) -> None:
@@ -238,6 +245,34 @@ def test_an_item_a_rule_rejects_is_left_out_and_reported() -> None:
     reasons = "\n".join(draft.dropped)
     assert "quote-not-verbatim" in reasons
     assert "number-not-in-article" in reasons or "figure-not-in-paragraph" in reasons
+
+
+def test_any_text_with_a_headline_drafts_to_a_digest_check_accepts(tmp_path: Path) -> None:
+    """Articles cut and pasted from the test articles' words, quotes and numbers at random:
+    whatever the text, the written digest passes check."""
+    pieces = [
+        *" ".join(path.read_text(encoding="utf-8") for path in [SEED, *DATA.glob("*.txt")]).split(),
+        *['"', "\u201c", "\u201d", "\u2019s", "$4.2", "7-2", "12%", "May", "Dr.", ":", "he said."],
+    ]
+    chance = random.Random(13)
+    for attempt in range(40):
+        paragraphs = [
+            " ".join(
+                chance.choice(pieces)
+                if chance.random() < 0.9
+                else chance.choice(string.ascii_letters)
+                for _ in range(chance.randint(1, 40))
+            )
+            for _ in range(chance.randint(1, 6))
+        ]
+        article = tmp_path / f"article{attempt}.txt"
+        article.write_text(
+            "Menu\n\nA Headline Of Some Words\n\n" + "\n\n".join(paragraphs), encoding="utf-8"
+        )
+        digest_path = tmp_path / f"digest{attempt}.yaml"
+        result = draft_digest(article, article.read_text(encoding="utf-8"), digest_path)
+        digest_path.write_text(result.yaml, encoding="utf-8")
+        assert inspect_digest(digest_path)[1] == [], article.read_text(encoding="utf-8")
 
 
 # -- the command line -----------------------------------------------------------------------

@@ -16,11 +16,11 @@ from bot.draft.people import Registry, find_entities
 from bot.draft.report import report
 from bot.draft.speech import Speakers, draft_speech
 from bot.draft.summary import draft_key_points, draft_source, draft_summary
-from bot.draft.text import NoHeadline, read_article
+from bot.draft.text import NotAnArticle, read_article
 from bot.draft.timeline import draft_timeline
 from bot.draft.writer import Draft, prune, relative_article, to_yaml, verify
 
-__all__ = ["DraftError", "DraftResult", "NoHeadline", "draft_digest"]
+__all__ = ["DraftError", "DraftResult", "NotAnArticle", "draft_digest"]
 
 
 class DraftError(Exception):
@@ -39,21 +39,26 @@ class DraftResult:
 def draft_digest(article_path: Path, text: str, digest_path: Path) -> DraftResult:
     """Draft the digest of ``text`` (the article at ``article_path``) to live at ``digest_path``.
 
-    Raises :class:`NoHeadline` when the text has no line that can be its headline.
+    Raises :class:`NotAnArticle` when the text has no line that can be its headline.
     """
     read = read_article(article_path, text)
+    if not read.content():
+        raise NotAnArticle(f"{article_path}: no paragraphs after the headline {read.headline!r}")
     registry = find_entities(read)
     quotes, statements, skipped = draft_speech(read, Speakers(registry))
     figures = draft_figures(read)
     summary, summary_cite = draft_summary(read)
+    key_points = draft_key_points(read, registry, figures) or [
+        Drafted({"text": summary, "cite": summary_cite})
+    ]
     draft = Draft(
         title=read.headline,
         article=relative_article(article_path, digest_path),
         source=draft_source(read),
-        summary=summary or read.headline,
-        summary_cite=summary_cite or [1],
+        summary=summary,
+        summary_cite=summary_cite,
         sections={
-            "key_points": draft_key_points(read, registry, figures),
+            "key_points": key_points,
             "quotes": quotes,
             "statements": statements,
             "figures": figures,

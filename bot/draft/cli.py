@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bot.draft import DraftError, NoHeadline, draft_digest
+from bot.draft import DraftError, NotAnArticle, draft_digest
 
 EXIT_UNUSABLE = 2
 
@@ -30,7 +30,7 @@ def draft_command(article: Path, output: Path | None, force: bool) -> int:
         return EXIT_UNUSABLE
     try:
         result = draft_digest(article, text, digest)
-    except (NoHeadline, DraftError) as error:
+    except (NotAnArticle, DraftError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_UNUSABLE
     try:

@@ -54,6 +54,9 @@ def draft_summary(read: ReadArticle, budget: int = SUMMARY_MAX_WORDS) -> tuple[s
                 cite.append(number)
             if len(chosen) >= 3:
                 return " ".join(chosen), cite
+    if not chosen:  # every lead sentence is a quotation: the first one will do
+        first = read.sentences[content[0] - 1][0]
+        return " ".join(read.plain(first).split()[: budget - 1]), [content[0]]
     return " ".join(chosen), cite
 
 

@@ -169,15 +169,15 @@ class ReadArticle:
         return paragraph[: sentence.start].count('"') % 2 == 1
 
 
-class NoHeadline(ValueError):
-    """The text has no line that can be its headline."""
+class NotAnArticle(ValueError):
+    """The text has no line that can be its headline, or no paragraph after it."""
 
 
 def read_article(path: Path, text: str) -> ReadArticle:
     """Find the headline and read the paragraphs after it as ``check`` will number them."""
     headline = guess_headline(text)
     if headline is None:
-        raise NoHeadline(f"{path}: no headline found (a short line before the first paragraph)")
+        raise NotAnArticle(f"{path}: no headline found (a short line before the first paragraph)")
     article = Article.parse(path, text, headline)
     split = tuple(tuple(sentences(n, p)) for n, p in enumerate(article.paragraphs, 1))
     return ReadArticle(article, headline, split)

@@ -9,6 +9,7 @@ above the items they concern.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import yaml
 from pydantic import ValidationError
 
 from bot.digest import Article, inspect_texts
-from bot.digest.grounding import ground
+from bot.digest.grounding import SUMMARY_MAX_WORDS, Finding, ground
 from bot.digest.model import DigestDocument
 from bot.draft.items import Drafted
 
@@ -54,6 +55,8 @@ class Draft:
 
 def prune(draft: Draft, article: Article) -> None:
     """Leave out every item a grounding rule rejects, until none does."""
+    _as_written(draft, article.text)
+    findings: list[Finding] = []
     for _ in range(20):
         try:
             document = DigestDocument.model_validate(draft.document())
@@ -73,8 +76,11 @@ def prune(draft: Draft, article: Article) -> None:
                 draft.dropped.append(f"{section} ({_where(item)}): {rule}: {detail}")
             elif section == "source":
                 draft.source[str(location[1])] = "unknown"
+            elif section in {"summary", "summary_cite"} and rule == "summary-too-long":
+                draft.summary = _shorter(draft.summary)
             elif section in {"summary", "summary_cite"}:
-                draft.summary, draft.summary_cite = _shorter(draft.summary, draft.summary_cite)
+                # The headline is the article's own words: a summary no rule can object to.
+                draft.summary = draft.title
             else:  # pragma: no cover - the title is the headline by construction
                 raise ValueError(f"{rule}: {detail}")
         for section, indexes in doomed.items():
@@ -85,7 +91,7 @@ def prune(draft: Draft, article: Article) -> None:
             draft.sections["key_points"] = [
                 Drafted({"text": draft.summary, "cite": draft.summary_cite})
             ]
-    raise ValueError("the draft does not settle: a rule keeps rejecting it")
+    raise ValueError(f"the draft does not settle: {findings}")
 
 
 def _drop_invalid(draft: Draft, error: ValidationError) -> bool:
@@ -108,9 +114,31 @@ def _where(item: Drafted) -> str:
     return "paragraph " + ", ".join(str(n) for n in cite)
 
 
-def _shorter(summary: str, cite: list[int]) -> tuple[str, list[int]]:
-    words = summary.split()
-    return " ".join(words[: max(len(words) * 2 // 3, 5)]) + " …", cite
+def _shorter(summary: str) -> str:
+    return " ".join(summary.split()[: SUMMARY_MAX_WORDS - 1]) + " …"
+
+
+_CAPITALISED = re.compile(r"[A-Z][\w'\u2019-]*")
+
+
+def _as_written(draft: Draft, raw: str) -> None:
+    """Spell apostrophes in names as the article does: typographic when it uses those.
+
+    The drafter reads normalised paragraphs, but ``check`` looks names up in the raw text.
+    """
+
+    def spelled(match: re.Match[str]) -> str:
+        word = match.group()
+        typographic = word.replace("'", "\u2019")
+        return typographic if word not in raw and typographic in raw else word
+
+    def fix(value: Any) -> Any:
+        return _CAPITALISED.sub(spelled, value) if isinstance(value, str) else value
+
+    draft.summary = fix(draft.summary)
+    for items in draft.sections.values():
+        for item in items:
+            item.fields = {key: fix(value) for key, value in item.fields.items()}
 
 
 def relative_article(article: Path, digest: Path) -> str:
