@@ -18,6 +18,7 @@ import jinja2
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.answers import AnswerEngine
+from bot.cards import cards_for
 from bot.chat.app import build_application, run_polling
 from bot.config import Settings, SettingsError, load_settings
 from bot.digest import Digest, DigestError, inspect_digest, load_digest
@@ -40,11 +41,26 @@ EXIT_UNUSABLE = 2
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run the chosen command."""
-    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__.splitlines()[0])
+    # Plain help text, not the module docstring: --help is read in a terminal, where
+    # reStructuredText's ``markup`` is noise.
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="Story Brief: a Telegram bot that briefs people on one news story.",
+        epilog="Exit codes: 0 done; 1 check found problems; 2 the settings or the digest "
+        "cannot be used.",
+    )
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="run the bot on Telegram (the default)")
     commands.add_parser("console", help="the same bot in this terminal, no token, no network")
-    check = commands.add_parser("check", help="validate the digest and render every template")
+    check = commands.add_parser(
+        "check",
+        help="validate the digest and render every template",
+        description="Validate the digest and render every template with it.\n"
+        "Prints one line per problem, as file:line: rule: detail, and exits 1;\n"
+        'prints "ok" and exits 0 when there is none. README.md, under "Editing the\n'
+        'digest", lists the rules.',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     check.add_argument(
         "digest", nargs="?", type=Path, help="digest file (default: BOT_DIGEST_PATH)"
     )
@@ -124,8 +140,12 @@ def sample_context(digest: Digest) -> dict[str, Any]:
     )
     document = digest.document
     edited = document.model_copy(update={"key_points": document.key_points[1:], "summary": "…"})
+    engine = AnswerEngine(digest)
     return digest_context(digest) | {
-        "answer": AnswerEngine(digest).answer("how many migrants?"),
+        "answer": engine.answer("how many migrants?"),
+        # An inline card of each kind a query can offer; the answer card shows the most.
+        "card": next(iter(cards_for(digest.document.title, digest, engine, 1)), None),
+        "section_text": "",
         "question": "how many migrants?",
         "number": 1,
         "requested": "99",

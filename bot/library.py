@@ -32,7 +32,7 @@ def changes_between(old: Digest, new: Digest) -> DigestDiff:
     diff = diff_digests(old.document, new.document)
     if old.article.text != new.article.text:
         diff = DigestDiff(
-            [*diff.sections, SectionChanges("article", changed=[Changed("", ("text",))])]
+            [*diff.sections, SectionChanges("article", changed=[Changed(None, ("text",))])]
         )
     return diff
 
@@ -199,7 +199,12 @@ class DigestLibrary:
         *,
         announce: DigestDiff | None,
     ) -> Publication:
-        parts = None if announce is None else self._announcement(digest, announce, correction=False)
+        # A change no reader can see (the lexicon) is published without a broadcast.
+        parts = (
+            None
+            if announce is None or not announce.for_readers
+            else self._announcement(digest, announce, correction=False)
+        )
         publication = await self.store.publish(
             fingerprint=digest.fingerprint,
             digest_yaml=digest.digest_text,

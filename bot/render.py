@@ -8,12 +8,14 @@ no user-facing sentence lives in Python.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import jinja2
+from markupsafe import Markup
 
 from bot import TEMPLATES_DIR
 from bot.digest import Digest
@@ -51,6 +53,7 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=False,
         )
+        self.environment.filters["clip"] = clip
         # The labels are the template's top-level `set` variables (its module attributes).
         module = self.environment.get_template("labels.j2").module
         self.labels = Labels(
@@ -73,11 +76,14 @@ class Renderer:
         return self.messages(f"{section}.html", **digest_context(digest))
 
     def message_templates(self) -> list[str]:
-        """Every template that renders a whole message (not partials, not labels)."""
+        """Every template that renders a whole message (not partials, labels or pages).
+
+        ``page/`` holds the story page's templates: web HTML, not Telegram's.
+        """
         return sorted(
             name
             for name in self.environment.list_templates(extensions=["html", "txt"])
-            if not Path(name).name.startswith("_")
+            if not Path(name).name.startswith("_") and not name.startswith("page/")
         )
 
 
@@ -114,6 +120,15 @@ class DigestCache:
         return len(self._values)
 
 
+def clip(text: str, limit: int = 120) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis; plain text, escaped on output.
+
+    Escaped text is cut as the reader sees it, so that no ``&amp;`` is cut in two.
+    """
+    plain = text.unescape() if isinstance(text, Markup) else str(text)
+    return plain if len(plain) <= limit else plain[: limit - 1].rstrip() + "…"
+
+
 def _pairs(value: Any) -> tuple[tuple[str, str], ...]:
     """``[(command, description), ...]`` from the labels template, checked."""
     pairs = tuple((str(name), str(text)) for name, text in value)
@@ -139,6 +154,30 @@ def cited_paragraphs(section: str, digest: Digest) -> list[int]:
     return sorted(cited)
 
 
+_CALENDAR_DATE = re.compile(
+    r"\b(?:January|February|March|April|June|July|August|September|October|November|December"
+    # "May" is a month only beside a day or after "in"/"of": otherwise it is the verb.
+    r"|May(?=\s+\d)|(?<=\d\s)May|(?<=\bin\s)May|(?<=\bof\s)May)\b"
+    r"|\b(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.(?=\s*\d)"
+    r"|\b(?:19|20)\d\d\b"
+    r"|\b\d{1,4}[/-]\d{1,2}[/-]\d{1,4}\b"
+)
+
+
+def names_calendar_dates(text: str) -> bool:
+    """Whether ``text`` gives a calendar date: a month, a year or a numeric date.
+
+    A weekday ("on Tuesday") or a relative time ("this week") is not one: it places an
+    event only relative to when the text was written.
+    """
+    return _CALENDAR_DATE.search(text) is not None
+
+
 def digest_context(digest: Digest) -> dict[str, Any]:
-    """The names every template sees: ``brief`` (the digest's content) and ``article``."""
-    return {"brief": digest.document, "article": digest.article}
+    """The names every template sees: ``brief`` (the digest's content), ``article``, and
+    ``calendar_dates`` (whether the article gives any, see :func:`names_calendar_dates`)."""
+    return {
+        "brief": digest.document,
+        "article": digest.article,
+        "calendar_dates": names_calendar_dates(digest.article.text),
+    }

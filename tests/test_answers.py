@@ -14,11 +14,10 @@ import yaml
 
 from bot.answers import (
     BM25,
-    SYNONYMS,
     Answer,
     AnswerEngine,
+    Lexicon,
     Passage,
-    concept_map,
     fold,
     social_kind,
     split_sentences,
@@ -207,8 +206,14 @@ def test_number_formats_are_one_term() -> None:
 
 def test_case_punctuation_and_stop_words() -> None:
     assert terms("What IS the Megaports?!") == terms("megaports") == ["megaport"]
-    assert terms("U.S.") == terms("United States") == terms("the us") == ["usa"]
+    assert terms("U.S.") == terms("u.s") == terms("the us") == ["us"]
     assert terms("why hasn't China...") == ["not", "china"]
+
+
+def test_without_a_lexicon_only_the_verbs_of_speech_are_one_concept() -> None:
+    assert terms("said") == terms("told") == terms("remarked") == ["say"]
+    assert terms("deal") != terms("agreement")
+    assert terms("send them back") == ["send", "back"]
 
 
 @pytest.mark.parametrize(
@@ -220,28 +225,59 @@ def test_case_punctuation_and_stop_words() -> None:
         ("migrants", "immigrants"),
         ("smugglers", "smuggling", "traffickers"),
         ("China", "Beijing", "Chinese"),
+        ("U.S.", "United States", "the us"),
         ("detention", "detained", "held"),
-        ("nuclear", "radioactive"),
+        ("nuclear", "radioactive", "dirty bomb"),
         ("Chertoff", "homeland security chief", "Homeland Security Secretary"),
     ],
 )
-def test_synonyms_share_a_term(group: tuple[str, ...]) -> None:
-    assert len({tuple(terms(word)) for word in group}) == 1, [terms(word) for word in group]
+def test_the_seed_lexicon_makes_synonyms_one_term(
+    engine: AnswerEngine, group: tuple[str, ...]
+) -> None:
+    found = [engine.lexicon.terms(word) for word in group]
+    assert len({tuple(terms) for terms in found}) == 1, found
 
 
-def test_phrase_synonyms_replace_the_phrase() -> None:
-    assert terms("send back") == terms("take back") == terms("repatriate") == ["repatriate"]
-    assert terms("why hasn't China taken them back?") == ["not", "china", "repatriate"]
-    assert terms("taking back the illegal migrants") == ["repatriate", "illegal", "migrant"]
-    assert terms("how many migrants") == ["#qty", "migrant"]
-    assert terms("when was it") == ["#time"]
-    assert terms("why are they being let out") == ["release"]
+def test_lexicon_phrases_replace_the_phrase(engine: AnswerEngine) -> None:
+    terms_of = engine.lexicon.terms
+    assert terms_of("send back") == terms_of("take back") == terms_of("repatriate")
+    repatriate = terms_of("repatriate")[0]
+    china = terms_of("china")[0]
+    migrant = terms_of("migrant")[0]
+    assert terms_of("why hasn't China taken them back?") == ["not", china, repatriate]
+    assert terms_of("taking back the illegal migrants") == [repatriate, "illegal", migrant]
+    assert terms_of("send the migrants back") == [repatriate, migrant]
+    assert terms_of("how many migrants") == ["#qty", migrant]
+    assert terms_of("when was it") == ["#time"]
+    assert terms_of("why are they being let out") == terms_of("released")
 
 
-def test_a_word_in_two_synonym_groups_is_refused() -> None:
-    assert concept_map(SYNONYMS)  # the shipped lists are consistent
-    with pytest.raises(ValueError, match="talks"):
-        concept_map({"say": ("talk",), "meet": ("talks",)})
+def test_a_phrase_with_a_particle_spans_at_most_two_words() -> None:
+    lexicon = Lexicon([["repatriate", "send back"]])
+    assert lexicon.terms("send them back") == lexicon.terms("repatriate") == [fold("repatriate")]
+    assert lexicon.terms("send the old sick men back") == ["send", "old", "sick", "men", "back"]
+    assert Lexicon([["benefit", "good for"]]).terms("good cheap fuel for") == [
+        "good",
+        "cheap",
+        "fuel",
+    ]
+
+
+def test_lexicon_entries_sharing_a_word_are_one_concept() -> None:
+    lexicon = Lexicon([["deal", "pact"], ["accord", "pacts"], ["talk", "negotiate"]])
+    assert len({tuple(lexicon.terms(word)) for word in ("deal", "pact", "accord")}) == 1
+    # An entry that shares a verb of speech joins that generic concept, which keeps its name
+    # even when the entry also joins another ("agreement" sorts before "say").
+    assert lexicon.terms("negotiate") == lexicon.terms("said") == ["say"]
+    merged = Lexicon([["agreement", "accord"], ["accord", "remark"]])
+    assert merged.terms("agreement") == merged.terms("said") == ["say"]
+
+
+def test_the_lexicon_comes_from_the_digest(digest: Digest) -> None:
+    bare = dataclasses.replace(digest, document=digest.document.model_copy(update={"lexicon": []}))
+    without = AnswerEngine(bare)
+    assert without.lexicon.terms("deport") != without.lexicon.terms("repatriate")
+    assert AnswerEngine(digest).lexicon.terms("deport") == terms("repatriate")
 
 
 # --- BM25 ----------------------------------------------------------------------------------

@@ -78,22 +78,23 @@ BROKEN = {
     "unknown-key": (
         "    context: On why speeding",
         "    contxt: On why speeding",
-        "unknown-key: quotes[0].contxt: Extra inputs are not permitted",
+        "unknown-key: unknown key `contxt` in quotes[0] — did you mean `context`?",
     ),
     "wrong-type": (
         "    key: true",
         "    key: maybe",
-        "wrong-type: figures[0].key: Input should be a valid boolean",
+        "wrong-type: `figures[0].key` should be true or false, not `maybe`",
     ),
     "cite-wrong-type": (
         "summary_cite: [1, 2, 3, 7, 8]",
         "summary_cite: [1, two]",
-        "wrong-type: summary_cite[1]: Input should be a valid integer",
+        "wrong-type: `summary_cite` should be a list of paragraph numbers, like [3]: `two` is not a paragraph number",
     ),
     "quote-not-verbatim": (
         "      they will be going back home\n",
         "      they will go back home\n",
-        "quote-not-verbatim: 'If we start to show progress in the short term, one of the …' is not verbatim in paragraph 5",
+        "quote-not-verbatim: 'If we start to show progress in the short term, one of the …' is not verbatim in paragraph 5; "
+        'closest in ¶ 5: "…U.S. they will be going back home…" — differs at "go" → "be going"',
     ),
     "quote-wrong-paragraph": (
         "      more quickly\n    context: On how the Megaports plan would benefit both countries.\n    cite: [10]",
@@ -150,6 +151,26 @@ BROKEN = {
         "title: US Security Chief Presses China",
         "title-not-headline: the title 'US Security Chief Presses China to Repatriate 39,000 Illegal Migrants' is not a line of the article, so paragraphs cannot be numbered: copy the headline exactly",
     ),
+    "lexicon-not-in-article": (
+        "  - [meet, meeting]",
+        "  - [ferry, boat, vessel]",
+        "lexicon-not-in-article: none of 'ferry', 'boat', 'vessel' occurs in the article: an entry must include the article's own word",
+    ),
+    "lexicon-name-not-in-article": (
+        "  - [China, Beijing, Chinese]",
+        "  - [China, Beijing, Chinese, PRC]",
+        "lexicon-name-not-in-article: the article never writes 'PRC'; a name must be written as the article writes it, a common word in lower case",
+    ),
+    "lexicon-twice": (
+        "  - [meet, meeting]",
+        "  - [meet, meeting, deal]",
+        "lexicon-twice: 'deal' is listed already (entry 1): merge the entries",
+    ),
+    "lexicon-entry-too-short": (
+        "  - [meet, meeting]",
+        "  - [meeting]",
+        "invalid-value: `lexicon[31]` needs at least 2 items",
+    ),
     "duplicate-key": (
         "  byline: unknown",
         "  byline: unknown\n  byline:  unknown",
@@ -189,7 +210,7 @@ def test_yaml_syntax_error_names_its_line(edit_digest: EditDigest) -> None:
 
 def test_missing_key_is_reported(edit_digest: EditDigest) -> None:
     path, _ = edit_digest("summary_cite: [1, 2, 3, 7, 8]\n", "")
-    assert problem_lines(path) == [f"{path}:7: missing-key: summary_cite: Field required"]
+    assert problem_lines(path) == [f"{path}:7: missing-key: missing key `summary_cite`"]
 
 
 def test_several_problems_are_all_reported_in_line_order(edit_digest: EditDigest) -> None:
@@ -224,10 +245,10 @@ def test_unreadable_and_non_utf8_and_empty_files(tmp_path: Path) -> None:
     assert problem_lines(latin) == [f"{latin}:1: encoding: not UTF-8 (invalid continuation byte)"]
     empty = tmp_path / "empty.yaml"
     empty.write_text("", encoding="utf-8")
-    assert (
-        problem_lines(empty)[0]
-        == f"{empty}:1: wrong-type: the digest: Input should be a valid dictionary or instance of DigestDocument"
-    )
+    assert problem_lines(empty) == [
+        f"{empty}:1: empty-file: the file is empty: a digest is a mapping of keys, "
+        "starting with `title:` and `article:`"
+    ]
 
 
 def test_load_digest_raises_with_every_problem(edit_digest: EditDigest) -> None:
@@ -254,7 +275,10 @@ def test_a_quote_across_the_narration_is_not_a_quote(edit_digest: EditDigest) ->
     line = text[: text.index("    text: >-\n      If we start")].count("\n") + 1
     [problem] = problem_lines(path)
     assert problem.startswith(f"{path}:{line}: quote-not-quoted: 'If we start")
-    assert problem.endswith("is in paragraph 5 but not inside one pair of its quotation marks")
+    assert problem.endswith(
+        "is in paragraph 5 but not inside one pair of its quotation marks: it runs across "
+        '"said Chertoff.", which is outside them'
+    )
 
 
 def test_a_one_word_quote_is_refused(edit_digest: EditDigest) -> None:
@@ -302,3 +326,20 @@ def test_metadata_stated_on_a_line_of_its_own_is_accepted(seeds_copy: Path) -> N
     assert problems == []
     assert digest is not None
     assert digest.document.source.byline == "Jane Reporter"
+
+
+def test_a_lexicon_entry_needs_only_one_word_of_the_article(edit_digest: EditDigest) -> None:
+    # A reader's word beside the article's, and an inflection of the article's word.
+    path, _ = edit_digest(
+        "  - [meet, meeting]", "  - [meeting, get together]\n  - [ministry, departments]"
+    )
+    digest, problems = inspect_digest(path)
+    assert problems == []
+    assert digest is not None
+    assert digest.document.lexicon[-1] == ["ministry", "departments"]
+
+
+def test_the_lexicon_is_optional(seeds_copy: Path) -> None:
+    text = seeds_copy.read_text(encoding="utf-8")
+    seeds_copy.write_text(text[: text.index("\nlexicon:")] + "\n", encoding="utf-8")
+    assert load_digest(seeds_copy).document.lexicon == []

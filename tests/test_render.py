@@ -4,12 +4,13 @@ what the contract says they say."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
-from bot.digest import Digest
+from bot.digest import Digest, load_digest
 from bot.markup import problems, to_plain_text
-from bot.render import SECTIONS, Renderer, digest_context
+from bot.render import SECTIONS, Renderer, digest_context, names_calendar_dates
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +73,61 @@ def test_timeline_uses_relative_times_and_no_invented_dates(
     months = r"January|February|March|April|June|July|August|September|October|November|December"
     assert not re.search(months, text)
     assert not re.search(r"\b(19|20)\d\d\b", text)
+
+
+NO_DATES = "The article gives no calendar dates"
+
+DATED_ARTICLE = """Harbor Council Approves Ferry Plan
+
+The council voted 7-2 on March 4 to approve a new ferry route to the islands.
+
+Construction would start in September, the council said.
+"""
+
+DATED_DIGEST = """title: Harbor Council Approves Ferry Plan
+article: article.txt
+summary: The council approved a new ferry route; construction starts in September.
+summary_cite: [1, 2]
+key_points:
+  - text: The council voted 7-2 to approve a new ferry route.
+    cite: [1]
+quotes: []
+figures: []
+timeline:
+  - when: on March 4
+    event: The council approved the ferry route.
+    cite: [1]
+"""
+
+
+def test_the_timeline_says_there_are_no_dates_only_when_there_are_none(
+    renderer: Renderer, digest: Digest, tmp_path: Path
+) -> None:
+    assert NO_DATES in plain(renderer, "timeline", digest)  # "on Tuesday" is not a date
+    (tmp_path / "article.txt").write_text(DATED_ARTICLE, encoding="utf-8")
+    (tmp_path / "digest.yaml").write_text(DATED_DIGEST, encoding="utf-8")
+    dated = load_digest(tmp_path / "digest.yaml")
+    text = plain(renderer, "timeline", dated)
+    assert NO_DATES not in text
+    assert "Times are in the article's own words." in text
+    assert "On March 4 — The council approved the ferry route." in text
+
+
+@pytest.mark.parametrize(
+    ("text", "dated"),
+    [
+        ("The council met on March 4.", True),
+        ("It opened in 2019.", True),
+        ("Filed 12/03/2024 by the clerk.", True),
+        ("The vote is due on Dec. 5.", True),
+        ("Work begins in May.", True),
+        ("He met officials on Tuesday and this week.", False),
+        ("They may march on the capital; May we ask why?", False),
+        ("About 39,000 migrants, 1,200 of them released.", False),
+    ],
+)
+def test_names_calendar_dates(text: str, dated: bool) -> None:
+    assert names_calendar_dates(text) is dated
 
 
 def test_source_marks_metadata_unknown(renderer: Renderer, digest: Digest) -> None:

@@ -22,6 +22,7 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     Defaults,
+    InlineQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
@@ -29,7 +30,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot import metrics
-from bot.chat import handlers
+from bot.chat import handlers, inline
 from bot.chat.context import BriefApplication, BriefContext, Services, bind_bot_data
 from bot.chat.transport import PooledRequest, SharedRate, TelegramTransport, polling_request
 from bot.config import Settings
@@ -148,6 +149,7 @@ def register_handlers(application: BriefApplication, settings: Settings) -> None
             # Admin commands from anyone else, or in a group, land here.
             CommandHandler(ADMIN_COMMANDS, handlers.refuse_admin_command, filters=NEW_MESSAGES),
             CallbackQueryHandler(handlers.button),
+            InlineQueryHandler(inline.inline_query),
             ChatMemberHandler(handlers.my_membership, ChatMemberHandler.MY_CHAT_MEMBER),
             MessageHandler(filters.StatusUpdate.MIGRATE, handlers.migrated),
             # After the known commands: anything else that looks like a command. In groups

@@ -11,20 +11,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
-from pydantic_core import ErrorDetails
 
 from bot.digest.article import Article
 from bot.digest.grounding import ground
 from bot.digest.model import DigestDocument
-from bot.digest.problems import DigestError, Problem
+from bot.digest.problems import RULES, DigestError, Problem, Rule
+from bot.digest.schema import dotted, schema_problems
 from bot.digest.yamlsource import YamlSource, YamlSyntaxError, parse_yaml
 
 __all__ = [
+    "RULES",
     "Article",
     "Digest",
     "DigestDocument",
     "DigestError",
     "Problem",
+    "Rule",
     "inspect_digest",
     "inspect_texts",
     "load_digest",
@@ -75,14 +77,20 @@ def inspect_texts(
     except YamlSyntaxError as error:
         return None, [Problem(path, error.line, "yaml-syntax", error.detail)]
 
+    shape = _shape_problem(source)
+    if shape is not None:
+        return None, [shape]
     problems = [
-        Problem(path, line, "duplicate-key", f"{_dotted(location)} is given twice")
+        Problem(path, line, "duplicate-key", f"{dotted(location)} is given twice")
         for location, line in source.duplicate_keys
     ]
     try:
         document = DigestDocument.model_validate(source.data)
     except ValidationError as error:
-        problems += [_schema_problem(source, detail) for detail in error.errors()]
+        problems += [
+            Problem(path, source.line_of(found.location), found.rule, found.detail)
+            for found in schema_problems(DigestDocument, source.data, error.errors())
+        ]
         return None, sorted(problems)
 
     article_path = (path.parent / document.article).resolve()
@@ -112,18 +120,27 @@ def inspect_texts(
     return Digest(path, document, article, fingerprint, raw.decode("utf-8")), []
 
 
-_SCHEMA_RULES = {"missing": "missing-key", "extra_forbidden": "unknown-key"}
-
-
-def _schema_problem(source: YamlSource, detail: ErrorDetails) -> Problem:
-    location = tuple(detail["loc"])
-    kind = detail["type"]
-    rule = _SCHEMA_RULES.get(kind, "wrong-type" if kind.endswith("_type") else "invalid-value")
-    where = _dotted(location) or "the digest"
-    return Problem(source.path, source.line_of(location), rule, f"{where}: {detail['msg']}")
-
-
-def _dotted(location: tuple[str | int, ...]) -> str:
-    return "".join(
-        f"[{part}]" if isinstance(part, int) else f".{part}" for part in location
-    ).lstrip(".")
+def _shape_problem(source: YamlSource) -> Problem | None:
+    """An empty file, or one that is not a mapping of keys, said as such: the schema's own
+    error for it ("Input should be a valid dictionary") does not tell an editor what to do."""
+    if source.data is None:
+        detail = (
+            "the file is empty"
+            if not source.text.strip()
+            else "the file has no content, only comments or an empty document"
+        )
+        return Problem(
+            source.path,
+            1,
+            "empty-file",
+            f"{detail}: a digest is a mapping of keys, starting with `title:` and `article:`",
+        )
+    if not isinstance(source.data, dict):
+        kind = "a list" if isinstance(source.data, list) else "a single value"
+        return Problem(
+            source.path,
+            source.line_of(()),
+            "not-a-mapping",
+            f"expected a mapping of keys (`title: …`, `article: …`, one per line), found {kind}",
+        )
+    return None

@@ -13,13 +13,18 @@ the offending value. The rules, by name:
 ``figure-not-in-paragraph``  a figure's value does not occur in a paragraph it cites
 ``number-not-in-article``    a number written in digits that the article does not contain
 ``invented-date``            a month or weekday name that the article does not contain
-``unknown-metadata``         source metadata that the article does not state (say ``unknown``)
+``unknown-metadata``         source metadata that the article does not state (say ``unknown``);
+                             its byline, date line and dateline state them
 ``name-not-in-article``      a capitalised word inside a sentence (a name) the article lacks
 ``name-not-in-paragraph``    an entity's name does not occur in a paragraph it cites
 ``role-not-in-article``      an entity's role is not how the article describes anyone
 ``unknown-speaker``          a quote or statement names a speaker missing from ``people``
 ``when-not-in-paragraph``    a timeline step's time is not the article's own wording
 ``summary-too-long``         the summary runs past the word budget
+``lexicon-not-in-article``   a lexicon entry none of whose words or phrases the article uses
+``lexicon-name-not-in-article`` a lexicon term with a capital letter (a name) that the
+                             article does not write as given
+``lexicon-twice``            a word or phrase listed twice in the lexicon
 """
 
 from __future__ import annotations
@@ -28,8 +33,16 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from bot.digest.article import Article, normalise
+from bot.digest.article import (
+    Article,
+    ArticleMetadata,
+    normalise,
+    parse_byline,
+    parse_date,
+)
+from bot.digest.closest import closest_passage, describe, unquoted_words
 from bot.digest.model import UNKNOWN, Cited, DigestDocument
+from bot.digest.problems import Rule
 from bot.digest.yamlsource import Location
 
 SUMMARY_MAX_WORDS = 60
@@ -50,7 +63,7 @@ _NOT_PROSE = {("article",)}
 # Fields whose names have rules of their own (name-, role-, speaker-, title-, metadata rules).
 _CHECKED_ELSEWHERE = {"name", "role", "speaker", "title"}
 
-Finding = tuple[Location, str, str]
+Finding = tuple[Location, Rule, str]
 """Where (a YAML location), which rule, and what is wrong."""
 
 
@@ -94,6 +107,7 @@ def ground(document: DigestDocument, article: Article) -> list[Finding]:
     findings += _speakers(document)
     findings += _metadata(document, article)
     findings += _prose(document, article)
+    findings += _lexicon(document, article)
     return findings
 
 
@@ -154,12 +168,19 @@ def _quotes(document: DigestDocument, article: Article) -> Iterator[Finding]:
             continue
         if any(wanted in span for _, p in cited for span in _QUOTED.findall(p)):
             continue
-        if any(wanted in paragraph for _, paragraph in cited):
+        holding = [paragraph for _, paragraph in cited if wanted in paragraph]
+        if holding:
+            narration = unquoted_words(wanted, holding[0])
             yield (
                 ("quotes", index, "text"),
                 "quote-not-quoted",
                 f"{_clip(quote.text)!r} is in paragraph {_numbers(quote.cite)} but not "
-                "inside one pair of its quotation marks",
+                "inside one pair of its quotation marks"
+                + (
+                    f': it runs across "{_clip(narration, 40)}", which is outside them'
+                    if narration
+                    else ": none of it is inside them"
+                ),
             )
             continue
         elsewhere = [n for n, p in enumerate(article.paragraphs, 1) if wanted in p]
@@ -173,8 +194,17 @@ def _quotes(document: DigestDocument, article: Article) -> Iterator[Finding]:
             yield (
                 ("quotes", index, "text"),
                 "quote-not-verbatim",
-                f"{_clip(quote.text)!r} is not verbatim in paragraph {_numbers(quote.cite)}",
+                f"{_clip(quote.text)!r} is not verbatim in paragraph {_numbers(quote.cite)}; "
+                + _closest(quote.text, article, quote.cite),
             )
+
+
+def _closest(quote: str, article: Article, cite: list[int]) -> str:
+    """Where the misquote was likely copied from: the cited paragraphs first, then any."""
+    passage = closest_passage(quote, _paragraphs(article, cite)) or closest_passage(
+        quote, list(enumerate(article.paragraphs, 1))
+    )
+    return describe(passage, cite)
 
 
 def _in_cited_paragraph(
@@ -182,7 +212,7 @@ def _in_cited_paragraph(
     section: str,
     items: Sequence[Cited],
     field: str,
-    rule: str,
+    rule: Rule,
     wording: str,
 ) -> Iterator[Finding]:
     """Each item's ``field`` must occur (case and spacing folded) in a paragraph it cites.
@@ -250,14 +280,17 @@ def _speakers(document: DigestDocument) -> Iterator[Finding]:
 
 
 def _metadata(document: DigestDocument, article: Article) -> Iterator[Finding]:
-    # Stated means stated as such: a line of its own (a dateline, a publisher's name) or a
-    # byline; a word that merely occurs somewhere ("China", "this week") is not metadata.
+    # Stated means stated as such: a line of its own (a date line, a publisher's name), the
+    # byline, or the wire dateline; a word that merely occurs somewhere ("China", "this
+    # week") is not metadata.
     lines = {normalise(line).casefold() for line in article.text.splitlines() if line.strip()}
     for key, value in document.source.model_dump(exclude={"note"}).items():
         if value == UNKNOWN:
             continue
-        stated = normalise(value).casefold() in lines or (
-            key == "byline" and f"by {normalise(value).casefold()}" in lines
+        stated = (
+            normalise(value).casefold() in lines
+            or (key == "byline" and f"by {normalise(value).casefold()}" in lines)
+            or _stated_in_metadata(key, value, article.metadata)
         )
         if not stated:
             yield (
@@ -265,6 +298,40 @@ def _metadata(document: DigestDocument, article: Article) -> Iterator[Finding]:
                 "unknown-metadata",
                 f"the article does not state its {key} as {value!r}: write {UNKNOWN!r}",
             )
+
+
+def _stated_in_metadata(key: str, value: str, metadata: ArticleMetadata) -> bool:
+    """Whether the byline, date line or dateline the article opens with state ``value``."""
+    folded = normalise(value).casefold()
+    dateline = metadata.dateline
+    if key == "byline" and metadata.byline is not None:
+        # The names without the job title, or some of several names: leaving out is not
+        # inventing. A title, if given, must be the article's.
+        claimed = parse_byline(value if value.lower().startswith("by ") else f"By {value}")
+        if claimed is None:
+            return False
+        stated_names = {name.casefold() for name in metadata.byline.names}
+        stated_title = (metadata.byline.title or "").casefold()
+        return {name.casefold() for name in claimed.names} <= stated_names and (
+            claimed.title is None or claimed.title.casefold() == stated_title
+        )
+    if key == "published":
+        claimed_date = parse_date(value)
+        if claimed_date is None:
+            return False
+        # "March 4" for "March 4, 2026" leaves the year out; "March 4, 2026" for a dateline
+        # "March 4" would invent it.
+        return any(
+            (claimed_date.month, claimed_date.day) == (stated.month, stated.day)
+            and claimed_date.year in (None, stated.year)
+            for stated in metadata.dates
+        )
+    if key == "place" and dateline is not None:
+        place = dateline.place.casefold()
+        return folded in (place, place.split(",")[0].strip())
+    if key == "publisher" and dateline is not None and dateline.agency is not None:
+        return folded == dateline.agency.casefold()
+    return False
 
 
 def _prose(document: DigestDocument, article: Article) -> Iterator[Finding]:
@@ -281,7 +348,7 @@ def _prose(document: DigestDocument, article: Article) -> Iterator[Finding]:
             )
         for word in sorted(set(_CALENDAR_WORDS.findall(text)) - calendar_in_article):
             yield location, "invented-date", f"the article never mentions {word}"
-        if location[-1] in _CHECKED_ELSEWHERE or location[0] == "source":
+        if location[-1] in _CHECKED_ELSEWHERE or location[0] in ("source", "lexicon"):
             continue
         for name in sorted(set(_INNER_NAME.findall(text)) - set(_CALENDAR_WORDS.findall(text))):
             if not re.search(rf"(?<!\w){re.escape(name)}(?!\w)", article.text):
@@ -293,6 +360,56 @@ def _prose(document: DigestDocument, article: Article) -> Iterator[Finding]:
             "summary-too-long",
             f"{words} words; keep it to {SUMMARY_MAX_WORDS}",
         )
+
+
+def _lexicon(document: DigestDocument, article: Article) -> Iterator[Finding]:
+    """Each entry is anchored in the article; the names in it are the article's own.
+
+    An entry equates a story's word with the ones readers may use instead ("evacuate",
+    "move out", "leave"), so only one of its terms need occur in the article, as a word or
+    the start of one, with a final "e" or "y" dropped ("evacuate" in "evacuated", "verify"
+    in "verified"). A name is a fact, though: a term with a capital letter must occur in
+    the article exactly as written.
+    """
+    text = article.normalised
+    folded = text.casefold()
+    seen: dict[str, Location] = {}
+    for index, entry in enumerate(document.lexicon):
+        anchored = False
+        for position, term in enumerate(entry):
+            location: Location = ("lexicon", index, position)
+            wanted = normalise(term)
+            if _word_start(folded, _stem(wanted.casefold())):
+                anchored = True
+            if wanted != wanted.casefold() and not _word_start(text, wanted):
+                yield (
+                    location,
+                    "lexicon-name-not-in-article",
+                    f"the article never writes {term!r}; a name must be written as the article "
+                    "writes it, a common word in lower case",
+                )
+            first = seen.setdefault(wanted.casefold(), location)
+            if first != location:
+                yield (
+                    location,
+                    "lexicon-twice",
+                    f"{term!r} is listed already (entry {int(first[1]) + 1}): merge the entries",
+                )
+        if not anchored:
+            yield (
+                ("lexicon", index),
+                "lexicon-not-in-article",
+                f"none of {', '.join(map(repr, entry))} occurs in the article: an entry must "
+                "include the article's own word",
+            )
+
+
+def _stem(term: str) -> str:
+    return term[:-1] if len(term) > 3 and term[-1] in "ey" else term
+
+
+def _word_start(haystack: str, needle: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(needle)}", haystack) is not None
 
 
 def _numbers(numbers: list[int]) -> str:

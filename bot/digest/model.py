@@ -29,6 +29,8 @@ class Source(Item):
     publisher: Text = UNKNOWN
     published: Text = UNKNOWN
     byline: Text = UNKNOWN
+    place: Text = UNKNOWN
+    """Where the story was filed: the place of the article's wire dateline."""
     url: Text = UNKNOWN
     note: Text | None = None
 
@@ -84,6 +86,10 @@ class OpenQuestion(Cited):
     text: Text
 
 
+LexiconEntry = Annotated[list[Text], Field(min_length=2)]
+"""Words or phrases a reader may use for one thing of the story, one of them the article's."""
+
+
 class DigestDocument(Item):
     """The whole digest file."""
 
@@ -99,6 +105,8 @@ class DigestDocument(Item):
     people: list[Entity] = []
     timeline: list[Event] = []
     open_questions: list[OpenQuestion] = []
+    lexicon: list[LexiconEntry] = []
+    """Story-specific equivalences for answering questions; never shown to readers."""
 
     def entity(self, name: str) -> Entity | None:
         """The entity called ``name``, if the digest lists one."""

@@ -375,6 +375,9 @@ class BotApiDouble:
         self.violations: list[str] = []
         self.answered_callbacks: set[str] = set()
         self.callback_answers: dict[str, dict[str, Any]] = {}
+        self.inline_answers: dict[str, dict[str, Any]] = {}
+        """answerInlineQuery's parameters by inline query id (results decoded from JSON)."""
+        self._issued_inline: set[str] = set()
         self.bot_settings: dict[str, Any] = {}
         self._cond = threading.Condition(threading.RLock())
         self._updates: list[dict[str, Any]] = []
@@ -406,6 +409,7 @@ class BotApiDouble:
             "editMessageReplyMarkup": self._edit_message_reply_markup,
             "deleteMessage": self._delete_message,
             "answerCallbackQuery": self._answer_callback_query,
+            "answerInlineQuery": self._answer_inline_query,
             "setMyCommands": self._set_my_commands,
             "getMyCommands": self._get_my_commands,
             "deleteMyCommands": self._delete_my_commands,
@@ -592,6 +596,19 @@ class BotApiDouble:
             }
             self._issued_callbacks[query_id] = query
             self._enqueue({"callback_query": query})
+            return query_id
+
+    def send_inline_query(self, user_id: int, query: str) -> str:
+        """A user types ``@bot query`` in some chat; returns the inline query's id."""
+        with self._cond:
+            user = dict(
+                self._users.get(user_id) or {"id": user_id, "is_bot": False, "first_name": "Alice"}
+            )
+            query_id = str(5_100_000_000_000_000_000 + next(self._callback_ids))
+            self._issued_inline.add(query_id)
+            self._enqueue(
+                {"inline_query": {"id": query_id, "from": user, "query": query, "offset": ""}}
+            )
             return query_id
 
     def push_update(self, update: dict[str, Any]) -> int:
@@ -980,7 +997,7 @@ class BotApiDouble:
             **self.bot_user,
             "can_join_groups": True,
             "can_read_all_group_messages": False,
-            "supports_inline_queries": False,
+            "supports_inline_queries": True,
             "can_connect_to_business": False,
             "has_main_web_app": False,
         }
@@ -1127,6 +1144,50 @@ class BotApiDouble:
                 raise _ApiError(400, _QUERY_TOO_OLD)
             self.answered_callbacks.add(query_id)
             self.callback_answers[query_id] = dict(params)
+        return True
+
+    def _answer_inline_query(self, params: dict[str, Any]) -> bool:
+        """Checks what Telegram checks of the results: ids, count, and each message's HTML."""
+        query_id = str(params["inline_query_id"])
+        results = params["results"]
+        if isinstance(results, str):
+            results = json.loads(results)
+        with self._cond:
+            if query_id in self.inline_answers or query_id not in self._issued_inline:
+                raise _ApiError(
+                    400,
+                    _QUERY_TOO_OLD,
+                    violation=f"inline query {query_id} answered twice or unknown",
+                )
+        if len(results) > 50:
+            raise _ApiError(400, "Bad Request: RESULTS_TOO_MUCH")
+        ids = [str(result.get("id", "")) for result in results]
+        if len(set(ids)) != len(ids) or any(not 1 <= len(i.encode()) <= 64 for i in ids):
+            raise _ApiError(400, "Bad Request: RESULT_ID_INVALID", violation=f"result ids {ids}")
+        for result in results:
+            content = result.get("input_message_content") or {}
+            text = content.get("message_text")
+            if not isinstance(text, str) or str(content.get("parse_mode", "")).upper() != "HTML":
+                raise _ApiError(
+                    400,
+                    "Bad Request: MESSAGE_EMPTY",
+                    violation=f"result {result.get('id')} has no HTML text",
+                )
+            parsed = parse_telegram_html(text)
+            if parsed.problems:
+                problem = parsed.problems[0]
+                raise _ApiError(
+                    400, f"Bad Request: can't parse entities: {problem}", violation=str(problem)
+                )
+            if not parsed.text or parsed.length > MAX_TEXT_LENGTH:
+                raise _ApiError(
+                    400,
+                    "Bad Request: MESSAGE_TOO_LONG",
+                    violation=f"result {result.get('id')}: {parsed.length}",
+                )
+        with self._cond:
+            self.inline_answers[query_id] = dict(params) | {"results": results}
+            self._cond.notify_all()
         return True
 
     def _set_my_commands(self, params: dict[str, Any]) -> bool:

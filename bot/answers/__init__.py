@@ -1,0 +1,24 @@
+"""Free-text questions answered from the article: lexical retrieval, Telegram-free.
+
+:mod:`~bot.answers.language` holds the generic English the engine needs,
+:mod:`~bot.answers.text` turns text into terms (with a digest's lexicon), sentences and
+social verdicts, :mod:`~bot.answers.scoring` is BM25, and :mod:`~bot.answers.engine`
+answers a question from one digest.
+"""
+
+from bot.answers.engine import Answer, AnswerEngine, AnswerKind, Passage
+from bot.answers.scoring import BM25
+from bot.answers.text import Lexicon, fold, social_kind, split_sentences, terms
+
+__all__ = [
+    "BM25",
+    "Answer",
+    "AnswerEngine",
+    "AnswerKind",
+    "Lexicon",
+    "Passage",
+    "fold",
+    "social_kind",
+    "split_sentences",
+    "terms",
+]

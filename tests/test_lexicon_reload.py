@@ -1,0 +1,63 @@
+"""An edit of the digest's lexicon only: published and served at once, announced to no one
+but the admin (readers never see the lexicon)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from tests.botapi import BotApiDouble
+from tests.conftest import EditDigest
+from tests.e2e import converse, polling, settings_for
+
+ADMIN = 7201
+USER = 7202
+REPATRIATE_ENTRY = "  - [repatriate, repatriation, deport, deportation,"
+
+
+@pytest.fixture
+def api() -> Iterator[BotApiDouble]:
+    with BotApiDouble() as double:
+        yield double
+        assert double.violations == []
+
+
+@pytest.fixture
+def settings(api: BotApiDouble, seeds_copy: Path, tmp_path: Path) -> Settings:
+    return settings_for(
+        api, tmp_path / "state.sqlite3", admin_ids=frozenset({ADMIN}), digest_path=seeds_copy
+    )
+
+
+async def text_of(api: BotApiDouble, chat: int, command: str) -> str:
+    [message] = await converse(api, chat, command)
+    return message.visible_text
+
+
+async def test_a_lexicon_only_reload_is_served_without_an_update(
+    api: BotApiDouble, settings: Settings, edit_digest: EditDigest
+) -> None:
+    async with polling(api, settings) as application:
+        library = application.bot_data.library
+        await text_of(api, USER, "/subscribe")
+        assert library.answers.lexicon.terms("deport") == library.answers.lexicon.terms(
+            "repatriate"
+        )
+
+        edit_digest(REPATRIATE_ENTRY, "  - [repatriate, repatriation, deportation,")
+        published = await text_of(api, ADMIN, "/reload")
+        assert published.startswith(
+            "✅ Published version 2. Readers do not see these changes, so no subscriber is told:"
+        )
+        assert "Lexicon (words for answering questions)" in published
+        assert library.version.id == 2
+        assert library.answers.lexicon.terms("deport") != library.answers.lexicon.terms(
+            "repatriate"
+        )
+        stats = await text_of(api, ADMIN, "/stats")
+        assert "Current version: 2" in stats
+        assert "Last broadcast" not in stats
+        assert len(api.messages(USER)) == 1  # the subscription only: no update was sent
