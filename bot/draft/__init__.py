@@ -45,7 +45,7 @@ def draft_digest(article_path: Path, text: str, digest_path: Path) -> DraftResul
     if not read.content():
         raise NotAnArticle(f"{article_path}: no paragraphs after the headline {read.headline!r}")
     registry = find_entities(read)
-    quotes, statements, skipped = draft_speech(read, Speakers(registry))
+    quotes, statements, skipped = draft_speech(read, Speakers(registry, read))
     figures = draft_figures(read)
     summary, summary_cite = draft_summary(read)
     key_points = draft_key_points(read, registry, figures) or [

@@ -64,7 +64,7 @@ ROLE_WORDS = words(
     "striker goalkeeper midfielder defender forward quarterback pitcher manager. skipper "
     "mp lawmaker legislator diplomat activist organiser organizer campaigner candidate "
     "magistrate clerk cardinal rabbi imam archbishop farmer member worker resident "
-    "student volunteer nominee"
+    "student volunteer nominee substitute winger"
 )
 
 ORG_WORDS = words(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from bot.digest.article import parse_dateline
 from bot.draft.lexicon import (
     CALENDAR,
     DEMONYM_ENDINGS,
@@ -25,7 +26,7 @@ from bot.draft.lexicon import (
     SPEECH_VERBS,
     TITLES,
 )
-from bot.draft.text import DATELINE, ReadArticle
+from bot.draft.text import ReadArticle
 
 _CAPITALISED = (
     r"(?:[A-Z]\.){2,}|(?:Mr|Mrs|Ms|Dr|Sen|Rep|Gov|Gen|Col|Capt|Lt|Sgt|Prof|Rev|St|Jr|Sr)\."
@@ -144,14 +145,14 @@ def find_entities(read: ReadArticle) -> Registry:
         if number not in content:
             continue
         starts = {s.start for s in read.sentences[number - 1]}
-        dateline = DATELINE.match(paragraph) if number == min(content) else None
+        dateline = parse_dateline(paragraph) if number == min(content) else None
         if dateline:
-            starts.add(dateline.end())
+            starts.add(len(dateline.text) + 1)
         starts |= {m.end() for m in re.finditer(r'(?:^|[:"(]) ?"?', paragraph)}
         all_runs += [
             run
             for run in _runs(number, paragraph, starts)
-            if not (dateline and run.end <= dateline.end())
+            if not (dateline and run.end <= len(dateline.text))
         ]
     mid_sentence = {run.tokens[0] for run in all_runs if not run.sentence_start}
     for run in all_runs:

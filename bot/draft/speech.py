@@ -42,7 +42,7 @@ _DETERMINER = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
 # Reported speech that is not a request ("asked China to …") and says what was said.
 _REPORTING = sorted(SPEECH_VERBS - {"asked", "asks", "urged", "urges", "told", "tells"}, key=len)
 _STATEMENT = re.compile(
-    rf"(?P<subject>{_SUBJECT})(?:,[^,;:!?\"]{{1,60}},)?\s+(?:\w+ly\s+)?(?:has |had |have )?"
+    rf"(?P<subject>{_SUBJECT})(?:,(?P<apposition>[^,;:!?\"]{{1,120}}),)?\s+(?:\w+ly\s+)?(?:has |had |have )?"
     rf"(?:(?P<verb>{'|'.join(reversed(_REPORTING))})\b|(?P<told>told|tells)\s+[\w ]{{1,40}}?\s+that)"
     r"\s+(?:that\s+)?(?P<clause>[a-zA-Z0-9$].*)$"
 )
@@ -54,19 +54,36 @@ class Speakers:
     """Who spoke last, so a pronoun or an unattributed quote can find its speaker."""
 
     registry: Registry
+    read: ReadArticle
     last: str | None = None
 
-    def resolve(self, phrase: str, paragraph: int, sentence: str) -> tuple[str | None, str | None]:
-        """The speaker a subject phrase names, and a note when it is a guess."""
+    def resolve(
+        self, phrase: str, paragraph: int, sentence: str, at: int = 0
+    ) -> tuple[str | None, str | None]:
+        """The speaker a subject phrase names, and a note when it is a guess.
+
+        ``at`` is where the phrase stands in the paragraph: a pronoun is the person named
+        last before it.
+        """
         phrase = _TIME_IN_SUBJECT.sub(" ", phrase.strip(" ,\"'")).strip()
         phrase = re.sub(r"\s+", " ", phrase).strip(" ,")
         words = phrase.split()[-8:]
         if not words:
             return None, None
         if words[-1].casefold() in PRONOUNS:
-            if self.last is None or words[-1].casefold() == "it":
+            if words[-1].casefold() == "it":
                 return None, None
-            return self.last, f'speaker "{words[-1]}" taken as the last speaker, {self.last}'
+            named = self.named_before(paragraph, at)
+            if named is None or (self.last is not None and named != self.last):
+                guess = named or self.last
+                if guess is None:
+                    return None, None
+                return guess, (
+                    f'"{words[-1]}" taken as {guess}, named last; the last speaker was {self.last}'
+                    if named and self.last
+                    else f'"{words[-1]}" taken as the last speaker, {guess}'
+                )
+            return named, None
         for index in range(len(words)):
             entity = self.registry.find(" ".join(words[index:]).strip(".'\u2019"))
             if entity is not None and entity.kind != "initiative":
@@ -92,10 +109,37 @@ class Speakers:
             entity.description = clip(sentence, MAX_DESCRIPTION_WORDS)
         return entity.name, None
 
+    def named_before(self, paragraph: int, at: int) -> str | None:
+        """The person named last before position ``at`` of ``paragraph``, outside quotations,
+        in this paragraph or the one before."""
+        people = [entity for entity in self.registry.entities if entity.kind == "person"]
+        for number in range(paragraph, max(paragraph - 2, 0), -1):
+            text = _outside_quotes(self.read.paragraphs[number - 1])
+            if number == paragraph:
+                text = text[:at]
+            best: tuple[int, str] | None = None
+            for entity in people:
+                for name in (entity.name, *entity.aliases):
+                    for found in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", text):
+                        if best is None or found.end() > best[0]:
+                            best = (found.end(), entity.name)
+            if best is not None:
+                return best[1]
+        return None
+
     def heard(self, speaker: str) -> None:
         entity = self.registry.find(speaker)
         if entity is not None and entity.kind == "person":
             self.last = speaker
+
+
+def _outside_quotes(paragraph: str) -> str:
+    """The paragraph with its quotations blanked, a quotation left open included."""
+    masked = _masked(paragraph, quote_marks(0, paragraph))
+    if open_quote(paragraph):
+        start = paragraph.rindex('"')
+        masked = masked[:start] + _MASK * (len(paragraph) - start)
+    return masked
 
 
 def _masked(paragraph: str, marks: list[QuoteMarks]) -> str:
@@ -172,7 +216,7 @@ def draft_speech(
                 )
                 speaker, note = None, None
                 for subject in _attribution(masked, mark, (sentence.start, end_sentence.end)):
-                    speaker, note = speakers.resolve(subject, number, sentence.text)
+                    speaker, note = speakers.resolve(subject, number, sentence.text, mark.start)
                     if speaker is not None:
                         break
                 if speaker is None:
@@ -197,7 +241,7 @@ def draft_speech(
             for subject in _attribution(
                 masked, mark, (_sentence_start(read, mark), len(paragraph))
             ):
-                speaker, _ = speakers.resolve(subject, number, paragraph)
+                speaker, _ = speakers.resolve(subject, number, paragraph, start)
                 if speaker is not None:
                     speakers.heard(speaker)
                     last_quote_speaker = speaker
@@ -233,7 +277,9 @@ def _fallback(
     for verb in _VERB_IN.finditer(masked):
         subject = re.split(r"[,;:.\x00]|\bthat\b", masked[: verb.start()])[-1]
         found, _ = (
-            speakers.resolve(subject, mark.paragraph, "") if subject.strip() else (None, None)
+            speakers.resolve(subject, mark.paragraph, "", mark.start)
+            if subject.strip()
+            else (None, None)
         )
         if found is not None:
             return found, f"speaker from another sentence of the paragraph: {found}"
@@ -247,6 +293,7 @@ def _statement(sentence: Sentence, speakers: Speakers) -> Drafted | None:
     text = sentence.text
     clause: str | None = None
     subject: str | None = None
+    apposition: str | None = None
     according = _ACCORDING.search(text)
     if according:
         subject = according.group(1)
@@ -255,13 +302,16 @@ def _statement(sentence: Sentence, speakers: Speakers) -> Drafted | None:
         subject, clause = found.group("subject"), found.group("clause")
     elif found := _STATEMENT.search(text):
         subject = re.split(r"[,;:]|\bthat\b", found.group("subject"))[-1]
-        clause = found.group("clause")
+        clause, apposition = found.group("clause"), found.group("apposition")
     if not subject or not clause or len(subject.split()) > 8:
         return None
     clause = clause.strip().rstrip(".!?;:, ")
     if len(clause.split()) < STATEMENT_MIN_WORDS:
         return None
-    speaker, note = speakers.resolve(subject, sentence.paragraph, text)
+    named = speakers.registry.find(apposition.strip()) if apposition else None
+    if apposition and named is not None and named.kind == "person":
+        subject = apposition  # "The board's director, Samuel Adeyemi, said": the name
+    speaker, note = speakers.resolve(subject, sentence.paragraph, text, sentence.start)
     if speaker is None:
         return None
     speakers.heard(speaker)

@@ -13,7 +13,7 @@ from typing import Any
 from bot.digest.grounding import SUMMARY_MAX_WORDS
 from bot.draft.items import Drafted
 from bot.draft.people import Registry
-from bot.draft.text import ReadArticle, byline, date_line
+from bot.draft.text import ReadArticle
 
 KEY_POINTS = 5
 LEAD_PARAGRAPHS = 3
@@ -21,14 +21,17 @@ LEAD_PARAGRAPHS = 3
 
 
 def draft_source(read: ReadArticle) -> dict[str, Any]:
-    """The metadata the article states as such; ``unknown`` for the rest."""
-    source: dict[str, Any] = {
+    """The metadata the article states as such (as the reader found it); ``unknown`` else."""
+    metadata = read.article.metadata
+    dateline = metadata.dateline
+    byline = metadata.byline
+    return {
         "publisher": "unknown",
-        "published": date_line(read.article.text) or "unknown",
-        "byline": byline(read.article.text) or "unknown",
+        "published": metadata.date_line or (dateline.date if dateline else None) or "unknown",
+        "byline": re.sub(r"^by\s+", "", byline.line, flags=re.IGNORECASE) if byline else "unknown",
+        "place": dateline.place if dateline else "unknown",
         "url": "unknown",
     }
-    return source
 
 
 def draft_summary(read: ReadArticle, budget: int = SUMMARY_MAX_WORDS) -> tuple[str, list[int]]:

@@ -16,73 +16,42 @@ from pathlib import Path
 
 import pysbd
 
-from bot.digest.article import Article, blocks
+from bot.digest.article import (
+    Article,
+    is_chrome,
+    normalise,
+    parse_byline,
+    parse_date,
+    parse_dateline,
+)
 
-# Lines a saved web page carries before its headline: navigation, not the story.
-_CHROME = re.compile(
-    r"^(?:accessibility links|skip to (?:main )?content|breaking news|menu|home|search|"
-    r"sign in|log in|subscribe|share|advertisement|live|latest|news|top stories|"
-    r"close|navigation|main menu|more|watch|listen)$",
-    re.IGNORECASE,
-)
-_BYLINE = re.compile(r"^by [A-Z][\w.'\u2019-]*(?: [A-Z][\w.'\u2019-]*)*(?:,.*)?$", re.IGNORECASE)
-_MONTHS = (
-    r"(?:Jan(?:uary|\.)?|Feb(?:ruary|\.)?|Mar(?:ch|\.)?|Apr(?:il|\.)?|May|June?|July?|"
-    r"Aug(?:ust|\.)?|Sep(?:t|tember|\.)?|Oct(?:ober|\.)?|Nov(?:ember|\.)?|Dec(?:ember|\.)?)"
-)
-_DATE_LINE = re.compile(
-    rf"^(?:(?:Published|Updated|Posted)[: ]\s*)?(?:\w+day,? )?"
-    rf"(?:{_MONTHS} \d{{1,2}},? \d{{4}}|\d{{1,2}} {_MONTHS},? \d{{4}}|\d{{4}}-\d{{2}}-\d{{2}})"
-    r"(?:[ ,].{0,30})?$"
-)
-_URL_LINE = re.compile(r"^(?:https?://|www\.)\S+$")
-# "WASHINGTON, May 5 (Reuters) - " or "BEIJING -" opening the first paragraph.
-DATELINE = re.compile(
-    rf"^[A-Z][A-Z .'-]{{2,}}(?:, [A-Z][a-z]+)?(?:, {_MONTHS} \d{{1,2}})?"
-    r"(?: \([^)]{1,40}\))? ?[-\u2013\u2014]+ "
-)
 _QUOTED = re.compile(r'"([^"]+)"')
+_BLANK_LINES = re.compile(r"\n[ \t]*\n")
 
 
 def guess_headline(text: str) -> str | None:
-    """The headline: the first block that is neither page chrome nor a byline or date.
+    """The headline: the first block that is not page chrome, a byline or a date line.
 
-    Kept to this one function so that a reader which recognises chrome itself can take its
-    place. A headline has at least three words and does not run on like a paragraph.
+    The digest's reader takes the headline from the digest's ``title``; a new article has
+    none yet, so this one function guesses it, with the reader's own tests for metadata
+    lines. A headline has at least three words and does not run on like a paragraph.
     """
-    for block in blocks(text):
-        words = block.split()
-        if _CHROME.match(block) or is_metadata(block) or len(words) < 3:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    for block in _BLANK_LINES.split(text):
+        lines = [line for line in block.splitlines() if line.strip()]
+        if all(is_chrome(line) or is_metadata(line) for line in lines):
             continue
-        if len(words) > 30:
-            return None
-        return block
+        joined = normalise(" ".join(lines))
+        words = joined.split()
+        if len(words) < 3:
+            continue
+        return joined if len(words) <= 30 else None
     return None
 
 
-def is_metadata(paragraph: str) -> bool:
-    """A byline, a date line or an address on its own: about the story, not in it."""
-    return bool(
-        (_BYLINE.match(paragraph) and len(paragraph.split()) <= 12)
-        or _DATE_LINE.match(paragraph)
-        or _URL_LINE.match(paragraph)
-    )
-
-
-def byline(text: str) -> str | None:
-    """The name a ``By NAME`` line gives, as the line writes it."""
-    for line in text.splitlines():
-        line = line.strip()
-        if _BYLINE.match(line) and len(line.split()) <= 12:
-            return line[3:].strip()
-    return None
-
-
-def date_line(text: str) -> str | None:
-    """A line of its own that is a publication date."""
-    return next(
-        (line.strip() for line in text.splitlines() if _DATE_LINE.match(line.strip())), None
-    )
+def is_metadata(line: str) -> bool:
+    """A byline or a date line: about the story, not in it."""
+    return parse_byline(line) is not None or parse_date(line) is not None
 
 
 @dataclass(frozen=True)
@@ -151,14 +120,17 @@ class ReadArticle:
         return self.article.paragraphs
 
     def content(self) -> list[int]:
-        """Numbers of the paragraphs that are story, not byline or date lines."""
+        """Numbers of the paragraphs that are story (the reader leaves metadata out; this
+        also passes over a byline or date line it took for a paragraph)."""
         return [n for n, p in enumerate(self.paragraphs, 1) if not is_metadata(p)]
 
     def plain(self, sentence: Sentence) -> str:
-        """The sentence without a dateline ("BEIJING, May 5 -") that opens the story."""
+        """The sentence without a wire dateline ("BEIJING, May 5 -") opening the story."""
         content = self.content()
         if content and sentence.paragraph == content[0] and sentence.start == 0:
-            return DATELINE.sub("", sentence.text)
+            dateline = parse_dateline(sentence.text)
+            if dateline is not None:
+                return sentence.text[len(dateline.text) :].strip()
         return sentence.text
 
     def quoted(self, sentence: Sentence) -> bool:
