@@ -171,6 +171,16 @@ def sample_context(digest: Digest) -> dict[str, Any]:
         "check": False,
         "problems": [],
         "recipients": 3,
+        # The drafting replies (bot/chat/drafting.py): a report as the drafter gives one.
+        "draft": {
+            "headline": document.title,
+            "counts": [("quotes", len(document.quotes)), ("figures", len(document.figures))],
+            "unsure": ['quotes (paragraph 1): "he" taken as the last speaker'],
+            "dropped": ["paragraph 2: a quote left open at the paragraph's end"],
+        },
+        "draft_article": digest.document.article,
+        "draft_problem": "too_big",
+        "draft_max_kb": 1000,
         "counts": SubscriberCounts(active=3, inactive=1),
         "broadcast": BroadcastProgress(
             broadcast_id=1,

@@ -12,10 +12,13 @@ import random
 import shutil
 import string
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 import yaml
 
+from bot.chat.drafting import MAX_ARTICLE_BYTES, article_name, document_problem, draft_document
 from bot.cli import main
 from bot.digest import Article, DigestDocument, inspect_digest, load_digest
 from bot.digest.grounding import ground
@@ -23,6 +26,8 @@ from bot.draft import DraftResult, draft_digest
 from bot.draft.items import Drafted
 from bot.draft.measure import Scores, compare, measure_all, stories, table, unlisted_quotes
 from bot.draft.writer import Draft, prune
+from bot.markup import problems as html_problems
+from bot.render import Renderer
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "seeds" / "000_5af58b1d35c2d298.txt"
@@ -307,6 +312,118 @@ def test_any_text_with_a_headline_drafts_to_a_digest_check_accepts(tmp_path: Pat
         result = draft_digest(article, article.read_text(encoding="utf-8"), digest_path)
         digest_path.write_text(result.yaml, encoding="utf-8")
         assert inspect_digest(digest_path)[1] == [], article.read_text(encoding="utf-8")
+
+
+# -- from Telegram ---------------------------------------------------------------------------
+
+
+class FakeBot:
+    """Records what the handler sends; the Bot API double has no documents."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self.documents: list[tuple[bytes, str]] = []
+
+    async def send_message(self, chat_id: int, text: str, **_: Any) -> None:
+        self.texts.append(text)
+
+    async def send_document(self, chat_id: int, document: bytes, filename: str) -> None:
+        self.documents.append((document, filename))
+
+
+def document_update(
+    user_id: int, file_name: str, content: bytes, mime_type: str = "text/plain"
+) -> tuple[Any, list[bool]]:
+    """A private-chat message carrying a document; and a flag list set when it is fetched."""
+    fetched: list[bool] = []
+
+    async def download_as_bytearray() -> bytearray:
+        fetched.append(True)
+        return bytearray(content)
+
+    async def get_file() -> Any:
+        return SimpleNamespace(download_as_bytearray=download_as_bytearray)
+
+    document = SimpleNamespace(
+        file_name=file_name, mime_type=mime_type, file_size=len(content), get_file=get_file
+    )
+    update = SimpleNamespace(
+        effective_message=SimpleNamespace(document=document),
+        effective_chat=SimpleNamespace(id=user_id, type="private"),
+        effective_user=SimpleNamespace(id=user_id),
+    )
+    return update, fetched
+
+
+def context_for(bot: FakeBot, admins: set[int]) -> Any:
+    return SimpleNamespace(
+        bot=bot,
+        bot_data=SimpleNamespace(
+            settings=SimpleNamespace(admin_ids=frozenset(admins)), renderer=Renderer()
+        ),
+    )
+
+
+async def test_an_admin_who_sends_an_article_gets_the_draft_and_the_report() -> None:
+    bot = FakeBot()
+    update, _ = document_update(7, "chertoff.txt", SEED.read_bytes())
+    await draft_document(update, context_for(bot, {7}))
+    [(digest_bytes, filename)] = bot.documents
+    assert filename == "digest.yaml"
+    drafted = yaml.safe_load(digest_bytes.decode("utf-8"))
+    assert drafted["article"] == "chertoff.txt"
+    assert [quote["speaker"] for quote in drafted["quotes"]] == ["Michael Chertoff"] * 3
+    text = "\n".join(bot.texts)
+    assert "Nothing is published" in text
+    assert "/reload" in text
+    assert "3 quotes" in text
+    assert all(html_problems(part) == [] for part in bot.texts)
+
+
+async def test_a_non_admin_who_sends_a_document_is_refused_politely() -> None:
+    bot = FakeBot()
+    update, fetched = document_update(8, "chertoff.txt", SEED.read_bytes())
+    await draft_document(update, context_for(bot, {7}))
+    assert bot.documents == []
+    assert fetched == []  # not even downloaded
+    [refusal] = bot.texts
+    assert refusal.startswith("Sorry") and "admins only" in refusal
+
+
+@pytest.mark.parametrize(
+    ("file_name", "mime_type", "content", "words"),
+    [
+        ("scan.pdf", "application/pdf", b"%PDF-1.4", "plain-text article"),
+        ("big.txt", "text/plain", b"x" * (MAX_ARTICLE_BYTES + 1), "at most 1000 KB"),
+        (
+            "latin1.txt",
+            "text/plain",
+            "Caf\xe9 News Opens Today\n\nIt did.".encode("latin-1"),
+            "UTF-8",
+        ),
+        ("menu.txt", "text/plain", b"Menu\n\nHome\n", "headline"),
+    ],
+)
+async def test_a_document_that_cannot_be_drafted_gets_a_clear_error(
+    file_name: str, mime_type: str, content: bytes, words: str
+) -> None:
+    bot = FakeBot()
+    update, fetched = document_update(7, file_name, content, mime_type)
+    await draft_document(update, context_for(bot, {7}))
+    assert bot.documents == []
+    [error] = bot.texts
+    assert words in error
+    assert html_problems(error) == []
+    # Wrong type or size is seen before downloading anything.
+    assert fetched == ([] if file_name in {"scan.pdf", "big.txt"} else [True])
+
+
+def test_the_article_is_named_by_its_file_name_alone() -> None:
+    assert article_name("../../etc/story.txt") == "story.txt"
+    assert article_name("C:\\news\\story.txt") == "story.txt"
+    assert article_name(None) == "article.txt"
+    assert document_problem("notes.md", "text/markdown", 10) == "not_text"
+    assert document_problem("story", "text/plain", 10) is None
 
 
 # -- the command line -----------------------------------------------------------------------

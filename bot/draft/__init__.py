@@ -13,14 +13,14 @@ from pathlib import Path
 from bot.draft.figures import draft_figures
 from bot.draft.items import Drafted
 from bot.draft.people import Registry, find_entities
-from bot.draft.report import report
+from bot.draft.report import Report, report
 from bot.draft.speech import Speakers, draft_speech
 from bot.draft.summary import draft_key_points, draft_source, draft_summary
 from bot.draft.text import NotAnArticle, read_article
 from bot.draft.timeline import draft_timeline
 from bot.draft.writer import Draft, prune, relative_article, to_yaml, verify
 
-__all__ = ["DraftError", "DraftResult", "NotAnArticle", "draft_digest"]
+__all__ = ["DraftError", "DraftResult", "NotAnArticle", "Report", "draft_digest"]
 
 
 class DraftError(Exception):
@@ -33,7 +33,12 @@ class DraftResult:
 
     yaml: str
     draft: Draft
-    report: str
+    findings: Report
+
+    @property
+    def report(self) -> str:
+        """The report as text, as the command line prints it."""
+        return self.findings.text()
 
 
 def draft_digest(article_path: Path, text: str, digest_path: Path) -> DraftResult:

@@ -114,15 +114,17 @@ class ReadArticle:
     headline: str
     sentences: tuple[tuple[Sentence, ...], ...]
     """Per paragraph (index 0 is paragraph 1)."""
+    story: tuple[int, ...]
+    """Numbers of the paragraphs that are story (the reader leaves metadata out; this also
+    passes over a byline or date line it took for a paragraph)."""
 
     @property
     def paragraphs(self) -> tuple[str, ...]:
         return self.article.paragraphs
 
     def content(self) -> list[int]:
-        """Numbers of the paragraphs that are story (the reader leaves metadata out; this
-        also passes over a byline or date line it took for a paragraph)."""
-        return [n for n, p in enumerate(self.paragraphs, 1) if not is_metadata(p)]
+        """Numbers of the paragraphs that are story, in order."""
+        return list(self.story)
 
     def plain(self, sentence: Sentence) -> str:
         """The sentence without a wire dateline ("BEIJING, May 5 -") opening the story."""
@@ -152,4 +154,5 @@ def read_article(path: Path, text: str) -> ReadArticle:
         raise NotAnArticle(f"{path}: no headline found (a short line before the first paragraph)")
     article = Article.parse(path, text, headline)
     split = tuple(tuple(sentences(n, p)) for n, p in enumerate(article.paragraphs, 1))
-    return ReadArticle(article, headline, split)
+    story = tuple(n for n, p in enumerate(article.paragraphs, 1) if not is_metadata(p))
+    return ReadArticle(article, headline, split, story)
