@@ -32,8 +32,12 @@ _WORDS = (
     r"seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|seventy|"
     r"eighty|ninety)"
 )
+# "a 48-hour strike", "a 10-year plan": a number fused with its unit.
+_COMPOUND = r"\d+(?:\.\d+)?-(?:second|minute|hour|day|week|month|year|mile|kilometre|kilometer|metre|meter|foot|point|seat|member|page)"
+# "one in five nurses": a proportion.
+_RATIO = r"(?:one|two|three|four|\d+) in (?:two|three|four|five|six|seven|eight|nine|ten|\d+)"
 _FIGURE = re.compile(
-    rf"(?<![\w.,$-])(?:{_HEDGE}\s)?(?:(?P<score>{_SCORE})|(?P<digits>{_DIGITS})|(?P<words>{_WORDS}))"
+    rf"(?<![\w.,$-])(?:{_HEDGE}\s)?(?:(?P<compound>{_COMPOUND})|(?P<ratio>{_RATIO})|(?P<score>{_SCORE})|(?P<digits>{_DIGITS})|(?P<words>{_WORDS}))"
     r"(?![\w-])",
     re.IGNORECASE,
 )
@@ -103,8 +107,9 @@ def figures_in(sentence: Sentence) -> list[Drafted]:
         value = match.group().strip()
         if _is_date(text, match.start(), match.end(), match.group("digits")):
             continue
-        if match.group("words") and not re.match(r"\s(?:of\s)?[a-z]", text[match.end() :]):
-            continue  # "two" standing alone is rarely a figure; "two countries" is
+        counted = re.match(r"\s(?:of\s)?([a-z][\w-]*)", text[match.end() :])
+        if match.group("words") and (counted is None or counted.group(1) in _STOP):
+            continue  # "two" standing alone, or "eight or nine", is no figure; "two countries" is
         if match.group("words") and value.casefold() in {"some", "scores"}:
             continue
         if _is_digit_ordinal_or_part(text, match.end()):

@@ -36,9 +36,19 @@ _CONNECTOR = r"(?:of|de|da|del|della|di|du|van|von|der|den|la|le|al|bin|ibn)"
 _RUN = re.compile(rf"(?<![\w'])(?:{_CAPITALISED})(?:[ ](?:{_CONNECTOR}[ ])?(?:{_CAPITALISED}))*")
 _POSSESSIVE = re.compile(r"['\u2019]s?$")
 _WORD = re.compile(r"[\w.'\u2019-]+")
+# "Jane Doe said", "Jane Doe, 71, whose operation was cancelled, said": she speaks.
 _SPEECH_AFTER = re.compile(
-    r"^(?: \w+ly)?(?: (?:has|had|have|will|would))? (" + "|".join(sorted(SPEECH_VERBS)) + r")\b"
+    r"^(?:(?:,[^,;:\"]{1,100}){1,3},)?(?: \w+ly)?(?: (?:has|had|have|will|would))? ("
+    + "|".join(sorted(SPEECH_VERBS))
+    + r")\b"
 )
+# "The hospital's chief executive, Alan Whitford," and "Carla Ruiz, a ward nurse for …".
+_ROLE_BEFORE_APPOSITION = re.compile(
+    r"(?:^|\s)(?:the|an?|its|his|her|their)\s"
+    r"((?:(?!(?:the|an?)\s)[\w'\u2019.-]+\s){0,4}[\w'\u2019.-]+),\s$",
+    re.IGNORECASE,
+)
+_ROLE_AFTER_APPOSITION = re.compile(r"^,\s(?:a|an|the)\s((?:[\w'\u2019-]+\s?){1,5})")
 MAX_DESCRIPTION_WORDS = 30
 
 
@@ -181,6 +191,20 @@ def _trim(run: Run, mid_sentence: set[str]) -> tuple[tuple[str, ...], int]:
     return tuple(tokens), offset
 
 
+def _role_in_apposition(before: str, after: str) -> str | None:
+    """A role set off by commas next to the name, ending in a role word."""
+    for pattern, text in ((_ROLE_BEFORE_APPOSITION, before), (_ROLE_AFTER_APPOSITION, after)):
+        found = pattern.search(text)
+        if found:
+            words = found.group(1).split()
+            # "a ward nurse for 14 years": the role ends at its last role word.
+            while words and not _is_role(words[-1]):
+                words.pop()
+            if words:
+                return " ".join(words)
+    return None
+
+
 def _role_before(paragraph: str, start: int, in_run: list[str]) -> str | None:
     """The role phrase before a name: capitalised or role words ending in a role word."""
     words = [w for w in paragraph[:start].split(" ") if w][-6:]
@@ -204,10 +228,12 @@ def _classify(run: Run, paragraph: str, registry: Registry, mid_sentence: set[st
     tokens, offset = _trim(run, mid_sentence)
     if not tokens or all(t in CALENDAR or t in FUNCTION_WORDS for t in tokens):
         return
-    following = paragraph[run.end : run.end + 40]
+    following = paragraph[run.end : run.end + 160]
     name_tokens = list(tokens)
     role_tokens: list[str] = []
-    roles = [i for i, t in enumerate(tokens) if _is_role(t) or t in TITLES]
+    # "Kestrel General Hospital" names a place, though "General" can be a rank.
+    institution = tokens[-1] in ORG_WORDS | PLACE_WORDS | INITIATIVE_WORDS and len(tokens) > 1
+    roles = [] if institution else [i for i, t in enumerate(tokens) if _is_role(t) or t in TITLES]
     if roles and roles[-1] < len(tokens) - 1:
         cut = roles[-1] + 1
         if tokens[cut] == "of" and cut + 2 < len(tokens):  # "Secretary of State Jane Doe"
@@ -232,7 +258,9 @@ def _classify(run: Run, paragraph: str, registry: Registry, mid_sentence: set[st
     if len(name_tokens) == 1 and _demonym(name, following):
         return
     before = paragraph[:offset].rstrip().rsplit(" ", 1)[-1].casefold()
-    role = _role_before(paragraph, offset, role_tokens)
+    role = _role_before(paragraph, offset, role_tokens) or _role_in_apposition(
+        paragraph[:offset], following
+    )
     titled = any(t in TITLES for t in role_tokens)
     speaks = bool(_SPEECH_AFTER.match(following)) or before in SPEECH_VERBS
     known = registry.find(name)
