@@ -45,7 +45,9 @@ _MONTH = (
     r"(?:January|February|March|April|May|June|July|August|September|October|November|"
     r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.?"
 )
-_DATE_AROUND = re.compile(rf"{_MONTH}\s$|^\s(?:{_MONTH}|a\.m\.|p\.m\.|am\b|pm\b|GMT|BST|ET\b)")
+_DATE_AROUND = re.compile(
+    rf"{_MONTH}\s$|^(?::\d\d|\s(?:{_MONTH}|a\.m\.|p\.m\.|am\b|pm\b|GMT|BST|ET\b))"
+)
 _YEAR = re.compile(r"^(?:1[89]|20)\d\d$")
 _UNIT = re.compile(
     r"^\s(?:of\s(?:the\s)?)?((?:[a-z][\w'-]*\s){0,3}?[a-z][\w'-]*?)"
@@ -54,7 +56,8 @@ _UNIT = re.compile(
 _STOP = words(
     "from in into to at on for by with that which who and or but because as than since "
     "during after before of is are was were will would have has had be been the a an "
-    "said says this these those"
+    "said says this these those against today yesterday tomorrow now then last next ago "
+    "earlier later over under about around up down per"
 )
 _DURATION = re.compile(r"^\s(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?)\b")
 _MONEY = re.compile(r"[$\u20ac\u00a3\u00a5]|USD")
@@ -79,7 +82,10 @@ def _label(sentence: str, start: int, end: int, value: str) -> tuple[str, str | 
         words.pop()
     if words:
         return " ".join(words), None
-    purpose = re.match(r"\s((?:on|for|in)\s[^,.;:()\"]{3,60}?)(?=[,.;:()\"]|$)", sentence[end:])
+    counted = re.search(r"\b([a-z][\w-]+) of\s$", sentence[:start])
+    if counted and counted.group(1) not in _STOP:
+        return counted.group(1), None  # "a crowd of 18,400"
+    purpose = re.match(r"\s((?:on|for|in)\s[^,.;:()\"\d$]{3,60}?)(?=[,.;:()\"]|$)", sentence[end:])
     if _MONEY.search(value) and purpose:
         return " ".join(purpose.group(1).split()[:7]), None
     if _MONEY.search(value):
@@ -100,13 +106,21 @@ def _is_date(sentence: str, start: int, end: int, digits: str | None) -> bool:
 
 
 def figures_in(sentence: Sentence) -> list[Drafted]:
-    """Every figure in ``sentence``."""
+    """Every figure in ``sentence`` outside its quotations (a number a speaker uses in
+    passing, "eleven against eleven", is not one the story reports)."""
     found: list[Drafted] = []
     text = sentence.text
+    quoted = [match.span() for match in re.finditer(r'"[^"]*"', text)]
     for match in _FIGURE.finditer(text):
         value = match.group().strip()
+        if any(start <= match.start() < end for start, end in quoted):
+            continue
         if _is_date(text, match.start(), match.end(), match.group("digits")):
             continue
+        if match.group("digits") and re.search(
+            r"(?<![.!?]\s)\b[A-Z][a-z]+\s$", text[: match.start()]
+        ):
+            continue  # "Pier 9", "Route 66": part of a name
         counted = re.match(r"\s(?:of\s)?([a-z][\w-]*)", text[match.end() :])
         if match.group("words") and (counted is None or counted.group(1) in _STOP):
             continue  # "two" standing alone, or "eight or nine", is no figure; "two countries" is

@@ -76,7 +76,11 @@ ORG_WORDS = words(
     "Fund Security Guard Commerce Airlines Airways Motors Systems Technologies Labs Trust "
     "Centre Center Museum Society Alliance Coalition Cabinet Assembly Tribunal Reuters "
     "Government Treasury Pentagon Kremlin FC Team Studios Media Television Radio Railway "
-    "Railways Council. Unit Squad Directorate Secretariat Inc."
+    "Railways Council. Unit Squad Directorate Secretariat Inc. Town Athletic Rovers United "
+    "Wanderers Rangers Albion Olympic Dynamo Securities Foods Holdings Partners Capital "
+    "Industries Energy Pharmaceuticals Insurance Logistics Brands Markets Investments "
+    "Ventures Solutions Enterprises Resources Communications Entertainment Software "
+    "Laboratories Healthcare Bancorp Stores Mills Farms Publishing"
 )
 
 INITIATIVE_WORDS = words(
@@ -158,6 +162,9 @@ PLACE_WORDS = words(
     "Harbour Lake Mountain Mountains Island Islands County Province State City Valley Hall "
     "Bay Beach Coast Desert Sea Ocean Canyon Stadium Arena Tower Plaza District Region"
 )
+
+# The first word of a place's name: "Port Ellery", "Mount Kenya", "Lake Geneva".
+PLACE_PREFIXES = words("Port Mount Lake Fort Cape Saint St. San Santa Isle Glen Point Lower Upper")
 
 PLACE_PREPOSITIONS = words("in at from to near across throughout visited visiting via into")
 

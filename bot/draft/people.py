@@ -19,6 +19,7 @@ from bot.draft.lexicon import (
     FUNCTION_WORDS,
     INITIATIVE_WORDS,
     ORG_WORDS,
+    PLACE_PREFIXES,
     PLACE_PREPOSITIONS,
     PLACE_WORDS,
     PLACES,
@@ -43,9 +44,9 @@ _SPEECH_AFTER = re.compile(
     + r")\b"
 )
 # "The hospital's chief executive, Alan Whitford," and "Carla Ruiz, a ward nurse for …".
+_DETERMINERS = r"(?:the|an?|its|his|her|their)"
 _ROLE_BEFORE_APPOSITION = re.compile(
-    r"(?:^|\s)(?:the|an?|its|his|her|their)\s"
-    r"((?:(?!(?:the|an?)\s)[\w'\u2019.-]+\s){0,4}[\w'\u2019.-]+),\s$",
+    rf"(?:^|\s){_DETERMINERS}\s((?:(?!{_DETERMINERS}\s)[\w'\u2019-]+\s){{0,4}}[\w'\u2019-]+),\s$",
     re.IGNORECASE,
 )
 _ROLE_AFTER_APPOSITION = re.compile(r"^,\s(?:a|an|the)\s((?:[\w'\u2019-]+\s?){1,5})")
@@ -165,8 +166,9 @@ def find_entities(read: ReadArticle) -> Registry:
             if not (dateline and run.end <= len(dateline.text))
         ]
     mid_sentence = {run.tokens[0] for run in all_runs if not run.sentence_start}
+    whole = " ".join(read.paragraphs)
     for run in all_runs:
-        _classify(run, read.paragraphs[run.paragraph - 1], registry, mid_sentence)
+        _classify(run, read.paragraphs[run.paragraph - 1], registry, mid_sentence, whole)
     for entity in registry.entities:
         _place_in_article(entity, read)
     return registry
@@ -176,6 +178,16 @@ def _trim(run: Run, mid_sentence: set[str]) -> tuple[tuple[str, ...], int]:
     """Drop the run's leading words that only open a sentence; returns tokens and offset."""
     tokens = list(run.tokens)
     offset = run.start
+    # "Supporters of Holt said": a plural noun opening the sentence, not a name.
+    if (
+        run.sentence_start
+        and len(tokens) > 2
+        and tokens[1] == "of"
+        and tokens[0].endswith("s")
+        and tokens[0] not in mid_sentence
+    ):
+        offset += len(tokens[0]) + len(" of ")
+        del tokens[:2]
     while tokens and (
         tokens[0] in FUNCTION_WORDS
         or tokens[0].rstrip(".") in FUNCTION_WORDS
@@ -212,6 +224,8 @@ def _role_before(paragraph: str, start: int, in_run: list[str]) -> str | None:
     for word in reversed(words):
         if word[-1:] in ',;:"(' or word.casefold() in {"the", "a", "an", "said", "says"}:
             break
+        if word.endswith(".") and not re.fullmatch(r"(?:[A-Z]\.)+|[A-Z][a-z]{1,3}\.", word):
+            break  # the end of the sentence before, not an abbreviation like "U.S." or "Gov."
         if word[:1].isupper() or _is_role(word) or word in {"of", "for"}:
             phrase.insert(0, word)
             continue
@@ -224,7 +238,9 @@ def _role_before(paragraph: str, start: int, in_run: list[str]) -> str | None:
     return " ".join(phrase) or None
 
 
-def _classify(run: Run, paragraph: str, registry: Registry, mid_sentence: set[str]) -> None:
+def _classify(
+    run: Run, paragraph: str, registry: Registry, mid_sentence: set[str], whole: str
+) -> None:
     tokens, offset = _trim(run, mid_sentence)
     if not tokens or all(t in CALENDAR or t in FUNCTION_WORDS for t in tokens):
         return
@@ -242,7 +258,10 @@ def _classify(run: Run, paragraph: str, registry: Registry, mid_sentence: set[st
     elif roles:
         return  # a role without a name: the speech rules handle "the Chief"
     name = " ".join(name_tokens)
-    if name in PLACES or (len(name_tokens) > 1 and name_tokens[-1] in PLACE_WORDS):
+    if name in PLACES or (
+        len(name_tokens) > 1
+        and (name_tokens[-1] in PLACE_WORDS or name_tokens[0] in PLACE_PREFIXES)
+    ):
         registry.add(Entity(name, "place"))
         return
     if name_tokens[-1] in INITIATIVE_WORDS and len(name_tokens) > 1:
@@ -280,7 +299,10 @@ def _classify(run: Run, paragraph: str, registry: Registry, mid_sentence: set[st
     if 2 <= len(name_tokens) <= 3 and all(t[1:].islower() for t in name_tokens):
         entity = registry.add(Entity(name, "person"))
         entity.aliases.add(name_tokens[-1])
-        entity.notes.append("kind guessed: a name with no role or speech nearby")
+        # A surname used alone later is how news copy refers to a person it has named.
+        first, last = re.escape(name_tokens[-2]), re.escape(name_tokens[-1])
+        if not re.search(rf"(?<!\w)(?<!{first} ){last}(?!\w)", whole):
+            entity.notes.append("kind guessed: a name with no role or speech nearby")
 
 
 def _listed_after_place(paragraph: str, offset: int, registry: Registry) -> bool:

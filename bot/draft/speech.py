@@ -37,6 +37,12 @@ _TIME_IN_SUBJECT = re.compile(
     r"|\b(?:also|later|then|again|earlier|previously|separately|once|already|however|"
     r"meanwhile|recently|today|yesterday|\w+ly|has|had|have|will|would)\b",
 )
+_AFTER_VERB = re.compile(
+    r"(?:on|in|at|last|this|late|early|earlier|today|yesterday|afterwards|later|then|also|"
+    r"again|previously|separately|publicly|privately|repeatedly|in a statement)\b",
+    re.IGNORECASE,
+)
+_OF = frozenset({"of", "for", "at", "from", "with", "near", "in"})
 _CONJUNCTION = re.compile(r"\s*(?:and|but|or|then|so)\b", re.IGNORECASE)
 _DETERMINER = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
 # Reported speech that is not a request ("asked China to …") and says what was said.
@@ -85,6 +91,8 @@ class Speakers:
                 )
             return named, None
         for index in range(len(words)):
+            if index and words[index - 1].casefold() in _OF:
+                continue  # "Supporters of Holt" are not Holt
             entity = self.registry.find(" ".join(words[index:]).strip(".'\u2019"))
             if entity is not None and entity.kind != "initiative":
                 return entity.name, None
@@ -288,6 +296,19 @@ def _fallback(
     return None, None
 
 
+def _reports(found: re.Match[str]) -> bool:
+    """ "said" may report a bare clause; another verb only with "that" ("added that …"):
+    "Wren added a third" is a goal, not a statement."""
+    verb = found.group("verb")
+    if verb is None or verb in {"said", "says", "say"}:
+        return True
+    return text_after(found, "verb").lstrip().startswith("that ")
+
+
+def text_after(found: re.Match[str], group: str) -> str:
+    return found.string[found.end(group) :]
+
+
 def _statement(sentence: Sentence, speakers: Speakers) -> Drafted | None:
     """Reported speech in a sentence with no quotation marks: ``X said (that) …``."""
     text = sentence.text
@@ -300,11 +321,15 @@ def _statement(sentence: Sentence, speakers: Speakers) -> Drafted | None:
         clause = (text[: according.start()] + text[according.end() :]).strip(" ,.")
     elif found := _TRAILING.match(text):
         subject, clause = found.group("subject"), found.group("clause")
-    elif found := _STATEMENT.search(text):
+    elif (found := _STATEMENT.search(text)) and _reports(found):
         subject = re.split(r"[,;:]|\bthat\b", found.group("subject"))[-1]
         clause, apposition = found.group("clause"), found.group("apposition")
     if not subject or not clause or len(subject.split()) > 8:
         return None
+    # "said on Wednesday that …", "said afterwards that …": the clause starts after "that".
+    later = re.match(r"(?:[\w,-]+ ){1,5}?that (.+)", clause)
+    if later and re.match(_AFTER_VERB, clause):
+        clause = later.group(1)
     clause = clause.strip().rstrip(".!?;:, ")
     if len(clause.split()) < STATEMENT_MIN_WORDS:
         return None
