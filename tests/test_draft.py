@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from bot.chat.drafting import MAX_ARTICLE_BYTES, article_name, document_problem, draft_document
-from bot.cli import main
+from bot.cli import check_command, main
 from bot.digest import Article, DigestDocument, inspect_digest, load_digest
 from bot.digest.grounding import ground
 from bot.draft import DraftResult, draft_digest
@@ -56,6 +56,7 @@ def drafted(article: Path, tmp_path: Path) -> tuple[DraftResult, DigestDocument]
     digest, problems = inspect_digest(digest_path)
     assert problems == []
     assert digest is not None
+    assert check_command(digest_path) == 0  # the templates render with it, too
     return result, digest.document
 
 
@@ -294,7 +295,7 @@ def test_any_text_with_a_headline_drafts_to_a_digest_check_accepts(tmp_path: Pat
         *['"', "\u201c", "\u201d", "\u2019s", "$4.2", "7-2", "12%", "May", "Dr.", ":", "he said."],
     ]
     chance = random.Random(13)
-    for attempt in range(40):
+    for attempt in range(30):
         paragraphs = [
             " ".join(
                 chance.choice(pieces)
@@ -311,7 +312,7 @@ def test_any_text_with_a_headline_drafts_to_a_digest_check_accepts(tmp_path: Pat
         digest_path = tmp_path / f"digest{attempt}.yaml"
         result = draft_digest(article, article.read_text(encoding="utf-8"), digest_path)
         digest_path.write_text(result.yaml, encoding="utf-8")
-        assert inspect_digest(digest_path)[1] == [], article.read_text(encoding="utf-8")
+        assert check_command(digest_path) == 0, article.read_text(encoding="utf-8")
 
 
 # -- from Telegram ---------------------------------------------------------------------------

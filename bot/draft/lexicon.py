@@ -25,6 +25,14 @@ SPEECH_VERBS = words(
 
 PRONOUNS = words("he she they i we it")
 
+# "the airline said": an organisation the article names by what it is.
+ORGANISATION_NOUNS = words(
+    "company firm airline union ministry government department agency council board court "
+    "police hospital school university bank group party committee regulator club team "
+    "authority army military administration campaign charity commission prosecutors "
+    "operator carrier manufacturer retailer insurer developer"
+)
+
 # Capitalised words that open sentences and clauses but never name anyone.
 FUNCTION_WORDS = words(
     "The A An This That These Those His Her Its Their Our My Your He She It They We I You "

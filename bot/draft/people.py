@@ -39,15 +39,15 @@ _POSSESSIVE = re.compile(r"['\u2019]s?$")
 _WORD = re.compile(r"[\w.'\u2019-]+")
 # "Jane Doe said", "Jane Doe, 71, whose operation was cancelled, said": she speaks.
 _SPEECH_AFTER = re.compile(
-    r"^(?:(?:,[^,;:\"]{1,100}){1,3},)?(?: \w+ly)?(?: (?:has|had|have|will|would))? ("
+    r"^(?:(?:,[^,;:\"]{1,100}){1,3},)?,?(?: \w+ly)?(?: (?:has|had|have|will|would))? ("
     + "|".join(sorted(SPEECH_VERBS))
     + r")\b"
 )
 # "The hospital's chief executive, Alan Whitford," and "Carla Ruiz, a ward nurse for …".
 _DETERMINERS = r"(?:the|an?|its|his|her|their)"
 _ROLE_BEFORE_APPOSITION = re.compile(
-    rf"(?:^|\s){_DETERMINERS}\s((?:(?!{_DETERMINERS}\s)[\w'\u2019-]+\s){{0,4}}[\w'\u2019-]+),\s$",
-    re.IGNORECASE,
+    rf"(?:^|\s)(?:(?i:{_DETERMINERS})\s|(?=[A-Z][\w-]*['\u2019]s\s))"
+    rf"((?:(?!(?i:{_DETERMINERS})\s)[\w'\u2019-]+\s){{0,4}}[\w'\u2019-]+),\s$"
 )
 _ROLE_AFTER_APPOSITION = re.compile(r"^,\s(?:a|an|the)\s((?:[\w'\u2019-]+\s?){1,5})")
 MAX_DESCRIPTION_WORDS = 30

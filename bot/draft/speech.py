@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from bot.draft.items import Drafted
-from bot.draft.lexicon import PRONOUNS, ROLE_WORDS, SPEECH_VERBS
+from bot.draft.lexicon import ORGANISATION_NOUNS, PRONOUNS, ROLE_WORDS, SPEECH_VERBS
 from bot.draft.people import MAX_DESCRIPTION_WORDS, Entity, Registry, clip
 from bot.draft.text import QuoteMarks, ReadArticle, Sentence, open_quote, quote_marks
 
@@ -48,7 +48,7 @@ _DETERMINER = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
 # Reported speech that is not a request ("asked China to …") and says what was said.
 _REPORTING = sorted(SPEECH_VERBS - {"asked", "asks", "urged", "urges", "told", "tells"}, key=len)
 _STATEMENT = re.compile(
-    rf"(?P<subject>{_SUBJECT})(?:,(?P<apposition>[^,;:!?\"]{{1,120}}),)?\s+(?:\w+ly\s+)?(?:has |had |have )?"
+    rf"(?P<subject>{_SUBJECT})(?:,(?P<apposition>[^,;:!?\"]{{1,120}})(?:,[^,;:!?\"]{{1,120}})?,)?\s+(?:\w+ly\s+)?(?:has |had |have )?"
     rf"(?:(?P<verb>{'|'.join(reversed(_REPORTING))})\b|(?P<told>told|tells)\s+[\w ]{{1,40}}?\s+that)"
     r"\s+(?:that\s+)?(?P<clause>[a-zA-Z0-9$].*)$"
 )
@@ -102,6 +102,8 @@ class Speakers:
         self, phrase: str, paragraph: int, sentence: str
     ) -> tuple[str | None, str | None]:
         head = re.split(r"\s+(?:for|of|at|from|with|in)\s+", phrase, maxsplit=1)[0]
+        if head and head.split()[-1].casefold() in ORGANISATION_NOUNS and _DETERMINER.match(head):
+            return self._organisation(head, paragraph, sentence)
         if not head or head.split()[-1].casefold() not in ROLE_WORDS:
             return None, None
         if re.match(r"the\s", phrase, re.IGNORECASE):
@@ -134,6 +136,17 @@ class Speakers:
             if best is not None:
                 return best[1]
         return None
+
+    def _organisation(
+        self, phrase: str, paragraph: int, sentence: str
+    ) -> tuple[str | None, str | None]:
+        """ "The airline said": the organisation, by the article's words for it."""
+        name = _DETERMINER.sub("", phrase)
+        entity = self.registry.add(Entity(name, "organisation"))
+        if not entity.paragraphs:
+            entity.paragraphs.append(paragraph)
+            entity.description = clip(sentence, MAX_DESCRIPTION_WORDS)
+        return entity.name, f'"{phrase}": which one? name it as the article does elsewhere'
 
     def heard(self, speaker: str) -> None:
         entity = self.registry.find(speaker)
@@ -187,7 +200,7 @@ def _subject_before(text: str) -> str | None:
             return piece
         if (
             re.match(r"(?:the|a|an)\s", piece, re.IGNORECASE)
-            and piece.split()[-1].casefold() in ROLE_WORDS
+            and piece.split()[-1].casefold() in ROLE_WORDS | ORGANISATION_NOUNS
         ):
             return piece
     return None
