@@ -3,10 +3,11 @@
 A quote's speaker comes from its own sentence first ("…," said Chertoff / Chertoff said:
 "…" / "…," he added), then from the quote before it in the paragraph (a quote continued in
 the next sentence), then from the previous paragraph when the quote carries on from it, and
-last from the most recent speaker, with a ``# check:`` note. A pronoun is the most recent
-speaker; a surname is the full name it was introduced with; "the Homeland Security
-secretary" is the person whose role shares its words; "a ministry spokesman" is a new,
-unnamed person.
+last from the most recent speaker, with a ``# check:`` note. A pronoun is the person named
+last before it (flagged when someone else spoke last); a surname is the full name it was
+introduced with; "the Homeland Security secretary" is the person whose role shares its
+words; "a ministry spokesman" is a new, unnamed person; "the airline" an organisation, named
+by those words and flagged.
 """
 
 from __future__ import annotations
