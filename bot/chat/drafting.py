@@ -62,7 +62,7 @@ def draft_text(file_name: str | None, content: bytes) -> DraftResult | str:
     if len(content) > MAX_ARTICLE_BYTES:
         return "too_big"
     try:
-        text = content.decode("utf-8-sig")
+        text = content.decode("utf-8")  # as check reads it: a BOM stays part of the text
     except UnicodeDecodeError:
         return "not_text"
     if "\x00" in text:
