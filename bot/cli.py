@@ -1,32 +1,41 @@
 """The command line: ``run`` (the default), ``console``, ``check [DIGEST]`` and ``draft``.
 
-Exit codes: 0 done; 1 ``check`` found problems; 2 the settings or the digest cannot be used
-(the message names the variable, or the file and line). The token is never printed.
+Exit codes: 0 done; 1 ``check`` found problems, or the bot stopped on an error of its
+environment; 2 the settings or the digest cannot be used (the message names the variable,
+or the file and line), Telegram rejected the token included. The token is never printed.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import jinja2
 from sqlalchemy.exc import SQLAlchemyError
+from telegram.error import InvalidToken, NetworkError
 
 from bot.answers import AnswerEngine
 from bot.cards import cards_for
 from bot.chat.app import build_application, run_polling
+from bot.chat.commands import HELP_COMMANDS
 from bot.config import Settings, SettingsError, load_settings
 from bot.digest import Digest, DigestError, inspect_digest, load_digest
 from bot.digest.diff import diff_digests
-from bot.logs import configure_logging
+from bot.logs import configure_logging, route_last_resort_output
 from bot.markup import problems as html_problems
 from bot.markup import split_message
 from bot.render import Renderer, digest_context
+from bot.startup import REJECTED_BY_TELEGRAM, StartupError, first_line, prepare
 from bot.store import BroadcastProgress, SubscriberCounts, Subscription, Version
 
 if TYPE_CHECKING:
@@ -36,6 +45,8 @@ if TYPE_CHECKING:
 # commands that use them, not here: a polling bot starts sooner and smaller without them.
 
 EXIT_PROBLEMS = 1
+EXIT_FAILED = 1
+"""The bot stopped on an error of its environment (network, files), not of its settings."""
 EXIT_UNUSABLE = 2
 
 
@@ -157,6 +168,7 @@ def sample_context(digest: Digest) -> dict[str, Any]:
         "number": 1,
         "requested": "99",
         "command": "/example",
+        "commands": HELP_COMMANDS,
         "user_id": 1,
         "outcome": "subscribed",
         "group": False,
@@ -172,7 +184,7 @@ def sample_context(digest: Digest) -> dict[str, Any]:
         "current": version,
         "diff": diff_digests(document, edited),
         "correction": False,
-        "limit": 4,
+        "shown": 4,
         "unservable": None,
         "usage": False,
         "check": False,
@@ -216,65 +228,118 @@ def _template_line(error: Exception, name: str) -> int:
     return line or 1
 
 
-def load_or_exit(settings: Settings) -> Digest | None:
-    """The digest to serve, or None after printing why it cannot be served."""
+def load_or_exit(settings: Settings, *, json_lines: bool = False) -> Digest | None:
+    """The digest to serve, or None after reporting why it cannot be served."""
     try:
         return load_digest(settings.digest_path)
     except DigestError as error:
-        print(f"error: the digest cannot be served\n{error}", file=sys.stderr)
+        report(f"the digest cannot be served\n{error}", json_lines=json_lines)
         return None
+
+
+def report(message: str, *, json_lines: bool) -> None:
+    """Say on stderr why the process stops: ``error: …``, or a JSON object in JSON log mode.
+
+    In JSON mode it goes through the logging handler, so that stderr stays one JSON object
+    per line. The messages are the bot's own (a setting's name, an error's first line).
+    """
+    if json_lines:
+        logging.getLogger("bot").critical(message)
+    else:
+        print(f"error: {message}", file=sys.stderr)
 
 
 def run_command(settings: Settings) -> int:
     """Run the bot on Telegram."""
+    secrets = [
+        secret.get_secret_value()
+        for secret in (settings.token, settings.webhook_secret)
+        if secret is not None
+    ]
+    json_lines = settings.log_format == "json"
+    configure_logging(settings.log_level, secrets, json_lines=json_lines)
+    route_last_resort_output()
     if settings.token is None:
-        print(
-            "error: BOT_TOKEN is not set: get one from @BotFather and put it in .env",
-            file=sys.stderr,
+        report(
+            "BOT_TOKEN is not set: get one from @BotFather and put it in .env",
+            json_lines=json_lines,
         )
         return EXIT_UNUSABLE
-    problems = _webhook_problems(settings)
-    if problems:
-        print("error: bad settings\n" + "\n".join(problems), file=sys.stderr)
-        return EXIT_UNUSABLE
-    secrets = [settings.token.get_secret_value()]
-    if settings.webhook_secret is not None:
-        secrets.append(settings.webhook_secret.get_secret_value())
-    configure_logging(settings.log_level, secrets, json_lines=settings.log_format == "json")
-    digest = load_or_exit(settings)
+    digest = load_or_exit(settings, json_lines=json_lines)
     if digest is None:
         return EXIT_UNUSABLE
     try:
+        with _sigterm_interrupts():
+            asyncio.run(prepare(settings))
+    except StartupError as error:
+        report(str(error), json_lines=json_lines)
+        return EXIT_UNUSABLE
+    except KeyboardInterrupt:
+        return 0  # stopped while waiting for Telegram: nothing was started yet
+    return _serve(settings, digest, json_lines=json_lines)
+
+
+def _serve(settings: Settings, digest: Digest, *, json_lines: bool) -> int:
+    """Serve Telegram until stopped, once :func:`bot.startup.prepare` has passed."""
+    try:
         application = build_application(settings, digest=digest)
-        if settings.mode == "webhook":
-            return _run_webhook(application, settings)
+        if settings.mode == "webhook" or settings.webapp_url:
+            return _run_web(application, settings)
         run_polling(application)
-    except (SQLAlchemyError, OSError) as error:
-        print(
-            f"error: BOT_DATABASE_URL: the state store cannot be used: {_first_line(error)}",
-            file=sys.stderr,
+    except InvalidToken:  # revoked since prepare() asked
+        report(REJECTED_BY_TELEGRAM, json_lines=json_lines)
+        return EXIT_UNUSABLE
+    except NetworkError as error:  # lost since prepare() reached Telegram
+        report(f"Telegram cannot be reached: {error.message}", json_lines=json_lines)
+        return EXIT_FAILED
+    except SQLAlchemyError as error:
+        report(
+            f"BOT_DATABASE_URL: the state store cannot be used: {first_line(error)}",
+            json_lines=json_lines,
         )
         return EXIT_UNUSABLE
+    except OSError as error:
+        # Not the database's: prepare() opened and migrated it, and a database lost while
+        # the bot runs is waited out, not raised here. A file or a socket, said as it is.
+        report(f"the bot stopped: {_os_error(error)}", json_lines=json_lines)
+        return EXIT_FAILED
     return 0
 
 
-def _webhook_problems(settings: Settings) -> list[str]:
-    """:func:`bot.web.webhook_problems`, which has none in polling mode."""
-    if settings.mode != "webhook":
-        return []
-    from bot.web import webhook_problems
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM stops the process as Ctrl-C does, while nothing but a wait is under way.
 
-    return webhook_problems(settings)
+    A container runtime stopping a bot that still waits for the network deserves exit 0,
+    not death by signal; python-telegram-bot handles SIGTERM itself once it runs.
+    """
 
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
 
-def _run_webhook(application: BriefApplication, settings: Settings) -> int:
-    """Serve webhook mode until stopped; exit code 2 if its address cannot be listened on."""
-    from bot.web import ListenError, serve_webhook
-
+    previous = signal.signal(signal.SIGTERM, interrupt)
     try:
-        asyncio.run(serve_webhook(application, settings))
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _os_error(error: OSError) -> str:
+    """An OSError as one line: what went wrong and with which file, without the errno."""
+    what = error.strerror or first_line(error)
+    return f"{what}: {error.filename}" if error.filename else what
+
+
+def _run_web(application: BriefApplication, settings: Settings) -> int:
+    """Serve webhook mode, or polling with the story page, until stopped; exit code 2 if
+    ``BOT_LISTEN``:``BOT_PORT`` cannot be listened on."""
+    from bot.web import ListenError, serve_polling, serve_webhook
+
+    serve = serve_webhook if settings.mode == "webhook" else serve_polling
+    try:
+        asyncio.run(serve(application, settings))
     except ListenError as error:
-        print(f"error: {error}", file=sys.stderr)
+        report(str(error), json_lines=settings.log_format == "json")
         return EXIT_UNUSABLE
     return 0
 
@@ -289,14 +354,12 @@ def console_command(settings: Settings) -> int:
         return EXIT_UNUSABLE
     try:
         return asyncio.run(run_console(settings, digest))
-    except (SQLAlchemyError, OSError) as error:
+    except SQLAlchemyError as error:
         print(
-            f"error: BOT_DATABASE_URL: the state store cannot be used: {_first_line(error)}",
+            f"error: BOT_DATABASE_URL: the state store cannot be used: {first_line(error)}",
             file=sys.stderr,
         )
         return EXIT_UNUSABLE
-
-
-def _first_line(error: Exception) -> str:
-    """The gist of a database error: its first line (later ones carry SQL and links)."""
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+    except OSError as error:
+        print(f"error: the console stopped: {_os_error(error)}", file=sys.stderr)
+        return EXIT_FAILED

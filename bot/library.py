@@ -23,10 +23,6 @@ from bot.store import Publication, Store, Version, VersionReason
 logger = logging.getLogger(__name__)
 
 
-ANNOUNCEMENT_ITEM_LIMITS = (4, 2, 1, 0)
-"""Items listed per kind of change in an update, tried in turn until it fits one message."""
-
-
 def changes_between(old: Digest, new: Digest) -> DigestDiff:
     """What a reader would notice: the digest's sections, and the article text itself."""
     diff = diff_digests(old.document, new.document)
@@ -219,14 +215,21 @@ class DigestLibrary:
         return publication
 
     def _announcement(self, digest: Digest, diff: DigestDiff, *, correction: bool) -> list[str]:
-        """The update message: always one message, listing fewer items per kind if need be."""
-        for limit in ANNOUNCEMENT_ITEM_LIMITS:
+        """The update message: always one message, the most important changes first.
+
+        Every change when they fit Telegram's limit; else as many as fit, in
+        :data:`bot.digest.diff.READING_ORDER`, and a count of the rest.
+        """
+        total = len(diff.for_readers.entries())
+        shown = total
+        while True:
             parts = self.renderer.messages(
-                "update.html", brief=digest.document, diff=diff, correction=correction, limit=limit
+                "update.html", brief=digest.document, diff=diff, correction=correction, shown=shown
             )
-            if len(parts) == 1:
-                return parts
-        return parts[:1]  # unreachable with today's template: at limit 0 it lists counts only
+            if len(parts) == 1 or shown == 0:
+                return parts[:1]
+            # Fewer entries next time, by about as much as the message is too long.
+            shown = min(shown - 1, int(shown / len(parts)))
 
     def _serve(self, digest: Digest, version: Version) -> None:
         if digest is not self._current:

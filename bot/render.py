@@ -20,6 +20,7 @@ from markupsafe import Markup
 from bot import TEMPLATES_DIR
 from bot.digest import Digest
 from bot.digest.model import Cited
+from bot.digest.worddiff import changed_sentences
 from bot.markup import split_message
 
 T = TypeVar("T")
@@ -34,8 +35,11 @@ class Labels:
 
     sections: Mapping[str, str]
     paragraph: str
-    commands: tuple[tuple[str, str], ...]
-    admin_commands: tuple[tuple[str, str], ...]
+    command_menu: Mapping[str, str]
+    """Each command's line in the command menu, by name (bot/chat/commands.py lists them)."""
+    read_story: str
+    share: str
+    open_brief: str
 
     def paragraph_button(self, number: int) -> str:
         return self.paragraph.format(number=number)
@@ -54,13 +58,16 @@ class Renderer:
             keep_trailing_newline=False,
         )
         self.environment.filters["clip"] = clip
+        self.environment.filters["changed_sentences"] = changed_sentences
         # The labels are the template's top-level `set` variables (its module attributes).
         module = self.environment.get_template("labels.j2").module
         self.labels = Labels(
             sections=dict(getattr(module, "sections")),  # noqa: B009 - not a typed attribute
             paragraph=str(getattr(module, "paragraph_button")),  # noqa: B009
-            commands=_pairs(getattr(module, "commands")),  # noqa: B009
-            admin_commands=_pairs(getattr(module, "admin_commands")),  # noqa: B009
+            command_menu=_descriptions(getattr(module, "command_menu")),  # noqa: B009
+            read_story=str(getattr(module, "read_story_button")),  # noqa: B009
+            share=str(getattr(module, "share_button")),  # noqa: B009
+            open_brief=str(getattr(module, "open_brief_button")),  # noqa: B009
         )
 
     def text(self, name: str, **context: Any) -> str:
@@ -129,12 +136,12 @@ def clip(text: str, limit: int = 120) -> str:
     return plain if len(plain) <= limit else plain[: limit - 1].rstrip() + "…"
 
 
-def _pairs(value: Any) -> tuple[tuple[str, str], ...]:
-    """``[(command, description), ...]`` from the labels template, checked."""
-    pairs = tuple((str(name), str(text)) for name, text in value)
-    if not pairs:
-        raise ValueError("labels.j2 lists no commands")
-    return pairs
+def _descriptions(value: Any) -> dict[str, str]:
+    """``{command: description}`` from the labels template, checked."""
+    descriptions = {str(name): str(text) for name, text in dict(value).items()}
+    if not descriptions:
+        raise ValueError("labels.j2 describes no commands")
+    return descriptions
 
 
 def cited_paragraphs(section: str, digest: Digest) -> list[int]:

@@ -1,4 +1,5 @@
-"""Webhook mode: one ASGI server (Starlette on Uvicorn) for Telegram, health and metrics.
+"""The bot's HTTP side: one ASGI server (Starlette on Uvicorn) for Telegram's webhook, the
+story page, health and metrics.
 
 Routes:
 
@@ -8,8 +9,12 @@ Routes:
 - ``GET /healthz``: 200 and a JSON summary when the digest is loaded and the database
   answers, else 503 and the reason.
 - ``GET /metrics``: :mod:`bot.metrics` in the Prometheus text format.
+- ``GET <path of BOT_WEBAPP_URL>`` and its API (:mod:`bot.webapp.routes`): the story page,
+  when ``BOT_WEBAPP_URL`` is set.
 
-:func:`serve_webhook` runs it all for ``python -m bot`` with ``BOT_MODE=webhook``.
+:func:`serve_webhook` runs it all for ``python -m bot`` with ``BOT_MODE=webhook``;
+:func:`serve_polling` runs the bot by long polling beside a server for the story page,
+health and metrics, when ``BOT_WEBAPP_URL`` is set in polling mode.
 """
 
 from __future__ import annotations
@@ -18,7 +23,6 @@ import asyncio
 import hmac
 import json
 import logging
-import re
 import signal
 import socket
 import threading
@@ -32,93 +36,32 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from telegram import Update
 from telegram.error import TelegramError
 
 from bot import metrics
 from bot.chat.app import RETRY_FIRST_DELAY, keep_trying, running
 from bot.chat.context import BriefApplication
-from bot.config import Settings
+from bot.config import HEALTH_PATH, METRICS_PATH, Settings, webhook_path
 from bot.store import BroadcastProgress
+from bot.webapp.routes import PageBackend, page_routes
 
 logger = logging.getLogger(__name__)
 
 SECRET_HEADER: Final = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 MAX_BODY: Final = 1024 * 1024
 """Largest update accepted, in bytes (Telegram's are a few kilobytes)."""
-DEFAULT_PATH: Final = "/telegram"
-HEALTH_PATH: Final = "/healthz"
-METRICS_PATH: Final = "/metrics"
 HEALTH_TIMEOUT: Final = 5.0
 """Seconds the health check waits for the database before it calls it unavailable."""
+BACKLOG_PER_SLOT: Final = 4
+"""Updates a webhook replica holds, per update it handles at once (BOT_CONCURRENT_UPDATES),
+before it answers 503: Telegram then retries them later, or at a less busy replica."""
 SHUTDOWN_TIMEOUT: Final = 10.0
 """Seconds Uvicorn waits for open requests once told to stop."""
 
-_SECRET_SHAPE: Final = re.compile(r"[A-Za-z0-9_-]{1,256}")
-_LOCAL_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1"})
 
-
-# -- settings ---------------------------------------------------------------------------
-
-
-def webhook_problems(settings: Settings) -> list[str]:
-    """What keeps webhook mode from starting, one line per problem, naming the variable.
-
-    Empty when the mode is polling. The secret is never quoted, whole or in part.
-    """
-    if settings.mode != "webhook":
-        return []
-    problems: list[str] = []
-    url = settings.webhook_url
-    if not url:
-        problems.append(
-            "BOT_WEBHOOK_URL: required when BOT_MODE=webhook "
-            "(the public https:// address Telegram posts updates to)"
-        )
-    else:
-        problems.extend(_url_problems(url))
-    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
-    if not secret:
-        problems.append(
-            "BOT_WEBHOOK_SECRET: required when BOT_MODE=webhook "
-            "(1-256 characters: A-Z, a-z, 0-9, _ and -)"
-        )
-    elif not _SECRET_SHAPE.fullmatch(secret):
-        problems.append(
-            "BOT_WEBHOOK_SECRET: must be 1-256 characters of A-Z, a-z, 0-9, _ and - "
-            "(Telegram's rule for secret_token)"
-        )
-    return problems
-
-
-def _url_problems(url: str) -> list[str]:
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError:
-        return ["BOT_WEBHOOK_URL: not a valid URL"]
-    if parts.scheme not in ("https", "http") or not host:
-        return ["BOT_WEBHOOK_URL: must be an https:// URL with a host name"]
-    problems = []
-    if parts.scheme == "http" and host not in _LOCAL_HOSTS:
-        problems.append(
-            "BOT_WEBHOOK_URL: must use https:// (Telegram posts only to https; "
-            "http is allowed for 127.0.0.1 and localhost, for tests)"
-        )
-    if webhook_path(url) in (HEALTH_PATH, METRICS_PATH):
-        problems.append(
-            f"BOT_WEBHOOK_URL: its path cannot be {HEALTH_PATH} or {METRICS_PATH}, "
-            "which the bot serves itself"
-        )
-    return problems
-
-
-def webhook_path(url: str) -> str:
-    """The path Telegram posts to: the URL's, or ``/telegram`` when the URL has none."""
-    path = urlsplit(url).path
-    return path if path not in ("", "/") else DEFAULT_PATH
+# -- settings (validated in bot.config, with every other setting) ------------------------
 
 
 def registered_url(url: str) -> str:
@@ -137,10 +80,62 @@ def _secret(settings: Settings) -> str:
 
 
 def create_web_app(application: BriefApplication, settings: Settings) -> Starlette:
-    """The Starlette app of webhook mode, feeding ``application``'s update queue."""
+    """The Starlette app: the webhook in webhook mode, the story page when it is served,
+    health and metrics always."""
+    routes: list[BaseRoute] = []
+    if settings.mode == "webhook":
+        routes.append(_webhook_route(application, settings))
+
+    async def healthz(request: Request) -> Response:
+        return await _health(application)
+
+    async def metrics_page(request: Request) -> Response:
+        return Response(metrics.exposition(), media_type=metrics.CONTENT_TYPE)
+
+    routes += [
+        Route(HEALTH_PATH, healthz, methods=["GET"]),
+        Route(METRICS_PATH, metrics_page, methods=["GET"]),
+    ]
+    if settings.webapp_url:
+        routes += page_routes(page_backend(application, settings), settings.webapp_path)
+    return Starlette(routes=routes)
+
+
+def page_backend(application: BriefApplication, settings: Settings) -> PageBackend:
+    """What the story page needs from the bot: the digest served, the answer engine, the
+    store's subscriptions (a page user's is their private chat with the bot)."""
+    services = application.bot_data
+    if settings.token is None:
+        raise ValueError("BOT_TOKEN is required to serve the story page")
+
+    async def subscribed(user_id: int) -> bool:
+        subscription = await services.store.subscription(user_id)
+        return subscription is not None and subscription.active
+
+    async def set_subscribed(user_id: int, wanted: bool) -> bool:
+        if wanted:
+            await services.store.subscribe(user_id, chat_type="private", title=None)
+        else:
+            await services.store.unsubscribe(user_id)
+        return await subscribed(user_id)
+
+    return PageBackend(
+        token=settings.token.get_secret_value(),
+        renderer=services.renderer,
+        digest=lambda: services.library.current,
+        version=lambda: services.library.version.id,
+        answer=lambda question: services.library.answers.answer(question),
+        subscribed=subscribed,
+        set_subscribed=set_subscribed,
+    )
+
+
+def _webhook_route(application: BriefApplication, settings: Settings) -> Route:
+    """``POST <path of BOT_WEBHOOK_URL>``: Telegram's updates, queued for the application."""
     if not settings.webhook_url:
         raise ValueError("BOT_WEBHOOK_URL is required in webhook mode")
     expected = _secret(settings).encode()
+    max_backlog = BACKLOG_PER_SLOT * settings.concurrent_updates
 
     async def telegram(request: Request) -> Response:
         given = request.headers.get(SECRET_HEADER, "").encode("latin-1")
@@ -164,21 +159,20 @@ def create_web_app(application: BriefApplication, settings: Settings) -> Starlet
         update = _update_from(data, application)
         if update is None:
             return Response("not an Update", status_code=400, media_type="text/plain")
-        await application.update_queue.put(update)
+        if backlog(application) >= max_backlog:
+            # Telegram retries a webhook that fails: better than a queue without end.
+            metrics.count_webhook_refused()
+            return Response("busy", status_code=503, media_type="text/plain")
+        application.update_queue.put_nowait(update)
         return Response(status_code=200)
 
-    async def healthz(request: Request) -> Response:
-        return await _health(application)
+    return Route(webhook_path(settings.webhook_url), telegram, methods=["POST"])
 
-    async def metrics_page(request: Request) -> Response:
-        return Response(metrics.exposition(), media_type=metrics.CONTENT_TYPE)
 
-    return Starlette(
-        routes=[
-            Route(webhook_path(settings.webhook_url), telegram, methods=["POST"]),
-            Route(HEALTH_PATH, healthz, methods=["GET"]),
-            Route(METRICS_PATH, metrics_page, methods=["GET"]),
-        ]
+def backlog(application: BriefApplication) -> int:
+    """Updates taken and not yet handled: queued, waiting for their chat, or running."""
+    return (
+        application.update_queue.qsize() + application.update_processor.current_concurrent_updates
     )
 
 
@@ -238,8 +232,7 @@ async def _health(application: BriefApplication) -> Response:
 
 
 def _leading(application: BriefApplication) -> bool:
-    leadership = application.bot_data.services.leadership
-    return leadership is not None and leadership.is_leader
+    return application.bot_data.leadership.is_leader
 
 
 def _progress(broadcast: BroadcastProgress) -> dict[str, Any]:
@@ -379,6 +372,42 @@ async def _serve(
         logger.info("webhook server stopped; stopping the bot")
     # The webhook stays registered: Telegram keeps updates while the bot is away, and with
     # several replicas one that stops must not unregister the others.
+
+
+async def serve_polling(
+    application: BriefApplication,
+    settings: Settings,
+    *,
+    server: uvicorn.Server | None = None,
+    sockets: list[socket.socket] | None = None,
+) -> None:
+    """Run the bot by long polling, and the story page, health and metrics beside it, until
+    SIGTERM or SIGINT (or ``server.should_exit``).
+
+    Binds ``BOT_LISTEN``:``BOT_PORT`` first (:class:`ListenError` if it cannot), so that a
+    port in use stops the bot before it takes any update.
+    """
+    server = server or make_server(application, settings)
+    own = [] if sockets is not None else [listen_socket(settings.listen, settings.port)]
+    try:
+        with _stop_on_signals(server):
+            async with running(application):
+                updater = application.updater
+                if updater is None:  # pragma: no cover - build_application keeps the updater
+                    raise RuntimeError("the application has no updater to poll with")
+                await updater.start_polling(allowed_updates=Update.ALL_TYPES)
+                for sock in sockets or own:
+                    host, port = sock.getsockname()[:2]
+                    logger.info(
+                        "serving the story page, /healthz and /metrics on %s:%d", host, port
+                    )
+                try:
+                    await server.serve(sockets=sockets or own)
+                finally:
+                    await updater.stop()
+    finally:
+        for sock in own:
+            sock.close()
 
 
 @contextmanager

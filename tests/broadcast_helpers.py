@@ -132,9 +132,7 @@ def achieved_rate(times: Sequence[float]) -> float:
 
 
 def sender_of(application: BriefApplication) -> DeliverySender:
-    sender = application.bot_data.services.sender
-    assert sender is not None
-    return sender
+    return application.bot_data.sender
 
 
 @asynccontextmanager

@@ -14,7 +14,8 @@ from bot.config import Settings
 from bot.digest import Digest
 from tests.botapi import BotApiDouble, BotMessage
 
-TEST_TOKEN = "123456:TEST-TOKEN"  # the double's token; nothing like a real one
+# The double's token: shaped like one from @BotFather (bot.config checks that), but fake.
+TEST_TOKEN = "123456:TEST-TOKEN-0123456789abcdefghijklmn"
 
 
 def settings_for(api: BotApiDouble, database: Path, **overrides: object) -> Settings:

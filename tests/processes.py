@@ -12,22 +12,49 @@ from tests.botapi import BotApiDouble
 from tests.e2e import TEST_TOKEN
 
 
-def start_bot(api: BotApiDouble, cwd: Path, **extra: str) -> subprocess.Popen[bytes]:
+def bot_environment(api: BotApiDouble | str, **extra: str) -> dict[str, str]:
+    """This process's environment without its ``BOT_`` settings, pointed at ``api``.
+
+    ``api`` is the double, or a base URL where nothing (or the double, later) listens.
+    """
+    env = {key: value for key, value in os.environ.items() if not key.startswith("BOT_")}
+    return (
+        env
+        | {
+            "BOT_TOKEN": TEST_TOKEN,
+            "BOT_API_BASE_URL": api if isinstance(api, str) else api.base_url,
+            "PYTHONUNBUFFERED": "1",
+        }
+        | extra
+    )
+
+
+def start_bot(api: BotApiDouble | str, cwd: Path, **extra: str) -> subprocess.Popen[bytes]:
     """Start ``python -m bot`` in ``cwd``, its state and logs there.
 
     Output goes to files, never to a pipe nobody reads while the bot runs: a full pipe
     would block the bot's logging, and with it the bot.
     """
-    env = {key: value for key, value in os.environ.items() if not key.startswith("BOT_")}
-    env |= {
-        "BOT_TOKEN": TEST_TOKEN,
-        "BOT_API_BASE_URL": api.base_url,
-        "PYTHONUNBUFFERED": "1",
-    } | extra
+    env = bot_environment(api, **extra)
     with (cwd / "stdout.log").open("a") as stdout, (cwd / "stderr.log").open("a") as stderr:
         return subprocess.Popen(
             [sys.executable, "-m", "bot"], cwd=cwd, env=env, stdout=stdout, stderr=stderr
         )
+
+
+def run_bot_until_it_exits(
+    api: BotApiDouble | str, cwd: Path, **extra: str
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m bot`` in ``cwd`` for a start that should fail; its exit and output."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot"],
+        cwd=cwd,
+        env=bot_environment(api, **extra),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def stop_bot(process: subprocess.Popen[bytes], cwd: Path) -> tuple[int, str]:

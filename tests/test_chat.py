@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.chat import app as chat_app
+from bot.chat import commands
 from bot.digest import Digest, load_digest
 from bot.render import Renderer
 from tests.botapi import BotApiDouble, Fault
@@ -146,6 +147,37 @@ async def test_help_and_private_plain_text_and_unknown_commands(api: BotApiDoubl
 
 
 @pytest.mark.usefixtures("bot")
+async def test_help_lists_the_commands_of_the_table_in_order(api: BotApiDouble) -> None:
+    [help_message] = await converse(api, USER, "/help")
+    listed = re.findall(r"^/(\w+) — ", help_message.visible_text, flags=re.MULTILINE)
+    assert listed == list(commands.HELP_COMMANDS)
+    assert listed[:6] == ["summary", "quotes", "figures", "people", "timeline", "source"]
+    assert "/subscribe — one message whenever the brief changes" in help_message.visible_text
+    assert not {"reload", "rollback", "stats"} & set(listed)  # admin commands are not advertised
+
+
+@pytest.mark.usefixtures("bot")
+async def test_an_old_or_forged_button_is_only_answered(api: BotApiDouble) -> None:
+    [welcome] = await converse(api, USER, "/start")
+    queries = {
+        api.press_button(USER, welcome.message_id, forged, check=False)
+        for forged in ("section:nonsense", "paragraph:abc", "vote:1")
+    }
+    await api.wait_for_async(lambda double: queries <= double.answered_callbacks)
+    [help_message] = await converse(api, USER, "/help")  # nothing was sent before it
+    assert help_message.visible_text.startswith("Story Brief")
+    assert len(api.messages(USER)) == 2
+
+
+@pytest.mark.usefixtures("bot")
+async def test_a_paragraph_button_the_article_lacks_says_which_exist(api: BotApiDouble) -> None:
+    [welcome] = await converse(api, USER, "/start")
+    api.press_button(USER, welcome.message_id, "paragraph:99", check=False)
+    [refusal] = (await api.wait_for_messages_async(USER, 2))[1:]
+    assert refusal.visible_text.startswith("There is no paragraph “99”")
+
+
+@pytest.mark.usefixtures("bot")
 async def test_group_etiquette(api: BotApiDouble) -> None:
     group = "supergroup"
     api.send_text(GROUP, "hello everyone", chat_type=group)
@@ -195,8 +227,22 @@ async def test_commands_are_registered_even_after_failures(
         assert welcome.buttons()
         await api.wait_for_async(lambda double: bool(double.commands()), timeout=10)
     assert [call.response_status for call in api.calls_to("setMyCommands")] == [500, 500, 502, 200]
-    expected = [name for name, _ in Renderer().labels.commands]
-    assert [command["command"] for command in api.commands()] == expected
+    public = [c.name for c in commands.COMMANDS if c.audience == "public" and c.in_menu]
+    assert [command["command"] for command in api.commands()] == public
+    assert public[:6] == ["summary", "quotes", "figures", "people", "timeline", "source"]
+    assert "help" in public and not {"reload", "rollback", "stats"} & set(public)
+    menu = {command["command"]: command["description"] for command in api.commands()}
+    assert menu["source"] == Renderer().labels.command_menu["source"]
+
+
+def test_every_command_of_the_table_has_its_words() -> None:
+    labels = Renderer().labels
+    for command in commands.COMMANDS:
+        assert labels.command_menu[command.name], command.name
+    public, admin = commands.menus(labels)  # raises if a menu line is missing
+    assert [c.command for c in admin] == [c.command for c in public] + list(commands.ADMIN_COMMANDS)
+    with pytest.raises(ValueError, match="1 to 32"):
+        commands.Command("Summary", commands.page("help.html"))
 
 
 async def test_unexpected_error_is_logged_and_the_user_gets_an_apology(
@@ -212,26 +258,31 @@ async def test_unexpected_error_is_logged_and_the_user_gets_an_apology(
         )
     )
     async with polling(api, settings_for(api, tmp_path / "state.sqlite3"), digest):
-        with caplog.at_level(logging.ERROR, logger="bot.chat.handlers"):
+        with caplog.at_level(logging.ERROR, logger="bot.chat.fallbacks"):
             [apology] = await converse(api, USER, "/summary")
         [summary] = await converse(api, USER, "/summary")  # still serving
     assert apology.visible_text.startswith("Sorry, something went wrong on my side")
     assert summary.visible_text.startswith("US Homeland Security Chief")
-    [record] = [r for r in caplog.records if r.name == "bot.chat.handlers"]
+    [record] = [r for r in caplog.records if r.name == "bot.chat.fallbacks"]
     assert record.exc_info is not None
     assert "Something unexpected" in str(record.exc_info[1])
 
 
-async def test_long_replies_are_split_at_paragraphs(
-    api: BotApiDouble, edit_digest: EditDigest, tmp_path: Path
-) -> None:
+def long_summary_digest(edit_digest: EditDigest) -> Digest:
+    """The shipped digest with 60 more key points: its /summary takes three messages."""
     point = "    cite: [3]\n  - text: >-\n      He said U.S. authorities have had"
     many = "".join(
         f"    cite: [3]\n  - text: China agreed to cooperate more against the criminal organizations that smuggle Chinese laborers, point {'i' * (n % 7 + 1)}.\n"
         for n in range(60)
     )
     path, _ = edit_digest(point, many + point)
-    long_digest = load_digest(Path(path))
+    return load_digest(Path(path))
+
+
+async def test_long_replies_are_split_at_paragraphs(
+    api: BotApiDouble, edit_digest: EditDigest, tmp_path: Path
+) -> None:
+    long_digest = long_summary_digest(edit_digest)
     async with polling(api, settings_for(api, tmp_path / "state.sqlite3"), long_digest):
         parts = await converse(api, USER, "/summary", replies=3)
         [help_message] = await converse(api, USER, "/help")  # and no fourth part before it
@@ -254,6 +305,20 @@ async def test_a_reply_under_flood_control_is_sent_after_retry_after(
     refused, sent = api.calls_to("sendMessage")[-2:]
     assert (refused.response_status, sent.response_status) == (429, 200)
     assert sent.time - refused.time >= 1.0
+
+
+async def test_a_long_reply_under_flood_control_waits_once_not_before_every_part(
+    api: BotApiDouble, edit_digest: EditDigest, tmp_path: Path
+) -> None:
+    long_digest = long_summary_digest(edit_digest)
+    api.inject(Fault(method="sendMessage", chat_id=USER, status=429, retry_after=1))
+    async with polling(api, settings_for(api, tmp_path / "state.sqlite3"), long_digest):
+        parts = await converse(api, USER, "/summary", replies=3)
+    assert parts[0].visible_text.startswith("US Homeland Security Chief")
+    refused, *sent = api.calls_to("sendMessage")
+    assert [call.response_status for call in [refused, *sent]] == [429, 200, 200, 200]
+    assert sent[0].time - refused.time >= 1.0  # retry_after is obeyed ...
+    assert sent[-1].time - sent[0].time < 1.0  # ... once: the other parts follow at once
 
 
 @pytest.mark.usefixtures("bot")
@@ -307,7 +372,9 @@ async def test_every_section_offers_its_cited_paragraphs(api: BotApiDouble, dige
     [quotes] = await converse(api, USER, "/quotes")
     labels = [button["text"] for button in quotes.buttons()]
     cited = sorted({n for q in digest.document.quotes + digest.document.statements for n in q.cite})
-    assert labels == [f"¶ {n}" for n in cited]
+    # Then the Share button, on a row of its own (sharing is inline mode's).
+    assert labels == [*(f"¶ {n}" for n in cited), "↗️ Share"]
+    assert quotes.buttons()[-1]["switch_inline_query"] == "quotes"
     [summary] = await converse(api, USER, "/summary")
     assert "¶ 1" in [button["text"] for button in summary.buttons()]
 

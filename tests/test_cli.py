@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bot import TEMPLATES_DIR
+from bot import TEMPLATES_DIR, cli
+from bot.chat.context import BriefApplication
 from bot.cli import template_problems
 from bot.digest import Digest
 from bot.render import Renderer
+from tests.botapi import BotApiDouble
 from tests.conftest import EditDigest
+from tests.e2e import TEST_TOKEN, settings_for
 
-FAKE_TOKEN = "123456:TEST-TOKEN-never-printed"
+FAKE_TOKEN = "123456:TEST-TOKEN-never-printed-0000000000"  # a real one's shape
 
 
 def run_bot(*arguments: str, cwd: Path, **environment: str) -> subprocess.CompletedProcess[str]:
@@ -79,12 +85,35 @@ def test_run_without_token_exits_2(tmp_path: Path) -> None:
     assert "BOT_TOKEN is not set" in result.stderr
 
 
-def test_malformed_token_is_never_printed(tmp_path: Path) -> None:
-    secret = "secret-but-malformed"
+@pytest.mark.parametrize("secret", ["secret-but-malformed", "12345:short"])
+def test_malformed_token_is_never_printed(tmp_path: Path, secret: str) -> None:
     result = run_bot("run", cwd=tmp_path, BOT_TOKEN=secret)
     assert result.returncode == 2
-    assert "BOT_TOKEN" in result.stderr
-    assert secret not in result.stdout + result.stderr
+    assert "BOT_TOKEN: does not look like a bot token" in result.stderr
+    assert secret.rpartition(":")[2] not in result.stdout + result.stderr
+
+
+def test_an_empty_token_stops_only_run(tmp_path: Path) -> None:
+    # As in .env.example, copied as the README says: `BOT_TOKEN=` is "not set".
+    (tmp_path / ".env").write_text("BOT_TOKEN=\n", encoding="utf-8")
+    check = run_bot("check", cwd=tmp_path)
+    assert check.returncode == 0, check.stderr
+    env = {key: value for key, value in os.environ.items() if not key.startswith("BOT_")}
+    console = subprocess.run(
+        [sys.executable, "-m", "bot", "console"],
+        input="/help\n",
+        cwd=tmp_path,
+        env=env | {"BOT_TOKEN": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert console.returncode == 0, console.stderr
+    assert "/summary" in console.stdout
+    run = run_bot("run", cwd=tmp_path)
+    assert run.returncode == 2
+    assert run.stderr.splitlines()[-1].startswith("error: BOT_TOKEN is not set")
 
 
 def test_console_holds_a_conversation_from_piped_input(tmp_path: Path) -> None:
@@ -124,3 +153,52 @@ def test_template_problems_locate_the_template_line(tmp_path: Path, digest: Dige
 @pytest.mark.parametrize("name", ["figures.html", "quotes.html"])
 def test_shipped_templates_render_cleanly(digest: Digest, name: str) -> None:
     assert all(name not in problem for problem in template_problems(digest, Renderer()))
+
+
+# -- errors while the bot runs, in this process ------------------------------------------
+
+
+@pytest.fixture
+def process_globals() -> Iterator[None]:
+    """run_command sets up the process's logging and last-resort hooks: undo it afterwards."""
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    hooks = sys.excepthook, threading.excepthook, sys.unraisablehook
+    try:
+        yield
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+        sys.excepthook, threading.excepthook, sys.unraisablehook = hooks
+        logging.captureWarnings(False)
+
+
+@pytest.mark.usefixtures("process_globals")
+def test_an_os_error_not_of_the_database_is_reported_as_itself(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Say the process may not open a file it needs while it runs: that is not the store.
+    def run_polling(application: BriefApplication) -> None:
+        raise PermissionError(13, "Permission denied", "/srv/story-brief/export")
+
+    monkeypatch.setattr(cli, "run_polling", run_polling)
+    with BotApiDouble(token=TEST_TOKEN) as api:
+        code = cli.run_command(settings_for(api, tmp_path / "state.sqlite3"))
+    assert code == 1
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert last == "error: the bot stopped: Permission denied: /srv/story-brief/export"
+
+
+def test_an_unusable_store_names_bot_database_url(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("a file where the database's directory should be\n")
+    with BotApiDouble(token=TEST_TOKEN) as api:
+        result = run_bot(
+            "run",
+            cwd=tmp_path,
+            BOT_TOKEN=TEST_TOKEN,
+            BOT_API_BASE_URL=api.base_url,
+            BOT_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'taken' / 'state.sqlite3'}",
+        )
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith("error: BOT_DATABASE_URL: the state store cannot be used: ")

@@ -9,7 +9,7 @@ import pytest
 from bot import DEFAULT_DIGEST_PATH
 from bot.config import SettingsError, load_settings
 
-FAKE_TOKEN = "123456:TEST-TOKEN-not-real"
+FAKE_TOKEN = "123456:TEST-TOKEN-not-real-000000000000000"  # the shape of a real one
 
 
 @pytest.fixture(autouse=True)
@@ -75,7 +75,7 @@ def test_relative_digest_path_is_taken_from_the_working_directory(
         (
             "BOT_API_BASE_URL",
             "ftp://x",
-            "BOT_API_BASE_URL: Value error, must start with http:// or https://",
+            "BOT_API_BASE_URL: must start with http:// or https://",
         ),
         (
             "BOT_LOG_LEVEL",
@@ -93,15 +93,47 @@ def test_bad_values_name_the_variable(
     assert caught.value.lines == [line]
 
 
-def test_malformed_token_is_refused_without_echoing_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    secret = "not-a-token-but-secret-anyway"
+TOKEN_SHAPE_LINE = (
+    "BOT_TOKEN: does not look like a bot token from @BotFather "
+    "(the bot's id in digits, a colon, then 35 letters, digits, _ or -)"
+)
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "not-a-token-but-secret-anyway",
+        "12345:short",  # digits, a colon, letters: but a real secret part is 35 characters
+        FAKE_TOKEN + "x",
+        FAKE_TOKEN[:-1],
+        "123456:TEST-TOKEN-not-real-00000000000000/",
+        ":TEST-TOKEN-not-real-000000000000000",
+        "bot123456:TEST-TOKEN-not-real-000000000000000",
+    ],
+)
+def test_malformed_token_is_refused_without_echoing_it(
+    monkeypatch: pytest.MonkeyPatch, secret: str
+) -> None:
     monkeypatch.setenv("BOT_TOKEN", secret)
     with pytest.raises(SettingsError) as caught:
         load_settings()
-    assert caught.value.lines == [
-        "BOT_TOKEN: Value error, does not look like a bot token (digits, a colon, then letters)"
-    ]
-    assert secret not in str(caught.value)
+    assert caught.value.lines == [TOKEN_SHAPE_LINE]
+    assert secret.rpartition(":")[2] not in str(caught.value)  # the secret part, or all
+
+
+@pytest.mark.parametrize("empty", ["", "   "])
+def test_an_empty_token_is_not_set(monkeypatch: pytest.MonkeyPatch, empty: str) -> None:
+    monkeypatch.setenv("BOT_TOKEN", empty)
+    assert load_settings().token is None
+
+
+def test_the_env_example_as_copied_is_usable(tmp_path: Path) -> None:
+    # The README says `cp .env.example .env`; nothing in it may stop `console` or `check`.
+    example = Path(__file__).parents[1] / ".env.example"
+    (tmp_path / ".env").write_text(example.read_text(encoding="utf-8"), encoding="utf-8")
+    settings = load_settings()
+    assert settings.token is None
+    assert settings.mode == "polling"
 
 
 def test_token_is_hidden_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -117,3 +149,68 @@ def test_a_rate_above_the_free_limit_needs_paid_broadcasts(monkeypatch: pytest.M
     monkeypatch.setenv("BOT_PAID_BROADCAST", "true")
     settings = load_settings()
     assert (settings.broadcast_rate, settings.paid_broadcast) == (100, True)
+
+
+# -- webhook mode -------------------------------------------------------------------------
+
+GOOD_SECRET = "Good_secret-123"
+BAD_SECRET = "not/a good:secret"
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({}, []),
+        ({"BOT_MODE": "polling", "BOT_WEBHOOK_URL": "", "BOT_WEBHOOK_SECRET": ""}, []),
+        ({"BOT_WEBHOOK_URL": None}, ["BOT_WEBHOOK_URL: required when BOT_MODE=webhook"]),
+        ({"BOT_WEBHOOK_URL": ""}, ["BOT_WEBHOOK_URL: required when BOT_MODE=webhook"]),
+        ({"BOT_WEBHOOK_SECRET": None}, ["BOT_WEBHOOK_SECRET: required when BOT_MODE=webhook"]),
+        ({"BOT_WEBHOOK_SECRET": ""}, ["BOT_WEBHOOK_SECRET: required"]),
+        ({"BOT_WEBHOOK_SECRET": BAD_SECRET}, ["BOT_WEBHOOK_SECRET: must be 1-256"]),
+        ({"BOT_WEBHOOK_SECRET": "a" * 257}, ["BOT_WEBHOOK_SECRET: must be 1-256"]),
+        (
+            {"BOT_WEBHOOK_URL": "http://bot.example.org/telegram"},
+            ["BOT_WEBHOOK_URL: must use https"],
+        ),
+        (
+            {"BOT_WEBHOOK_URL": "ftp://bot.example.org/telegram"},
+            ["BOT_WEBHOOK_URL: must be an https"],
+        ),
+        ({"BOT_WEBHOOK_URL": "bot.example.org/telegram"}, ["BOT_WEBHOOK_URL: must be an https"]),
+        (
+            {"BOT_WEBHOOK_URL": "https://bot.example.org:port/"},
+            ["BOT_WEBHOOK_URL: not a valid URL"],
+        ),
+        ({"BOT_WEBHOOK_URL": "https://bot.example.org/healthz"}, ["BOT_WEBHOOK_URL: its path"]),
+        ({"BOT_WEBHOOK_URL": "http://127.0.0.1:8443/telegram"}, []),
+        ({"BOT_WEBHOOK_URL": "http://localhost:8443/hook"}, []),
+        (
+            {"BOT_WEBHOOK_URL": None, "BOT_WEBHOOK_SECRET": BAD_SECRET},
+            ["BOT_WEBHOOK_URL: required", "BOT_WEBHOOK_SECRET: must be"],
+        ),
+    ],
+)
+def test_webhook_mode_settings_are_checked_with_the_others(
+    monkeypatch: pytest.MonkeyPatch, values: dict[str, str | None], expected: list[str]
+) -> None:
+    valid: dict[str, str | None] = {
+        "BOT_MODE": "webhook",
+        "BOT_WEBHOOK_URL": "https://bot.example.org/telegram",
+        "BOT_WEBHOOK_SECRET": GOOD_SECRET,
+    }
+    environment = valid | values
+    for name, value in environment.items():
+        if value is not None:
+            monkeypatch.setenv(name, value)
+    if not expected:
+        load_settings()
+        return
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    problems = caught.value.lines
+    assert len(problems) == len(expected), problems
+    for line, start in zip(problems, expected, strict=True):
+        assert line.startswith(start), line
+    text = str(caught.value)
+    for secret in (BAD_SECRET, "a" * 257, GOOD_SECRET, "not/a", "secret-123"):
+        assert secret not in text

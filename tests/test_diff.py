@@ -1,16 +1,64 @@
-"""The structured diff between two digest versions."""
+"""The structured diff between two digest versions, and updates that show the news itself."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
+import markupsafe
+
 from bot.digest import Digest
-from bot.digest.diff import Changed, diff_digests
+from bot.digest.diff import READING_ORDER, Changed, diff_digests
 from bot.digest.model import DigestDocument, Entity, Figure, KeyPoint
+from bot.digest.worddiff import Piece, changed_sentences, word_diff
+from bot.markup import problems, visible_text
 from bot.render import Renderer
 
-REMOVED = "\N{MINUS SIGN}"
-"""The sign the templates mark a removed item with."""
+REMOVED = "\N{HEAVY MINUS SIGN}"
+ADDED = "\N{HEAVY PLUS SIGN}"
+EDITED = "✏️"
+
+
+def update_text(old: DigestDocument, new: DigestDocument, shown: int = 1000) -> str:
+    diff = diff_digests(old, new)
+    return Renderer().text("update.html", brief=new, diff=diff, correction=False, shown=shown)
+
+
+# -- word diff --------------------------------------------------------------------------
+
+
+def test_word_diff_marks_added_and_removed_words() -> None:
+    pieces = word_diff("China has refused so far.", "China has so far refused outright.")
+
+    def joined(left_out: str) -> str:
+        return "".join("".join(p.text for p in pieces if p.op != left_out).split())
+
+    assert joined("removed") == "Chinahassofarrefusedoutright."
+    assert joined("added") == "Chinahasrefusedsofar."
+    assert any(p.op == "added" and "outright" in p.text for p in pieces)
+
+
+def test_only_the_sentences_that_changed_are_kept_whole() -> None:
+    old = "The council met. It voted on the ferry. Residents cheered."
+    new = "The council met. It voted 7-2 on the ferry. Residents cheered."
+    [sentence] = changed_sentences(old, new)
+    assert "".join(p.text for p in sentence) == "It voted 7-2 on the ferry."
+    assert [p for p in sentence if p.op == "added"] == [Piece("7-2 ", "added")] or any(
+        p.op == "added" and p.text.strip() == "7-2" for p in sentence
+    )
+
+
+def test_abbreviations_do_not_end_a_sentence() -> None:
+    old = "He met U.S. officials on Tuesday."
+    new = "He met U.S. officials on Wednesday."
+    [sentence] = changed_sentences(old, new)
+    assert "".join(p.text for p in sentence if p.op != "removed").startswith("He met U.S.")
+
+
+def test_same_words_have_no_changed_sentences() -> None:
+    assert changed_sentences("a  b\nc", "a b c") == []
+
+
+# -- pairing and the structure ----------------------------------------------------------
 
 
 def test_identical_digests_have_no_changes(digest: Digest) -> None:
@@ -19,39 +67,90 @@ def test_identical_digests_have_no_changes(digest: Digest) -> None:
     assert diff.count == 0
 
 
-def test_added_removed_and_changed_items(digest: Digest) -> None:
+def test_a_reworded_key_point_is_one_change(digest: Digest) -> None:
     old = digest.document
-    figures = [
-        old.figures[0].model_copy(update={"context": "Corrected context."}),
-        *old.figures[1:],
-    ]
-    new = old.model_copy(
-        update={
-            "key_points": [*old.key_points[1:], KeyPoint(text="A new point.", cite=[6])],
-            "figures": figures,
-            "people": [
-                *old.people,
-                Entity(name="Asia", kind="place", description="Toured.", cite=[1]),
-            ],
-        }
+    reworded = KeyPoint(
+        text=old.key_points[2].text.replace("cooperate more", "cooperate much more closely"),
+        cite=old.key_points[2].cite,
     )
-    diff = diff_digests(old, new)
-    sections = {section.section: section for section in diff.sections}
-    assert list(sections) == ["key_points", "figures", "people"]
-    assert sections["key_points"].added == [new.key_points[-1]]
-    assert sections["key_points"].removed == [old.key_points[0]]
-    assert sections["figures"].changed == [Changed(figures[0], ("context",))]
-    assert sections["people"].added == [new.people[-1]]
-    assert diff.count == 4
+    points = [*old.key_points[:2], reworded, *old.key_points[3:]]
+    new = old.model_copy(update={"key_points": points})
+    [section] = diff_digests(old, new).sections
+    assert (section.added, section.removed) == ([], [])
+    assert section.changed == [Changed(reworded, ("text",), old.key_points[2])]
+    text = update_text(old, new)
+    assert f"{EDITED} " in text
+    assert "<u>much</u>" in text and "<u>closely</u>" in text
+    assert ADDED not in text and REMOVED not in text
 
 
-def test_a_corrected_figure_value_is_a_change_not_an_add(digest: Digest) -> None:
+def test_unrelated_points_stay_an_addition_and_a_removal(digest: Digest) -> None:
     old = digest.document
-    corrected = Figure(value="39,000", label=old.figures[0].label, cite=[1], key=True)
+    new = old.model_copy(
+        update={"key_points": [*old.key_points[1:], KeyPoint(text="A new point.", cite=[6])]}
+    )
+    [section] = diff_digests(old, new).sections
+    assert section.added == [new.key_points[-1]]
+    assert section.removed == [old.key_points[0]]
+    text = update_text(old, new)
+    assert f"{ADDED} A new point. <i>[¶ 6]</i>" in text
+    assert f"{REMOVED} <s>" in text
+
+
+def test_a_corrected_figure_shows_old_and_new_value(digest: Digest) -> None:
+    old = digest.document
+    corrected = old.figures[0].model_copy(update={"value": "39,000"})
     new = old.model_copy(update={"figures": [corrected, old.figures[1]]})
     [figures] = diff_digests(old, new).sections
     assert (figures.added, figures.removed) == ([], [])
-    assert figures.changed == [Changed(corrected, ("cite", "value", "context"))]
+    assert figures.changed == [Changed(corrected, ("value",), old.figures[0])]
+    assert "<s>about 39,000</s> → <b>39,000</b>" in update_text(old, new)
+
+
+def test_an_appended_summary_sentence_is_shown_marked_new(digest: Digest) -> None:
+    old = digest.document
+    sentence = "Officials said talks will resume next month."
+    new = old.model_copy(update={"summary": f"{old.summary} {sentence}"})
+    text = update_text(old, new)
+    assert f"<u>{sentence}</u>" in text
+    # The unchanged sentences before it are not repeated.
+    assert old.summary.split(". ")[0] not in text
+
+
+def test_an_added_quote_is_shown_whole_with_its_speaker(digest: Digest) -> None:
+    old = digest.document
+    new = old.model_copy(update={"quotes": old.quotes[:2]})
+    added_back = diff_digests(new, old)
+    text = Renderer().text("update.html", brief=old, diff=added_back, correction=False, shown=50)
+    quote = old.quotes[2]
+    assert f"{ADDED} “{markupsafe.escape(quote.text)}” — {quote.speaker}" in text
+
+
+def test_items_are_escaped(digest: Digest) -> None:
+    old = digest.document
+    figure = Figure(value="thousands", label="people <b>released</b> & more", cite=[4])
+    new = old.model_copy(update={"figures": [old.figures[0], figure]})
+    text = update_text(old, new)
+    assert "&lt;b&gt;released&lt;/b&gt; &amp; more" in text
+    assert problems(text) == []
+
+
+def test_most_important_changes_first_and_the_rest_counted(digest: Digest) -> None:
+    old = digest.document
+    new = old.model_copy(
+        update={
+            "people": old.people[:-3],
+            "summary": old.summary + " More.",
+            "figures": [old.figures[0].model_copy(update={"value": "39,000"}), old.figures[1]],
+        }
+    )
+    diff = diff_digests(old, new)
+    assert [s.section for s in diff.for_readers.sections] == ["figures", "summary", "people"]
+    text = Renderer().text("update.html", brief=new, diff=diff, correction=False, shown=2)
+    assert text.index("Figures") < text.index("Summary")
+    assert "People and places" not in text
+    assert "more changes" in visible_text(text)
+    assert list(READING_ORDER[:2]) == ["figures", "summary"]
 
 
 def test_summary_title_and_source_changes(digest: Digest) -> None:
@@ -64,43 +163,26 @@ def test_summary_title_and_source_changes(digest: Digest) -> None:
     )
     diff = diff_digests(old, new)
     assert [(s.section, s.changed) for s in diff.sections] == [
-        ("summary", [Changed("Shorter.", ("text",))]),
-        ("source", [Changed(None, ("note",))]),
+        ("summary", [Changed("Shorter.", ("text",), old.summary)]),
+        ("source", [Changed(new.source, ("note",), old.source)]),
     ]
+    assert "Note: <s>" in update_text(old, new)
 
 
-def test_quotes_are_described_by_speaker_and_clipped_words(digest: Digest) -> None:
+def test_a_person_gets_a_role(digest: Digest) -> None:
     old = digest.document
-    new = old.model_copy(update={"quotes": old.quotes[:2]})
-    diff = diff_digests(old, new)
-    text = Renderer().text("update.html", brief=new, diff=diff, correction=False, limit=4)
-    [removed] = [line for line in text.splitlines() if line.startswith(REMOVED)]
-    assert removed.startswith(
-        REMOVED + " Michael Chertoff: “The more containers originating in China"
-    )
-    assert removed.endswith("…”")
-    assert len(removed) == len(REMOVED + " ") + 120
-
-
-def test_items_are_worded_by_the_template_and_escaped(digest: Digest) -> None:
-    old = digest.document
-    figure = Figure(value="thousands", label="people <b>released</b> & more", cite=[4])
-    new = old.model_copy(
+    person = Entity(name="Asia", kind="place", description="Toured.", cite=[1])
+    new = old.model_copy(update={"people": [*old.people, person]})
+    newer = new.model_copy(
         update={
-            "figures": [old.figures[0], figure],
-            "timeline": old.timeline[1:],
-            "statements": old.statements[1:],
-            "title": "A " + "long " * 40 + "title",
+            "people": [*old.people, person.model_copy(update={"description": "Toured widely."})]
         }
     )
-    diff = diff_digests(old, new)
-    text = Renderer().text("update.html", brief=new, diff=diff, correction=False, limit=4)
-    assert "+ thousands — people &lt;b&gt;released&lt;/b&gt; &amp; more" in text
-    assert f"{REMOVED} {old.timeline[0].when}: {old.timeline[0].event}"[:60] in text
-    assert f"{REMOVED} {old.statements[0].speaker}: {old.statements[0].text}" in text
-    [headline] = [line for line in text.splitlines() if line.startswith("~ A long")]
-    assert headline.endswith("…")
-    assert len(headline) == len("~ ") + 120
+    text = update_text(new, newer)
+    assert "<b>Asia</b> — Toured <u>widely</u>." in text
+
+
+# -- the lexicon stays with the admin ---------------------------------------------------
 
 
 def test_a_lexicon_change_is_shown_to_the_admin_but_not_to_readers(digest: Digest) -> None:
@@ -118,8 +200,8 @@ def test_a_lexicon_change_is_shown_to_the_admin_but_not_to_readers(digest: Diges
         "reload.html", diff=diff, check=False, usage=False, problems=[], version=version
     )
     assert "no subscriber is told" in published
-    assert "+ ministry, department" in published
-    assert REMOVED + " " + ", ".join(old.lexicon[0]) in published
+    assert f"{ADDED} ministry, department" in published
+    assert f"{REMOVED} <s>" + ", ".join(old.lexicon[0]) in published
     checked = renderer.text(
         "reload.html", diff=diff, check=True, usage=False, problems=[], recipients=3
     )
@@ -133,9 +215,9 @@ def test_readers_changes_leave_out_the_lexicon(digest: Digest) -> None:
     diff = diff_digests(old, new)
     assert [s.section for s in diff.sections] == ["summary", "lexicon"]
     assert [s.section for s in diff.for_readers.sections] == ["summary"]
-    text = Renderer().text("update.html", brief=new, diff=diff, correction=False, limit=4)
+    text = update_text(old, new)
     assert "Lexicon" not in text
-    assert "~ Shorter. <i>(wording)</i>" in text
+    assert "<u>Shorter</u>" in text
 
 
 def test_a_correction_of_the_lexicon_alone_says_nothing_visible_changed(digest: Digest) -> None:
@@ -143,6 +225,6 @@ def test_a_correction_of_the_lexicon_alone_says_nothing_visible_changed(digest: 
     old = digest.document
     new = old.model_copy(update={"lexicon": old.lexicon[1:]})
     diff = diff_digests(old, new)
-    text = Renderer().text("update.html", brief=new, diff=diff, correction=True, limit=4)
+    text = Renderer().text("update.html", brief=new, diff=diff, correction=True, shown=4)
     assert "Nothing you see in the brief changed" in text
     assert "Lexicon" not in text

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+import socket
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.botapi import BotApiDouble, Fault
 from tests.e2e import TEST_TOKEN
-from tests.processes import start_bot, stop_bot
+from tests.processes import run_bot_until_it_exits, start_bot, stop_bot
 
 USER = 4242
+SECRET_PART = TEST_TOKEN.partition(":")[2]
 
 
 @pytest.fixture
@@ -77,3 +81,69 @@ def test_process_keeps_serving_when_the_api_is_briefly_down(
         code, stderr = stop_bot(process, tmp_path)
     assert code == 0, stderr
     assert TEST_TOKEN not in stderr
+
+
+# -- start-up failures: one line each, never the token ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("log_format", "message_of"),
+    [
+        ("text", lambda line: line.removeprefix("error: ")),
+        ("json", lambda line: json.loads(line)["message"]),
+    ],
+)
+def test_a_rejected_token_is_one_line_naming_bot_token(
+    api: BotApiDouble, tmp_path: Path, log_format: str, message_of: Callable[[str], str]
+) -> None:
+    # python-telegram-bot's InvalidToken quotes the token in its message.
+    api.inject(Fault(method="getMe", status=401, times=-1))
+    result = run_bot_until_it_exits(api, tmp_path, BOT_LOG_FORMAT=log_format)
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert message_of(line).startswith("BOT_TOKEN: Telegram rejected the token")
+    assert SECRET_PART not in result.stdout + result.stderr
+    assert not (tmp_path / "data").exists()  # nothing made for a bot that cannot run
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (until a test starts something there)."""
+    with socket.create_server(("127.0.0.1", 0)) as sock:
+        return int(sock.getsockname()[1])
+
+
+def wait_for_log(path: Path, text: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in path.read_text(encoding="utf-8"):
+        assert time.monotonic() < deadline, path.read_text(encoding="utf-8")
+        time.sleep(0.05)
+
+
+def test_a_bot_started_before_the_network_comes_up_by_itself(tmp_path: Path) -> None:
+    port = closed_port()
+    process = start_bot(f"http://127.0.0.1:{port}/bot", tmp_path)
+    try:
+        wait_for_log(tmp_path / "stderr.log", "still no Telegram")  # a second try failed
+        assert process.poll() is None  # and the process waits on
+        with BotApiDouble(token=TEST_TOKEN, port=port) as api:
+            api.wait_for(lambda d: bool(d.calls_to("getUpdates")), timeout=60)
+            [welcome] = ask(api, "/start")
+            assert welcome.startswith("👋")
+            code, stderr = stop_bot(process, tmp_path)
+            assert api.violations == []
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert code == 0, stderr
+    lines = stderr.splitlines()
+    reached = next(i for i, line in enumerate(lines) if "Telegram reached at" in line)
+    first, *further = lines[:reached]  # nothing else while it waited: no traceback
+    assert f"WARNING bot.startup: Telegram cannot be reached at 127.0.0.1:{port}: " in first
+    assert further
+    for line in further:
+        assert f"WARNING bot.startup: still no Telegram at 127.0.0.1:{port} (" in line
+        assert len(line.split(": ", 1)[1]) < 120  # a short line
+    assert "Traceback" not in stderr
+    assert SECRET_PART not in stderr

@@ -123,7 +123,8 @@ async def test_reload_check_reload_and_rollback(
         assert check.startswith(
             "🔎 Check only: the digest is valid. Applying it with /reload would publish these changes to 1 subscriber:"
         )
-        assert "Quotes\n~ Michael Chertoff: “They will not be getting released" in check
+        assert "Quotes\n✏️ “They will not be getting released" in check
+        assert "Still speaking." in check
         assert application.bot_data.library.version.id == 1
         assert len(api.messages(USER)) == 1  # nothing sent by a check
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from telegram import Bot
+from telegram.constants import FloodLimit
 from telegram.error import RetryAfter
 
 from bot.chat.transport import PACED, PooledRequest, SharedRate
@@ -18,7 +19,7 @@ from tests.e2e import TEST_TOKEN
 
 class CountingLimiter(SendLimiter):
     def __init__(self) -> None:
-        super().__init__(30)
+        super().__init__(FloodLimit.MESSAGES_PER_SECOND)
         self.unpaced = 0
         self.chats: list[int] = []
         self.paused: list[float] = []

@@ -1,13 +1,13 @@
-"""Typed bot data and the callback context every handler receives."""
+"""The services every handler shares (``context.bot_data``) and the typed callback context."""
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.chat.background import BackgroundTasks
 from bot.chat.transport import RateLimitArgs
 from bot.config import Settings
 from bot.delivery import DeliverySender
@@ -18,31 +18,20 @@ from bot.render import DigestCache, Renderer
 from bot.store import Store
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Services:
-    """What every handler shares; built once by :func:`bot.chat.app.build_application`."""
+    """What every handler shares, built once by :func:`bot.chat.app.build_application`."""
 
     settings: Settings
     renderer: Renderer
     store: Store
     library: DigestLibrary
-    sender: DeliverySender | None = None
-    """Set by build_application once the bot it sends with exists."""
-    leadership: Leadership | None = None
+    sender: DeliverySender
+    """Drains the delivery ledger while this process holds the lead."""
+    leadership: Leadership
     """Decides whether this process drains the ledger (one replica at a time)."""
-
-
-class BotData:
-    """``context.bot_data``: the services, and the tasks started beside the handlers."""
-
-    def __init__(self, services: Services) -> None:
-        self.settings = services.settings
-        self.renderer = services.renderer
-        self.store = services.store
-        self.library = services.library
-        self.services = services
-        self.background: set[asyncio.Task[None]] = set()
-        """Tasks started by post_init (the sender, retries of start-up calls), cancelled at stop."""
+    background: BackgroundTasks
+    """The sender and the retried start-up calls, started by post_init, stopped by post_stop."""
 
     @property
     def digest(self) -> Digest:
@@ -54,29 +43,25 @@ class BotData:
         """Messages and keyboards rendered from the digest being served (its ``digest``)."""
         return self.library.cache
 
-    def wake_sender(self) -> None:
-        """Something was published: the sender should look at the ledger now."""
-        if self.services.sender is not None:
-            self.services.sender.wake()
 
+def bot_data_type(services: Services) -> type[Services]:
+    """The type python-telegram-bot instantiates, with no arguments, as ``bot_data``.
 
-def bind_bot_data(services: Services) -> type[BotData]:
-    """A :class:`BotData` type whose no-argument constructor carries ``services``.
-
-    python-telegram-bot instantiates ``bot_data`` itself, with no arguments; binding the
-    services into a subclass keeps every attribute typed and set from the first update on.
+    Its instance holds the very objects of ``services``, so ``context.bot_data`` is typed
+    and complete from the first update, and there is one set of services in the process.
     """
 
-    class BoundBotData(BotData):
+    class BoundServices(Services):
         def __init__(self) -> None:
-            super().__init__(services)
+            parts = {field.name: getattr(services, field.name) for field in fields(Services)}
+            super().__init__(**parts)
 
-    return BoundBotData
+    return BoundServices
 
 
 BriefBot = ExtBot[RateLimitArgs]
 """The bot, with :class:`bot.chat.transport.SharedRate` as its rate limiter."""
-BriefContext = CallbackContext[BriefBot, dict[Any, Any], dict[Any, Any], BotData]
+BriefContext = CallbackContext[BriefBot, dict[Any, Any], dict[Any, Any], Services]
 BriefApplication = Application[
-    BriefBot, BriefContext, dict[Any, Any], dict[Any, Any], BotData, None
+    BriefBot, BriefContext, dict[Any, Any], dict[Any, Any], Services, None
 ]

@@ -13,7 +13,6 @@ from telegram.constants import ParseMode
 
 from bot.cards import card_message, card_titles, cards_for
 from bot.chat.context import BriefContext
-from bot.render import Renderer
 
 INLINE_CACHE_SECONDS = 60
 """How long Telegram may serve cached results: a /reload shows in inline mode within it."""
@@ -28,7 +27,7 @@ async def inline_query(update: Update, context: BriefContext) -> None:
     digest = data.digest
     cards = cards_for(query.query, digest, data.library.answers, data.library.version.id)
     username = context.bot.username
-    open_label, _share = _button_labels(data.renderer)
+    open_label = data.renderer.labels.open_brief
     results = []
     for card in cards:
         title, description = card_titles(card, digest, data.renderer)
@@ -47,12 +46,3 @@ async def inline_query(update: Update, context: BriefContext) -> None:
             )
         )
     await query.answer(results, cache_time=INLINE_CACHE_SECONDS, is_personal=False)
-
-
-def _button_labels(renderer: Renderer) -> tuple[str, str]:
-    """The card's "open the bot" and the sections' "share" labels, from ``_inline.html``."""
-    macros = renderer.environment.get_template("_inline.html").module
-    return (
-        str(getattr(macros, "open_button")()).strip(),  # noqa: B009 - a template macro
-        str(getattr(macros, "share_button")()).strip(),  # noqa: B009
-    )

@@ -48,7 +48,8 @@ class TelegramTransport:
     def __init__(self, bot: ExtBot[RateLimitArgs], *, paid_broadcast: bool = False) -> None:
         self.bot = bot
         self.paid_broadcast = paid_broadcast
-        """Pass allow_paid_broadcast: up to 1000 messages a second, at a price in Stars."""
+        """Pass allow_paid_broadcast: up to ``FloodLimit.PAID_MESSAGES_PER_SECOND`` messages a
+        second instead of ``FloodLimit.MESSAGES_PER_SECOND``, at a price in Stars."""
 
     async def send(self, chat_id: int, text: str) -> int:
         """Send one message; return its id, or raise what the answer means for delivery."""
@@ -91,8 +92,8 @@ def retry_after_seconds(error: RetryAfter) -> float:
 def tls_context() -> ssl.SSLContext:
     """The one TLS context every connection pool of the bot uses (httpx's defaults).
 
-    Each pool would otherwise read the CA bundle again: 16 ms of start-up and some memory
-    per pool, and there are 36 at 1000/s.
+    Each pool would otherwise read the CA bundle again, costing start-up time and memory
+    per pool, and a paid broadcast uses dozens of pools (tests/benchmarks/README.md).
     """
     return httpx.create_ssl_context()
 
@@ -112,8 +113,9 @@ class PooledRequest(BaseRequest):
     httpx's pool looks through every connection it holds to place each request and to
     release it, so the cost of a request grows with the pool: with 250 requests in flight
     through one pool of 256 (PTB's default), that search is milliseconds of CPU per request
-    and caps a broadcast well below Telegram's 1000 messages a second. Each request goes to
-    the pool with the fewest requests in flight, so no pool queues while another is idle.
+    and caps a broadcast well below ``FloodLimit.PAID_MESSAGES_PER_SECOND``. Each request
+    goes to the pool with the fewest requests in flight, so no pool queues while another is
+    idle.
     """
 
     def __init__(self, connections: int, *, per_pool: int = CONNECTIONS_PER_POOL) -> None:
@@ -180,7 +182,8 @@ class SharedRate(BaseRateLimiter[RateLimitArgs]):
 
     * takes up a slot of the limiter: the broadcast's next slot moves back, so over time
       replies and broadcast together keep to the rate (a burst of replies can still top a
-      second that the broadcast had filled: hence a default rate below Telegram's 30);
+      second that the broadcast had filled: hence a default rate below
+      ``FloodLimit.MESSAGES_PER_SECOND``);
     * starts its chat's one-second gap, so an update does not follow a reply too closely;
     * a 429 on it pauses the broadcast too.
 

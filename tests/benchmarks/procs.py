@@ -32,7 +32,8 @@ STACK_MODULES = (
 """The libraries Story Brief cannot start without, beyond PTB: "bare-ptb-stack" imports them."""
 BASELINE_SCRIPT = Path(__file__).with_name("baseline.py")
 BASELINE_BROADCAST_SCRIPT = Path(__file__).with_name("baseline_broadcast.py")
-TOKEN = "123456:TEST-TOKEN"  # the double's token; nothing like a real one
+# The double's token: shaped like one from @BotFather (bot.config checks that), but fake.
+TOKEN = "123456:TEST-TOKEN-0123456789abcdefghijklmn"
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
 

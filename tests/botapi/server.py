@@ -267,7 +267,7 @@ class _Server(ThreadingHTTPServer):
         self.double = double
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(("127.0.0.1", double.requested_port), _Handler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that went away mid-answer (timeouts, shutdown) is not a test failure.
@@ -344,7 +344,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class BotApiDouble:
-    """A fake Bot API server on ``127.0.0.1`` with a random port.
+    """A fake Bot API server on ``127.0.0.1``, on ``port`` or a free one.
 
     Use as a context manager (or :meth:`start` / :meth:`stop`) and point the bot at
     :attr:`base_url`. State is guarded by one condition variable: the server threads and the
@@ -358,14 +358,17 @@ class BotApiDouble:
 
     def __init__(
         self,
-        token: str = "123456:TEST-TOKEN",
+        token: str = "123456:TEST-TOKEN-0123456789abcdefghijklmn",
         *,
         bot_id: int = 123456,
         username: str = "StoryBriefBot",
         first_name: str = "Story Brief",
         latency: float = 0.0,
+        port: int = 0,
     ) -> None:
         self.token = token
+        self.requested_port = port
+        """The loopback port to serve on; 0 (the default) picks a free one (see :attr:`port`)."""
         self.bot_id = bot_id
         self.username = username
         self.first_name = first_name
@@ -426,7 +429,7 @@ class BotApiDouble:
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start serving on a free loopback port, in a daemon thread."""
+        """Start serving on the loopback port (a free one by default), in a daemon thread."""
         if self._server is not None:
             raise RuntimeError("BotApiDouble already started")
         self._stopping = False

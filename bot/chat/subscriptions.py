@@ -1,0 +1,101 @@
+"""Subscriptions: /subscribe, /unsubscribe, /status, and the chat changes that affect them."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from telegram import Chat, Update
+from telegram.constants import ChatMemberStatus, ChatType
+
+from bot.chat.context import BriefContext
+from bot.chat.replies import command_word, send_template
+from bot.render import digest_context
+
+
+async def may_manage_subscription(update: Update, context: BriefContext) -> bool:
+    """Anyone in a private chat; in a group, its administrators (or the group itself)."""
+    chat, message, user = update.effective_chat, update.effective_message, update.effective_user
+    if chat is None or chat.type == ChatType.PRIVATE:
+        return True
+    if message is not None and message.sender_chat is not None:
+        return message.sender_chat.id == chat.id  # an anonymous administrator
+    if user is None:
+        return False
+    member = await context.bot.get_chat_member(chat.id, user.id)
+    return member.status in {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
+
+
+async def _manage(
+    update: Update, context: BriefContext, change: Callable[[Chat], Awaitable[str]]
+) -> None:
+    """Apply ``change`` to this chat's subscription if the sender may manage it, and say
+    what happened (``change`` returns the outcome that subscription.html words)."""
+    chat = update.effective_chat
+    if chat is None:  # pragma: no cover - registered for messages only
+        return
+    allowed = await may_manage_subscription(update, context)
+    outcome = await change(chat) if allowed else "group_admins_only"
+    await send_template(
+        update,
+        context,
+        "subscription.html",
+        outcome=outcome,
+        group=chat.type != ChatType.PRIVATE,
+        command=command_word(update.effective_message),
+        **digest_context(context.bot_data.digest),
+    )
+
+
+async def subscribe(update: Update, context: BriefContext) -> None:
+    """Subscribe this chat to updates of the digest (in groups, administrators only)."""
+    store = context.bot_data.store
+
+    async def add(chat: Chat) -> str:
+        added = await store.subscribe(chat.id, chat_type=chat.type, title=chat.title)
+        return "subscribed" if added else "already_subscribed"
+
+    await _manage(update, context, add)
+
+
+async def unsubscribe(update: Update, context: BriefContext) -> None:
+    """Stop this chat's updates (in groups, administrators only)."""
+    store = context.bot_data.store
+
+    async def remove(chat: Chat) -> str:
+        return "unsubscribed" if await store.unsubscribe(chat.id) else "not_subscribed"
+
+    await _manage(update, context, remove)
+
+
+async def status(update: Update, context: BriefContext) -> None:
+    """Say whether this chat is subscribed, and which version of the brief it is reading."""
+    chat = update.effective_chat
+    if chat is None:  # pragma: no cover - registered for messages only
+        return
+    services = context.bot_data
+    await send_template(
+        update,
+        context,
+        "status.html",
+        subscription=await services.store.subscription(chat.id),
+        group=chat.type != ChatType.PRIVATE,
+        version=services.library.version,
+    )
+
+
+async def my_membership(update: Update, context: BriefContext) -> None:
+    """Mark a chat inactive when the bot is blocked in it or removed from it."""
+    change = update.my_chat_member
+    if change is None:  # pragma: no cover - registered for my_chat_member only
+        return
+    status = change.new_chat_member.status
+    if status in {ChatMemberStatus.BANNED, ChatMemberStatus.LEFT}:
+        reason = "blocked" if change.chat.type == ChatType.PRIVATE else f"bot {status}"
+        await context.bot_data.store.mark_inactive(change.chat.id, reason)
+
+
+async def migrated(update: Update, context: BriefContext) -> None:
+    """A group became a supergroup: its subscription moves to the new chat id."""
+    message = update.effective_message
+    if message is not None and message.migrate_to_chat_id is not None:
+        await context.bot_data.store.move_chat(message.chat.id, message.migrate_to_chat_id)
