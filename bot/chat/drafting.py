@@ -19,7 +19,7 @@ from telegram import Update
 from telegram.ext import MessageHandler, filters
 
 from bot.chat.context import BriefContext
-from bot.chat.handlers import reply
+from bot.chat.replies import reply
 from bot.render import Renderer
 
 if TYPE_CHECKING:
