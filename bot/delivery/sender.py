@@ -12,6 +12,14 @@ A crash can therefore only leave ``sending`` rows behind; each was either not se
 (sent once after the restart) or sent without its outcome committed (the message in
 flight: sent twice). Rows never leave the ledger without an outcome, so nobody is skipped.
 
+When the database goes away while the process lives (a restart of the server, a cut
+network, a read-only or full disk), the drain stops at the first write that fails, and
+what it could not write is kept in memory (:class:`_Unsettled`): the rows sent, with their
+message ids, and the rows claimed but not sent. The loop tries the database again every
+:attr:`SenderPolicy.outage_poll` seconds; once it answers, those writes are made first
+(a message that reached its chat is recorded as sent, not sent again) and the broadcast
+resumes where it stopped.
+
 What keeps a fast broadcast fast (a thousand messages a second with ``allow_paid_broadcast``
 is one message a millisecond, for one process):
 
@@ -33,6 +41,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import time
 from collections import deque
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -43,7 +52,7 @@ from bot import metrics
 from bot.delivery.errors import (
     ChatMoved,
     ChatUnreachable,
-    PermanentFailure,
+    DeliveryError,
     RetryLater,
     TransientFailure,
 )
@@ -118,6 +127,9 @@ class SenderPolicy:
     backoff_cap: float = 60.0
     idle_poll: float = 5.0
     """Look at the ledger at least this often even when nobody wakes the sender."""
+    outage_poll: float = 1.0
+    """Seconds between tries while the store fails (at most ``idle_poll``): how soon a
+    broadcast resumes once the database is back."""
 
     @classmethod
     def for_rate(cls, rate: float) -> SenderPolicy:
@@ -161,6 +173,8 @@ class DeliverySender:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._parts: dict[int, asyncio.Future[list[str]]] = {}
+        self._unsettled = _Unsettled()
+        self._failing_since: float | None = None
 
     def wake(self) -> None:
         """New deliveries were published: look at the ledger now."""
@@ -173,19 +187,50 @@ class DeliverySender:
             # Cleared before looking, so a wake() during the drain is not lost.
             self._wake.clear()
             try:
+                # What an outage left unwritten first: before the requeue below (whose rows
+                # these are not, once recorded) and before claiming anything again.
+                if await self._unsettled.settle(self.ledger):
+                    self._store_answers()
                 if not resumed:
                     requeued = await self.ledger.requeue_in_flight()
                     resumed = True
                     if requeued:
                         logger.info("resuming %d deliveries in flight at the last stop", requeued)
-                if await self.drain_once():
+                claimed = await self.drain_once()
+                self._store_answers()
+                if claimed:
                     continue
                 timeout = await self._idle_time()
-            except Exception:
-                logger.exception("delivery loop failed; retrying")
-                timeout = self.policy.idle_poll
+            except Exception as error:
+                self._store_fails(error)
+                timeout = min(self.policy.outage_poll, self.policy.idle_poll)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
+
+    def _store_fails(self, error: Exception) -> None:
+        """Log the first failure of an outage in full, and the retries that follow quietly:
+        a database away for a minute is one error in the log, not sixty."""
+        if self._failing_since is None:
+            self._failing_since = time.monotonic()
+            logger.error(
+                "delivery loop failed; retrying every %g s until the database answers "
+                "(%d sent, %d claimed kept to record then): %s",
+                min(self.policy.outage_poll, self.policy.idle_poll),
+                len(self._unsettled.sent),
+                len(self._unsettled.unsent),
+                _describe(error),
+                exc_info=error,
+            )
+        else:
+            logger.debug("delivery loop failed again: %s", _describe(error))
+
+    def _store_answers(self) -> None:
+        if self._failing_since is not None:
+            logger.warning(
+                "the database answers again after %.1f s: deliveries resume",
+                time.monotonic() - self._failing_since,
+            )
+            self._failing_since = None
 
     def rearm(self) -> None:
         """Allow :meth:`run` again after a :meth:`stop` (leadership regained)."""
@@ -226,10 +271,12 @@ class DeliverySender:
                 try:
                     if not await self._deliver(delivery, parts, outcomes):
                         feed.give_back(delivery)
-                except Exception:
-                    # The store failed to record an outcome: the row stays in flight and is
-                    # resumed at the next start. One bad row must not stop the others.
-                    logger.exception("delivery %d to chat %d failed", delivery.id, delivery.chat_id)
+                except _Unrecorded as unrecorded:
+                    # The store failed to record an outcome: kept to write once it answers
+                    # (see run()), and nothing more is sent meanwhile, so that a crash during
+                    # the outage resends little.
+                    self._unsettled.keep(delivery, unrecorded.message_id)
+                    feed.fail(unrecorded.error)
 
         # A task group: if one worker is cancelled or dies, so do the others, and none is
         # left running behind the drain.
@@ -247,16 +294,22 @@ class DeliverySender:
             return
         try:
             await self.ledger.release([(row.id, row.claimed_at) for row in unsent])
-        except Exception:
-            logger.exception(
-                "could not release %d claimed deliveries; they are resumed at the next start",
-                len(unsent),
+        except Exception as error:
+            # Released once the store answers (or, if the process stops first, resumed at
+            # the next start): none of them reached its chat.
+            logger.warning(
+                "could not release %d claimed deliveries yet: %s", len(unsent), _describe(error)
             )
+            for row in unsent:
+                self._unsettled.keep(row, None)
 
     async def _deliver(
         self, delivery: Claimed, parts: Sequence[str], outcomes: _SentOutcomes
     ) -> bool:
-        """Send one delivery and record its outcome; False if stopped before sending it."""
+        """Send one delivery and record its outcome; False if stopped before sending it.
+
+        :class:`_Unrecorded` if the store fails to record the outcome.
+        """
         message_id = 0
         try:
             for part in parts:  # one part by construction (see DigestLibrary), but be safe
@@ -272,35 +325,44 @@ class DeliverySender:
                     message_id = await self.transport.send(delivery.chat_id, part)
                 finally:
                     self.limiter.sent(delivery.chat_id)
-        except RetryLater as error:
+        except DeliveryError as error:
+            try:
+                await self._record_failure(delivery, error)
+            except Exception as failure:
+                raise _Unrecorded(None, failure) from failure
+            return True
+        try:
+            await outcomes.record(delivery.id, message_id)
+        except Exception as failure:
+            raise _Unrecorded(message_id, failure) from failure
+        metrics.count_delivery("sent")
+        return True
+
+    async def _record_failure(self, delivery: Claimed, error: DeliveryError) -> None:
+        """Write what a failed send means for its row: retried later, or closed."""
+        if isinstance(error, RetryLater):
             self.limiter.pause(error.after)
             at = self._clock() + timedelta(seconds=error.after)
             await self.ledger.retry_later(delivery.id, at=at, error=str(error), count_attempt=False)
             metrics.count_delivery("retried")
-        except ChatUnreachable as error:
+        elif isinstance(error, ChatUnreachable):
             await self.ledger.mark_blocked(delivery.id, str(error))
             metrics.count_delivery("blocked")
-        except ChatMoved as error:
+        elif isinstance(error, ChatMoved):
             await self.ledger.move_chat(delivery.chat_id, error.new_chat_id)
             await self.ledger.retry_later(
                 delivery.id, at=self._clock(), error=str(error), count_attempt=False
             )
             metrics.count_delivery("retried")
-        except TransientFailure as error:
-            if delivery.attempts + 1 >= self.policy.max_attempts:
-                await self.ledger.mark_failed(delivery.id, str(error))
-                metrics.count_delivery("failed")
-            else:
-                at = self._clock() + timedelta(seconds=self.policy.backoff(delivery.attempts))
-                await self.ledger.retry_later(delivery.id, at=at, error=str(error))
-                metrics.count_delivery("retried")
-        except PermanentFailure as error:
+        elif (
+            isinstance(error, TransientFailure) and delivery.attempts + 1 < self.policy.max_attempts
+        ):
+            at = self._clock() + timedelta(seconds=self.policy.backoff(delivery.attempts))
+            await self.ledger.retry_later(delivery.id, at=at, error=str(error))
+            metrics.count_delivery("retried")
+        else:  # permanent, or transient too many times
             await self.ledger.mark_failed(delivery.id, str(error))
             metrics.count_delivery("failed")
-        else:
-            await outcomes.record(delivery.id, message_id)
-            metrics.count_delivery("sent")
-        return True
 
     async def _broadcast_parts(self, broadcast_id: int) -> list[str]:
         # The task, not its result, is kept: the workers that start a broadcast together
@@ -352,6 +414,12 @@ class _Feed:
     def give_back(self, delivery: Claimed) -> None:
         """``delivery`` was handed out but not sent (stopping)."""
         self._given_back.append(delivery)
+
+    def fail(self, error: Exception) -> None:
+        """The store failed under a worker: hand out nothing more (the drain raises it)."""
+        if self.failure is None:
+            self.failure = error
+        self._exhausted = True
 
     def unsent(self) -> list[Claimed]:
         """The rows claimed and never sent: to be released."""
@@ -447,3 +515,51 @@ class _SentOutcomes:
                 committed.cancel()
             self._waiting = []
             raise
+
+
+class _Unrecorded(Exception):
+    """A delivery's outcome could not be written: ``message_id`` if it reached its chat."""
+
+    def __init__(self, message_id: int | None, error: Exception) -> None:
+        super().__init__(f"outcome not recorded: {error}")
+        self.message_id = message_id
+        self.error = error
+
+
+class _Unsettled:
+    """What the store failed to record, kept to write once it answers again.
+
+    ``sent``: rows whose message reached its chat (delivery id to message id), recorded as
+    sent rather than sent again. ``unsent``: rows claimed and not delivered (delivery id to
+    the claim's time), released to be sent, by whichever sender leads by then; the claim's
+    time makes the release touch only rows that claim still holds.
+    """
+
+    def __init__(self) -> None:
+        self.sent: dict[int, int] = {}
+        self.unsent: dict[int, datetime] = {}
+
+    def keep(self, delivery: Claimed, message_id: int | None) -> None:
+        if message_id:
+            self.sent[delivery.id] = message_id
+        else:
+            self.unsent[delivery.id] = delivery.claimed_at
+
+    async def settle(self, ledger: Ledger) -> bool:
+        """Write what is kept (True if there was any); raise, keeping what is not written
+        yet, if the store fails."""
+        kept = bool(self.sent or self.unsent)
+        if self.sent:
+            await ledger.mark_sent_many(list(self.sent.items()))
+            logger.info("recorded %d deliveries sent while the database was away", len(self.sent))
+            self.sent = {}
+        if self.unsent:
+            await ledger.release(list(self.unsent.items()))
+            self.unsent = {}
+        return kept
+
+
+def _describe(error: BaseException) -> str:
+    """The error's class and first line: the driver's whole message can run to a page."""
+    first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {first}" if first else type(error).__name__
