@@ -9,18 +9,26 @@ Reliability table.
 from __future__ import annotations
 
 import asyncio
+import resource
+import signal
+import subprocess
+import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 
 from bot.chat.context import BriefApplication
 from tests.botapi import BotApiDouble
-from tests.broadcast_helpers import EDIT, add_subscribers, update_calls
+from tests.broadcast_helpers import EDIT, add_subscribers, database_url, update_calls
 from tests.conftest import EditDigest
+from tests.e2e import TEST_TOKEN
 from tests.postgres import fresh_database
+from tests.processes import bot_environment
 from tests.tcpproxy import proxy_to
 from tests.test_web import Webhook, webhook_bot
 
@@ -126,6 +134,115 @@ async def test_a_postgres_outage_mid_broadcast_loses_nothing_and_the_bot_keeps_r
         f"{RATE:.0f}/s): lost {len(lost)}, sent twice {len(twice)}, "
         f"sent during the outage {sent_in_outage}; /healthz 200 again {health_back:.2f} s "
         f"after the database, broadcast resumed {min(resumed) - restored_at:.2f} s after it"
+    )
+    assert lost == []
+    assert twice == []
+
+
+# -- SQLite: a disk that takes no more writes, under the real process ----------------------
+
+
+class Output:
+    """A process's stderr, read line by line by a thread (a full pipe would block it)."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        self.lines: list[str] = []
+        assert process.stderr is not None
+        self._stream = process.stderr
+        self._thread = threading.Thread(target=self._read, args=(self._stream,), daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Once the process has exited: the rest of its output, and the pipe closed."""
+        self._thread.join(timeout=10)
+        self._stream.close()
+
+    def _read(self, stream: IO[bytes]) -> None:
+        for line in stream:
+            self.lines.append(line.decode("utf-8", "replace").rstrip("\n"))
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+def ask(api: BotApiDouble, chat_id: int, text: str) -> str:
+    before = len(api.messages(chat_id))
+    api.send_text(chat_id, text)
+    return api.wait_for_messages(chat_id, before + 1, timeout=30)[before].visible_text
+
+
+def test_an_sqlite_disk_that_takes_no_writes_pauses_the_broadcast_and_reads_go_on(
+    tmp_path: Path, seeds_copy: Path, edit_digest: EditDigest
+) -> None:
+    """RLIMIT_FSIZE of 1 byte on the running process makes every write to a file fail (as a
+    read-only or full disk does; as root, chmod would not: root writes read-only files).
+    Its log goes to a pipe, which the limit does not touch."""
+    subscribers = list(range(8001, 8201))
+    database = tmp_path / "state.sqlite3"
+    asyncio.run(add_subscribers(database_url(database), subscribers))
+    with BotApiDouble(token=TEST_TOKEN) as api:
+        env = bot_environment(api) | {
+            "BOT_ADMIN_IDS": str(ADMIN),
+            "BOT_DIGEST_PATH": str(seeds_copy),
+            "BOT_DATABASE_URL": database_url(database),
+            "BOT_BROADCAST_RATE": "50",
+            "BOT_PAID_BROADCAST": "true",
+        }
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        output = Output(process)
+        try:
+            assert "Current version" in ask(api, ADMIN, "/stats")
+            edit_digest(*EDIT)
+            ask(api, ADMIN, "/reload")
+            api.wait_for(lambda d: len(update_calls(d)) >= 50, timeout=20)
+
+            _, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+            resource.prlimit(process.pid, resource.RLIMIT_FSIZE, (1, hard))
+            # Reading goes on; subscribing is refused politely.
+            assert "39,000" in ask(api, READER, "/summary")
+            assert ask(api, READER, "What is Megaports?")
+            assert UNAVAILABLE in ask(api, NEWCOMER, "/subscribe")
+            time.sleep(1.0)  # what was in flight at the limit is answered by now
+            stalled = len(update_calls(api))
+            time.sleep(2.0)
+            assert len(update_calls(api)) == stalled  # paused, not sending unrecorded
+            assert process.poll() is None
+
+            resource.prlimit(process.pid, resource.RLIMIT_FSIZE, (hard, hard))
+            writable_at = time.monotonic()
+            api.wait_for(
+                lambda d: {c.params["chat_id"] for c in update_calls(d)} >= set(subscribers),
+                timeout=60,
+            )
+            resumed = min(c.time for c in update_calls(api) if c.time > writable_at)
+            assert ask(api, NEWCOMER, "/subscribe").startswith("✅ Subscribed.")
+            assert process.poll() is None
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            output.close()
+        log = output.text()
+        counts = Counter(c.params["chat_id"] for c in update_calls(api) if c.response_status == 200)
+    assert "delivery loop failed; retrying every 1 s until the database answers" in log, log
+    assert "deliveries resume" in log, log
+    assert "Traceback" not in log.split("delivery loop failed")[0], log
+    twice = sorted(chat for chat, n in counts.items() if n > 1)
+    lost = sorted(set(subscribers) - set(counts))
+    print(
+        f"\nSQLite disk taking no writes for 3 s mid-broadcast ({len(subscribers)} "
+        f"subscribers, 50/s): lost {len(lost)}, sent twice {len(twice)}; broadcast resumed "
+        f"{resumed - writable_at:.2f} s after the disk took writes again; the process "
+        f"exited with {process.returncode} only when told to"
     )
     assert lost == []
     assert twice == []
