@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import resource
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -20,9 +21,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+import httpx
 import pytest
 
 from bot.chat.context import BriefApplication
+from bot.web import SECRET_HEADER
 from tests.botapi import BotApiDouble
 from tests.broadcast_helpers import EDIT, add_subscribers, database_url, update_calls
 from tests.conftest import EditDigest
@@ -30,7 +33,7 @@ from tests.e2e import TEST_TOKEN
 from tests.postgres import fresh_database
 from tests.processes import bot_environment
 from tests.tcpproxy import proxy_to
-from tests.test_web import Webhook, webhook_bot
+from tests.test_web import SECRET, Webhook, message_update, webhook_bot
 
 ADMIN = 6601
 READER = 6602
@@ -246,3 +249,112 @@ def test_an_sqlite_disk_that_takes_no_writes_pauses_the_broadcast_and_reads_go_o
     )
     assert lost == []
     assert twice == []
+
+
+# -- PostgreSQL under the real process, in webhook mode -------------------------------------
+
+
+async def test_the_real_webhook_process_rides_out_a_postgres_outage(
+    api: BotApiDouble, tmp_path: Path, seeds_copy: Path, edit_digest: EditDigest
+) -> None:
+    subscribers = list(range(7501, 7701))
+    port = free_port()
+    log = tmp_path / "stderr.log"
+    async with fresh_database() as direct, proxy_to(direct) as proxy:
+        await add_subscribers(direct, subscribers)
+        env = bot_environment(
+            api,
+            BOT_MODE="webhook",
+            BOT_WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram",
+            BOT_WEBHOOK_SECRET=SECRET,
+            BOT_PORT=str(port),
+            BOT_ADMIN_IDS=str(ADMIN),
+            BOT_DIGEST_PATH=str(seeds_copy),
+            BOT_DATABASE_URL=proxy.url_for(direct),
+            BOT_BROADCAST_RATE="100",
+            BOT_PAID_BROADCAST="true",
+        )
+        with log.open("w") as stderr:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", cwd=tmp_path, env=env, stderr=stderr
+            )
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+
+                async def status() -> int:
+                    assert process.returncode is None, log.read_text()
+                    try:
+                        return (await client.get("/healthz")).status_code
+                    except httpx.TransportError:
+                        return 0
+
+                async def say(chat_id: int, text: str) -> str:
+                    before = len(api.messages(chat_id))
+                    response = await client.post(
+                        "/telegram",
+                        json=message_update(chat_id, text),
+                        headers={SECRET_HEADER: SECRET},
+                    )
+                    assert response.status_code == 200
+                    replies = await api.wait_for_messages_async(chat_id, before + 1, timeout=30)
+                    return replies[before].visible_text
+
+                async def healthy() -> bool:
+                    return await status() == 200
+
+                async def unhealthy() -> bool:
+                    return await status() == 503
+
+                await wait_until(healthy, 60, "the process serves")
+                edit_digest(*EDIT)
+                await say(ADMIN, "/reload")
+                await api.wait_for_async(lambda d: len(update_calls(d)) >= 50, timeout=20)
+
+                await proxy.cut()
+                cut_at = time.monotonic()
+                assert "39,000" in await say(READER, "/summary")
+                assert UNAVAILABLE in await say(NEWCOMER, "/subscribe")
+                await wait_until(unhealthy, 10, "/healthz turns 503")
+                await asyncio.sleep(max(0.0, cut_at + OUTAGE - time.monotonic()))
+
+                await proxy.restore()
+                restored_at = time.monotonic()
+                await wait_until(healthy, 30, "/healthz back to 200")
+                await api.wait_for_async(
+                    lambda d: {c.params["chat_id"] for c in update_calls(d)} >= set(subscribers),
+                    timeout=60,
+                )
+                resumed = min(c.time for c in update_calls(api) if c.time > restored_at)
+                assert (await say(NEWCOMER, "/subscribe")).startswith("✅ Subscribed.")
+                assert process.returncode is None
+        finally:
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+            try:
+                async with asyncio.timeout(30):
+                    await process.wait()
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+    assert process.returncode == 0, log.read_text()
+    text = log.read_text(encoding="utf-8")
+    assert "deliveries resume" in text or "recorded" in text, text
+    # An outage is a few clear lines: at most the sender's first failure has a traceback.
+    assert text.count("Traceback") <= 1, text
+    counts = Counter(c.params["chat_id"] for c in update_calls(api) if c.response_status == 200)
+    twice = sorted(chat for chat, n in counts.items() if n > 1)
+    lost = sorted(set(subscribers) - set(counts))
+    print(
+        f"\nReal webhook process, PostgreSQL cut for {OUTAGE:.0f} s mid-broadcast "
+        f"({len(subscribers)} subscribers): lost {len(lost)}, sent twice {len(twice)}, "
+        f"broadcast resumed {resumed - restored_at:.2f} s after the database; "
+        f"exit code {process.returncode} on SIGTERM"
+    )
+    assert lost == []
+    assert twice == []
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
