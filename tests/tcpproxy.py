@@ -3,8 +3,11 @@
 :meth:`TcpProxy.cut` closes every connection through it and stops listening, so a new
 connection is refused as it would be by a server that is down (or a network that is cut:
 the client sees its sockets reset); :meth:`TcpProxy.restore` listens again on the same
-port. :attr:`TcpProxy.latency` delays every chunk the client sends by that many seconds,
-in order: a database that answers each query that much later.
+port. :meth:`TcpProxy.hold` is the silent kind of cut, a network partition: connections
+stay open and new ones are accepted, but nothing goes through until :meth:`release` (what
+was sent meanwhile then arrives, as TCP would retransmit it). :attr:`TcpProxy.latency`
+delays every chunk the client sends by that many seconds, in order: a database that
+answers each query that much later.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ class TcpProxy:
         self._server: asyncio.Server | None = None
         self._pipes: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
+        self._flowing = asyncio.Event()
+        self._flowing.set()
 
     async def start(self) -> None:
         """Listen on a free port (the same one again after a :meth:`cut`)."""
@@ -58,7 +63,16 @@ class TcpProxy:
         if self._server is None:
             await self.start()
 
+    def hold(self) -> None:
+        """Let nothing through, either way, and leave every connection open."""
+        self._flowing.clear()
+
+    def release(self) -> None:
+        """Let everything through again, what was held first."""
+        self._flowing.set()
+
     async def close(self) -> None:
+        self.release()
         await self.cut()
 
     def url_for(self, url: str) -> str:
@@ -73,14 +87,17 @@ class TcpProxy:
         self, client_reader: asyncio.StreamReader, client: asyncio.StreamWriter
     ) -> None:
         self.connections += 1
+        await self._flowing.wait()  # a partition: the handshake does not get through
         try:
             server_reader, server = await asyncio.open_connection(*self.target)
         except OSError:
             _reset(client)
             return
         self._writers |= {client, server}
-        upstream = asyncio.create_task(self._pipe(client_reader, server, self.latency_of))
-        downstream = asyncio.create_task(self._pipe(server_reader, client, None))
+        upstream = asyncio.create_task(
+            self._pipe(client_reader, server, self._flowing, self.latency_of)
+        )
+        downstream = asyncio.create_task(self._pipe(server_reader, client, self._flowing, None))
         self._pipes |= {upstream, downstream}
         try:
             # Either side ending ends the connection, as a real one would.
@@ -101,12 +118,14 @@ class TcpProxy:
     async def _pipe(
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
+        flowing: asyncio.Event,
         delay: Callable[[], float] | None,
     ) -> None:
         with contextlib.suppress(OSError, asyncio.IncompleteReadError):
             while chunk := await reader.read(CHUNK):
                 if delay is not None and (seconds := delay()) > 0:
                     await asyncio.sleep(seconds)
+                await flowing.wait()
                 writer.write(chunk)
                 await writer.drain()
 

@@ -70,9 +70,12 @@ async def open_deliveries(application: BriefApplication) -> int:
     return latest.pending + latest.sending
 
 
+@pytest.mark.parametrize("fault", ["cut", "partition"])
 async def test_a_postgres_outage_mid_broadcast_loses_nothing_and_the_bot_keeps_reading(
-    api: BotApiDouble, tmp_path: Path, seeds_copy: Path, edit_digest: EditDigest
+    api: BotApiDouble, tmp_path: Path, seeds_copy: Path, edit_digest: EditDigest, fault: str
 ) -> None:
+    """``cut``: every connection reset, new ones refused (a server down, a dead link);
+    ``partition``: connections open but silent, until the network heals."""
     subscribers = list(range(7001, 7401))
     async with fresh_database() as direct, proxy_to(direct) as proxy:
         await add_subscribers(direct, subscribers)
@@ -90,7 +93,10 @@ async def test_a_postgres_outage_mid_broadcast_loses_nothing_and_the_bot_keeps_r
             await bot.say(ADMIN, "/reload")
             await api.wait_for_async(lambda d: len(update_calls(d)) >= 100, timeout=20)
 
-            await proxy.cut()
+            if fault == "cut":
+                await proxy.cut()
+            else:
+                proxy.hold()
             cut_at = time.monotonic()
             sent_at_cut = len(update_calls(api))
             # What needs no database is answered as usual.
@@ -106,10 +112,12 @@ async def test_a_postgres_outage_mid_broadcast_loses_nothing_and_the_bot_keeps_r
             [status] = await bot.say(NEWCOMER, "/status")
             assert UNAVAILABLE in status, status
             assert await health(bot) == 503
+            refused_after = time.monotonic() - cut_at
             await asyncio.sleep(max(0.0, cut_at + OUTAGE - time.monotonic()))
             sent_in_outage = len(update_calls(api)) - sent_at_cut
 
             await proxy.restore()
+            proxy.release()
             restored_at = time.monotonic()
 
             async def healthy() -> bool:
@@ -133,9 +141,10 @@ async def test_a_postgres_outage_mid_broadcast_loses_nothing_and_the_bot_keeps_r
     twice = sorted(chat for chat, n in counts.items() if n > 1)
     lost = sorted(set(subscribers) - set(counts))
     print(
-        f"\nPostgreSQL outage of {OUTAGE:.0f} s mid-broadcast ({len(subscribers)} subscribers, "
+        f"\nPostgreSQL {fault} of {restored_at - cut_at:.0f} s mid-broadcast ({len(subscribers)} subscribers, "
         f"{RATE:.0f}/s): lost {len(lost)}, sent twice {len(twice)}, "
-        f"sent during the outage {sent_in_outage}; /healthz 200 again {health_back:.2f} s "
+        f"sent during the outage {sent_in_outage}; /summary, /source, a question, /subscribe, "
+        f"/status and /healthz answered in {refused_after:.1f} s; /healthz 200 again {health_back:.2f} s "
         f"after the database, broadcast resumed {min(resumed) - restored_at:.2f} s after it"
     )
     assert lost == []
@@ -332,11 +341,11 @@ async def test_the_real_webhook_process_rides_out_a_postgres_outage(
                 process.send_signal(signal.SIGTERM)
             try:
                 async with asyncio.timeout(30):
-                    await process.wait()
+                    exit_code = await process.wait()
             except TimeoutError:
                 process.kill()
-                await process.wait()
-    assert process.returncode == 0, log.read_text()
+                exit_code = await process.wait()
+    assert exit_code == 0, log.read_text()
     text = log.read_text(encoding="utf-8")
     assert "deliveries resume" in text or "recorded" in text, text
     # An outage is a few clear lines: at most the sender's first failure has a traceback.
@@ -348,7 +357,7 @@ async def test_the_real_webhook_process_rides_out_a_postgres_outage(
         f"\nReal webhook process, PostgreSQL cut for {OUTAGE:.0f} s mid-broadcast "
         f"({len(subscribers)} subscribers): lost {len(lost)}, sent twice {len(twice)}, "
         f"broadcast resumed {resumed - restored_at:.2f} s after the database; "
-        f"exit code {process.returncode} on SIGTERM"
+        f"exit code {exit_code} on SIGTERM"
     )
     assert lost == []
     assert twice == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -14,6 +15,10 @@ from bot.chat.replies import command_word, send_template
 from bot.render import digest_context
 
 logger = logging.getLogger(__name__)
+
+STORE_TIMEOUT = 5.0
+"""Seconds a subscription's read or write may take: a database that stops answering (a
+network partition) gets the "unavailable" reply then, not a chat that waits for minutes."""
 
 
 async def may_manage_subscription(update: Update, context: BriefContext) -> bool:
@@ -39,7 +44,8 @@ async def _manage(
         return
     allowed = await may_manage_subscription(update, context)
     try:
-        outcome = await change(chat) if allowed else "group_admins_only"
+        async with asyncio.timeout(STORE_TIMEOUT):
+            outcome = await change(chat) if allowed else "group_admins_only"
     except Exception as error:
         if not store_unavailable(error):
             raise
@@ -86,7 +92,8 @@ async def status(update: Update, context: BriefContext) -> None:
         return
     services = context.bot_data
     try:
-        subscription = await services.store.subscriptions.subscription(chat.id)
+        async with asyncio.timeout(STORE_TIMEOUT):
+            subscription = await services.store.subscriptions.subscription(chat.id)
     except Exception as error:
         if not store_unavailable(error):
             raise

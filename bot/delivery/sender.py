@@ -127,6 +127,8 @@ class SenderPolicy:
     backoff_cap: float = 60.0
     idle_poll: float = 5.0
     """Look at the ledger at least this often even when nobody wakes the sender."""
+    store_timeout: float = 5.0
+    """Seconds a call to the ledger may take before it counts as failed (see run())."""
     outage_poll: float = 1.0
     """Seconds between tries while the store fails (at most ``idle_poll``): how soon a
     broadcast resumes once the database is back."""
@@ -166,6 +168,11 @@ class DeliverySender:
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
         self.ledger = ledger
+        # Every call the sender makes goes through this: a database that stops answering
+        # (a partition, not a refusal) fails the call in time, rather than hanging the
+        # workers past the leadership's stop timeout, which would cancel them and lose
+        # what they know of the messages they sent.
+        self._store: Ledger = _Bounded(ledger, policy.store_timeout)
         self.transport = transport
         self.limiter = limiter
         self.policy = policy
@@ -189,10 +196,10 @@ class DeliverySender:
             try:
                 # What an outage left unwritten first: before the requeue below (whose rows
                 # these are not, once recorded) and before claiming anything again.
-                if await self._unsettled.settle(self.ledger):
+                if await self._unsettled.settle(self._store):
                     self._store_answers()
                 if not resumed:
-                    requeued = await self.ledger.requeue_in_flight()
+                    requeued = await self._store.requeue_in_flight()
                     resumed = True
                     if requeued:
                         logger.info("resuming %d deliveries in flight at the last stop", requeued)
@@ -247,7 +254,7 @@ class DeliverySender:
         self._wake.set()
 
     async def _idle_time(self) -> float:
-        due = await self.ledger.next_due_at()
+        due = await self._store.next_due_at()
         if due is None:
             return self.policy.idle_poll
         wait = (due - self._clock()).total_seconds()
@@ -255,8 +262,8 @@ class DeliverySender:
 
     async def drain_once(self) -> int:
         """Send everything due, several in flight; return how many rows were claimed."""
-        feed = _Feed(self.ledger, self.policy, self._clock, self._stopping)
-        outcomes = _SentOutcomes(self.ledger, self.policy.commit_window)
+        feed = _Feed(self._store, self.policy, self._clock, self._stopping)
+        outcomes = _SentOutcomes(self._store, self.policy.commit_window)
 
         async def worker() -> None:
             # Ends when the feed does: nothing due, stopping, or the ledger failed (the
@@ -293,7 +300,7 @@ class DeliverySender:
         if not unsent:
             return
         try:
-            await self.ledger.release([(row.id, row.claimed_at) for row in unsent])
+            await self._store.release([(row.id, row.claimed_at) for row in unsent])
         except Exception as error:
             # Released once the store answers (or, if the process stops first, resumed at
             # the next start): none of them reached its chat.
@@ -343,14 +350,14 @@ class DeliverySender:
         if isinstance(error, RetryLater):
             self.limiter.pause(error.after)
             at = self._clock() + timedelta(seconds=error.after)
-            await self.ledger.retry_later(delivery.id, at=at, error=str(error), count_attempt=False)
+            await self._store.retry_later(delivery.id, at=at, error=str(error), count_attempt=False)
             metrics.count_delivery("retried")
         elif isinstance(error, ChatUnreachable):
-            await self.ledger.mark_blocked(delivery.id, str(error))
+            await self._store.mark_blocked(delivery.id, str(error))
             metrics.count_delivery("blocked")
         elif isinstance(error, ChatMoved):
-            await self.ledger.move_chat(delivery.chat_id, error.new_chat_id)
-            await self.ledger.retry_later(
+            await self._store.move_chat(delivery.chat_id, error.new_chat_id)
+            await self._store.retry_later(
                 delivery.id, at=self._clock(), error=str(error), count_attempt=False
             )
             metrics.count_delivery("retried")
@@ -358,10 +365,10 @@ class DeliverySender:
             isinstance(error, TransientFailure) and delivery.attempts + 1 < self.policy.max_attempts
         ):
             at = self._clock() + timedelta(seconds=self.policy.backoff(delivery.attempts))
-            await self.ledger.retry_later(delivery.id, at=at, error=str(error))
+            await self._store.retry_later(delivery.id, at=at, error=str(error))
             metrics.count_delivery("retried")
         else:  # permanent, or transient too many times
-            await self.ledger.mark_failed(delivery.id, str(error))
+            await self._store.mark_failed(delivery.id, str(error))
             metrics.count_delivery("failed")
 
     async def _broadcast_parts(self, broadcast_id: int) -> list[str]:
@@ -371,7 +378,7 @@ class DeliverySender:
             if len(self._parts) > 16:  # a handful of live broadcasts at most
                 self._parts.clear()
             self._parts[broadcast_id] = asyncio.ensure_future(
-                self.ledger.broadcast_parts(broadcast_id)
+                self._store.broadcast_parts(broadcast_id)
             )
         reading = self._parts[broadcast_id]
         try:
@@ -515,6 +522,62 @@ class _SentOutcomes:
                 committed.cancel()
             self._waiting = []
             raise
+
+
+class _Bounded:
+    """The ledger, each call failing with ``TimeoutError`` after ``timeout`` seconds."""
+
+    def __init__(self, ledger: Ledger, timeout: float) -> None:
+        self._ledger = ledger
+        self._timeout = timeout
+
+    async def claim_due(self, limit: int, now: datetime | None = None) -> Sequence[Claimed]:
+        async with asyncio.timeout(self._timeout):
+            return await self._ledger.claim_due(limit, now)
+
+    async def mark_sent_many(self, sent: Sequence[tuple[int, int]]) -> None:
+        async with asyncio.timeout(self._timeout):
+            await self._ledger.mark_sent_many(sent)
+
+    async def mark_blocked(self, delivery_id: int, error: str) -> None:
+        async with asyncio.timeout(self._timeout):
+            await self._ledger.mark_blocked(delivery_id, error)
+
+    async def mark_failed(self, delivery_id: int, error: str) -> None:
+        async with asyncio.timeout(self._timeout):
+            await self._ledger.mark_failed(delivery_id, error)
+
+    async def retry_later(
+        self, delivery_id: int, *, at: datetime, error: str, count_attempt: bool = True
+    ) -> None:
+        async with asyncio.timeout(self._timeout):
+            await self._ledger.retry_later(
+                delivery_id, at=at, error=error, count_attempt=count_attempt
+            )
+
+    async def requeue_in_flight(self) -> int:
+        async with asyncio.timeout(self._timeout):
+            return await self._ledger.requeue_in_flight()
+
+    async def still_due_among(self, delivery_ids: Collection[int]) -> set[int]:
+        async with asyncio.timeout(self._timeout):
+            return await self._ledger.still_due_among(delivery_ids)
+
+    async def release(self, claimed: Collection[tuple[int, datetime]]) -> None:
+        async with asyncio.timeout(self._timeout):
+            await self._ledger.release(claimed)
+
+    async def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
+        async with asyncio.timeout(self._timeout):
+            await self._ledger.move_chat(old_chat_id, new_chat_id)
+
+    async def broadcast_parts(self, broadcast_id: int) -> list[str]:
+        async with asyncio.timeout(self._timeout):
+            return await self._ledger.broadcast_parts(broadcast_id)
+
+    async def next_due_at(self) -> datetime | None:
+        async with asyncio.timeout(self._timeout):
+            return await self._ledger.next_due_at()
 
 
 class _Unrecorded(Exception):
