@@ -22,6 +22,7 @@ import pytest
 from tests.botapi import BotApiDouble
 from tests.postgres import fresh_database
 from tests.tcpproxy import proxy_to
+from tests.test_outage import UNAVAILABLE
 from tests.test_web import Webhook, message_update, webhook_bot
 
 UPDATES = 1000
@@ -87,6 +88,7 @@ async def test_a_thousand_updates_in_ten_seconds_with_a_slow_database_are_all_an
                 if chat_id in posted_at and call.response_status == 200:
                     answered_at.setdefault(chat_id, call.time)
             health = await bot.client.get("/healthz")
+            refused = [c for c in chats if UNAVAILABLE in api.messages(c)[0].visible_text]
 
     latencies = [answered_at[chat] - posted_at[chat] for chat in chats]
     p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
@@ -95,9 +97,13 @@ async def test_a_thousand_updates_in_ten_seconds_with_a_slow_database_are_all_an
         f" ms a query away: answered {len(answered_at)}, reply p50 {p50 * 1000:.0f} ms, "
         f"p99 {p99 * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms "
         f"(mean {statistics.fmean(latencies) * 1000:.0f} ms); HTTP {dict(sorted(statuses.items()))}"
-        f", {retries} retried after a 503"
+        f", {retries} retried after a 503; {len(refused)} told subscriptions are unavailable"
     )
     assert len(answered_at) == UPDATES
     assert set(statuses) <= {200, 503}
     assert statuses[200] == UPDATES
     assert health.status_code == 200
+    # Slow is not unavailable: a subscription call that waits more than 5 s for the
+    # database (its pool of 15 connections, busy) is answered "unavailable", and should
+    # be rare at this load; a bot that said it to everyone would fail here.
+    assert len(refused) <= UPDATES // 100, len(refused)
