@@ -12,6 +12,7 @@ import asyncio
 import resource
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -23,8 +24,10 @@ from typing import IO
 
 import httpx
 import pytest
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from bot.chat.context import BriefApplication
+from bot.chat.fallbacks import store_unavailable
 from bot.web import SECRET_HEADER
 from tests.botapi import BotApiDouble
 from tests.broadcast_helpers import EDIT, add_subscribers, database_url, update_calls
@@ -106,13 +109,17 @@ async def test_a_postgres_outage_mid_broadcast_loses_nothing_and_the_bot_keeps_r
             assert "1" in source
             [answer] = await bot.say(READER, "What is Megaports?")
             assert answer
+            reading_took = time.monotonic() - cut_at
             # Subscriptions are not, and the bot says so.
+            asked = time.monotonic()
             [refused] = await bot.say(NEWCOMER, "/subscribe")
+            refusal_took = time.monotonic() - asked
             assert UNAVAILABLE in refused, refused
             [status] = await bot.say(NEWCOMER, "/status")
             assert UNAVAILABLE in status, status
+            asked = time.monotonic()
             assert await health(bot) == 503
-            refused_after = time.monotonic() - cut_at
+            health_took = time.monotonic() - asked
             await asyncio.sleep(max(0.0, cut_at + OUTAGE - time.monotonic()))
             sent_in_outage = len(update_calls(api)) - sent_at_cut
 
@@ -143,8 +150,9 @@ async def test_a_postgres_outage_mid_broadcast_loses_nothing_and_the_bot_keeps_r
     print(
         f"\nPostgreSQL {fault} of {restored_at - cut_at:.0f} s mid-broadcast ({len(subscribers)} subscribers, "
         f"{RATE:.0f}/s): lost {len(lost)}, sent twice {len(twice)}, "
-        f"sent during the outage {sent_in_outage}; /summary, /source, a question, /subscribe, "
-        f"/status and /healthz answered in {refused_after:.1f} s; /healthz 200 again {health_back:.2f} s "
+        f"sent during the outage {sent_in_outage}; /summary, /source and a question answered "
+        f"in {reading_took:.2f} s, /subscribe 'unavailable' in {refusal_took:.2f} s, /healthz "
+        f"503 in {health_took:.2f} s; /healthz 200 again {health_back:.2f} s "
         f"after the database, broadcast resumed {min(resumed) - restored_at:.2f} s after it"
     )
     assert lost == []
@@ -367,3 +375,17 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def test_only_a_database_out_of_reach_counts_as_unavailable() -> None:
+    """An outage gets the "unavailable" reply; a wrong query or a broken constraint is a
+    bug, which must still reach the error handler's traceback."""
+    refused = ConnectionRefusedError(111, "Connect call failed")
+    readonly = sqlite3.OperationalError("attempt to write a readonly database")
+    assert store_unavailable(refused)
+    assert store_unavailable(TimeoutError())
+    assert store_unavailable(OperationalError("UPDATE …", {}, readonly))
+    assert not store_unavailable(IntegrityError("INSERT …", {}, sqlite3.IntegrityError("UNIQUE")))
+    assert not store_unavailable(ProgrammingError("SELECT …", {}, sqlite3.ProgrammingError()))
+    assert not store_unavailable(ValueError("a bug"))
+    assert not store_unavailable(None)
