@@ -1,4 +1,4 @@
-"""The command line: ``run`` (the default), ``console`` and ``check [DIGEST]``.
+"""The command line: ``run`` (the default), ``console``, ``check [DIGEST]`` and ``draft``.
 
 Exit codes: 0 done; 1 ``check`` found problems, or the bot stopped on an error of its
 environment; 2 the settings or the digest cannot be used (the message names the variable,
@@ -83,7 +83,16 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument(
         "digest", nargs="?", type=Path, help="digest file (default: BOT_DIGEST_PATH)"
     )
+    draft = commands.add_parser("draft", help="draft a digest for a new article")
+    draft.add_argument("article", type=Path, help="the article, a plain-text file")
+    draft.add_argument(
+        "-o", "--output", type=Path, help="digest to write (default: digest.yaml beside it)"
+    )
+    draft.add_argument("--force", action="store_true", help="overwrite an existing digest")
     arguments = parser.parse_args(argv)
+    if arguments.command == "draft":
+        # Drafting needs no settings: it reads an article and writes a file.
+        return draft_command(arguments.article, arguments.output, arguments.force)
     # python-telegram-bot 22 warns that RetryAfter.retry_after becomes a timedelta in 23;
     # opting in now keeps the logs clean and the code ready.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -98,6 +107,13 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.command == "console":
         return console_command(settings, admin=arguments.admin, database=arguments.database)
     return run_command(settings)
+
+
+def draft_command(article: Path, output: Path | None, force: bool) -> int:
+    """Draft a digest for ``article``: see :mod:`bot.draft.cli`."""
+    from bot.draft.cli import draft_command as run_draft
+
+    return run_draft(article, output, force)
 
 
 def check_command(path: Path) -> int:
@@ -144,12 +160,17 @@ def sample_context(digest: Digest) -> dict[str, Any]:
     document = digest.document
     edited = document.model_copy(update={"key_points": document.key_points[1:], "summary": "…"})
     engine = AnswerEngine(digest)
+    # A question this digest answers: its first figure's label, as a reader would ask it.
+    question = f"{document.figures[0].label}?" if document.figures else document.title
     return digest_context(digest) | {
-        "answer": engine.answer("how many migrants?"),
+        "answer": engine.answer(question),
         # An inline card of each kind a query can offer; the answer card shows the most.
-        "card": next(iter(cards_for(digest.document.title, digest, engine, 1)), None),
+        "card": next(
+            iter(cards_for(question, digest, engine, 1) or cards_for("", digest, engine, 1)),
+            None,
+        ),
         "section_text": "",
-        "question": "how many migrants?",
+        "question": question,
         "number": 1,
         "requested": "99",
         "command": "/example",
@@ -180,6 +201,16 @@ def sample_context(digest: Digest) -> dict[str, Any]:
         "check": False,
         "problems": [],
         "recipients": 3,
+        # The drafting replies (bot/chat/drafting.py): a report as the drafter gives one.
+        "draft": {
+            "headline": document.title,
+            "counts": [("quotes", len(document.quotes)), ("figures", len(document.figures))],
+            "unsure": ['quotes (paragraph 1): "he" taken as the last speaker'],
+            "dropped": ["paragraph 2: a quote left open at the paragraph's end"],
+        },
+        "draft_article": digest.document.article,
+        "draft_problem": "too_big",
+        "draft_max_kb": 1000,
         "counts": SubscriberCounts(active=3, inactive=1),
         "broadcast": BroadcastProgress(
             broadcast_id=1,

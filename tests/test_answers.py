@@ -23,10 +23,13 @@ from bot.answers import (
     split_sentences,
     terms,
 )
-from bot.digest import Digest
+from bot.answers.text import GENERIC, words
+from bot.digest import Digest, inspect_digest
 
 QUESTIONS_PATH = Path(__file__).parent / "data" / "questions.yaml"
 MIN_ACCURACY = 0.9
+MIN_RIGHT = 68
+"""The seed's right answers before the engine was made general (68/74): it may not fall."""
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +118,7 @@ def test_evaluation_top1_accuracy_and_honest_replies(engine: AnswerEngine) -> No
         misses
     )
     assert accuracy >= MIN_ACCURACY, report
+    assert right >= MIN_RIGHT, report
     assert handled == unanswerable, report
 
 
@@ -207,10 +211,10 @@ def test_number_formats_are_one_term() -> None:
 def test_case_punctuation_and_stop_words() -> None:
     assert terms("What IS the Megaports?!") == terms("megaports") == ["megaport"]
     assert terms("U.S.") == terms("u.s") == terms("the us") == ["us"]
-    assert terms("why hasn't China...") == ["not", "china"]
+    assert terms("why hasn't China...") == ["#why", "not", "china"]
 
 
-def test_without_a_lexicon_only_the_verbs_of_speech_are_one_concept() -> None:
+def test_without_a_lexicon_only_general_english_makes_concepts() -> None:
     assert terms("said") == terms("told") == terms("remarked") == ["say"]
     assert terms("deal") != terms("agreement")
     assert terms("send them back") == ["send", "back"]
@@ -244,18 +248,18 @@ def test_lexicon_phrases_replace_the_phrase(engine: AnswerEngine) -> None:
     repatriate = terms_of("repatriate")[0]
     china = terms_of("china")[0]
     migrant = terms_of("migrant")[0]
-    assert terms_of("why hasn't China taken them back?") == ["not", china, repatriate]
-    assert terms_of("taking back the illegal migrants") == [repatriate, "illegal", migrant]
+    assert terms_of("why hasn't China taken them back?") == ["#why", "not", china, repatriate]
+    assert terms_of("taking back the illegal migrants") == [repatriate, fold("illegal"), migrant]
     assert terms_of("send the migrants back") == [repatriate, migrant]
     assert terms_of("how many migrants") == ["#qty", migrant]
     assert terms_of("when was it") == ["#time"]
-    assert terms_of("why are they being let out") == terms_of("released")
+    assert terms_of("why are they being let out") == ["#why", *terms_of("released")]
 
 
 def test_a_phrase_with_a_particle_spans_at_most_two_words() -> None:
     lexicon = Lexicon([["repatriate", "send back"]])
     assert lexicon.terms("send them back") == lexicon.terms("repatriate") == [fold("repatriate")]
-    assert lexicon.terms("send the old sick men back") == ["send", "old", "sick", "men", "back"]
+    assert lexicon.terms("send the old sick men back") == ["send", "old", "sick", "man", "back"]
     assert Lexicon([["benefit", "good for"]]).terms("good cheap fuel for") == [
         "good",
         "cheap",
@@ -348,7 +352,9 @@ def test_passages_are_verbatim_and_one_to_three(engine: AnswerEngine, digest: Di
         if answer.kind == "not_in_article":
             assert answer.sentences == []
             continue
-        assert 1 <= len(answer.sentences) <= 3, question
+        # A quote shows itself: its sentences follow only where they add to it.
+        least = 0 if answer.kind == "quote" else 1
+        assert least <= len(answer.sentences) <= 3, question
         for passage in answer.sentences:
             assert passage.text in digest.article.paragraph(passage.paragraph)
         item = answer.figure or answer.quote
@@ -373,7 +379,7 @@ def test_a_question_about_someones_words_can_answer_with_a_quote(
     assert answer.quote is not None
     assert "deterrents" in answer.quote.text
     assert answer.paragraph == 5
-    assert answer.sentences[0].paragraph == 5
+    assert all(passage.paragraph == 5 for passage in answer.sentences)
 
 
 def test_a_plain_question_answers_with_sentences(engine: AnswerEngine) -> None:
@@ -416,3 +422,242 @@ def test_answering_is_fast(engine: AnswerEngine) -> None:
     per_question = (time.perf_counter() - start) / (5 * len(questions))
     # About 0.2 ms here; generous for slow CI machines and coverage tracing.
     assert per_question < 0.005
+
+
+# --- question types, numbers, abbreviations (general English, no story's words) ------------
+
+
+def document_terms(text: str) -> set[str]:
+    """A document's terms and answer types, as the engine indexes a sentence."""
+    return set(terms(text)) | set(GENERIC.answer_types(text))
+
+
+@pytest.mark.parametrize(
+    ("question", "marker"),
+    [
+        ("When does construction begin?", "#time"),
+        ("how many people were evacuated", "#qty"),
+        ("How much did it cost?", "#qty"),
+        ("how long was the dock closed", "#dur"),
+        ("Why do islanders commute?", "#why"),
+        ("who voted against it", "#who"),
+        ("where will it be built", "#where"),
+    ],
+)
+def test_a_question_asks_for_its_type(question: str, marker: str) -> None:
+    assert marker in terms(question)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "marker"),
+    [
+        ("Construction would start in September.", "#time"),
+        ("The dock was closed for eleven days.", "#dur"),
+        ("The 48-hour strike began.", "#dur"),
+        ("They commute because the jobs are on this side.", "#why"),
+        ("It was cancelled due to the storm.", "#why"),
+        ("Said Mayor Ines Calder.", "#who"),
+        ("The terminal will be built at Calder Point.", "#where"),
+        ("The union rejected the offer.", "#yesno"),
+    ],
+)
+def test_a_sentence_serves_its_answer_type(sentence: str, marker: str) -> None:
+    assert marker in document_terms(sentence)
+
+
+def test_a_sentence_without_the_type_does_not_claim_it() -> None:
+    plain = document_terms("the council met and talked")
+    assert not plain & {"#time", "#dur", "#why", "#qty", "#where"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["nine ferries", "a third of the budget", "voted 7-2", "a 300-meter wall", "one in five"],
+)
+def test_number_words_and_hyphenated_numbers_are_quantities(text: str) -> None:
+    assert "#qty" in terms(text)
+
+
+def test_snowball_stems_fold_inflections() -> None:
+    assert fold("evacuated") == fold("evacuation")
+    assert fold("began") == fold("begins") == fold("begin")
+    assert fold("cancelled") == fold("canceling")
+
+
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [
+        ("The vote is on Dec. 4 at 7 p.m. in the U.S. Capitol. It passed.", 2),
+        ("Trucks are barred between 7 p.m. and 7 a.m. The council agreed.", 2),
+        ("MERRIDALE, Oct. 12 - Floods hit. Six are missing.", 2),
+    ],
+)
+def test_abbreviations_do_not_end_sentences(text: str, count: int) -> None:
+    assert len(split_sentences(text)) == count
+
+
+# --- what an answer shows --------------------------------------------------------------------
+
+
+def test_an_answer_never_repeats_a_sentence(engine: AnswerEngine) -> None:
+    for question in [q["question"] for q in load_questions()] + [
+        "what did chertoff say about deterrents?"
+    ]:
+        answer = engine.answer(question)
+        shown = [" ".join(p.text.split()) for p in answer.sentences]
+        assert len(shown) == len(set(shown)), question
+        if answer.quote is not None:
+            quoted = " ".join(words(answer.quote.text))
+            for passage in answer.sentences:
+                assert " ".join(words(passage.text)) not in quoted, question
+
+
+def test_a_quote_answer_shows_no_split_copy_of_itself(engine: AnswerEngine) -> None:
+    answer = engine.answer("what did Chertoff say about deterrents?")
+    assert answer.kind == "quote"
+    assert answer.quote is not None
+    assert all(not p.text.startswith('"They will not') for p in answer.sentences)
+
+
+def test_what_a_party_said_prefers_its_own_words(engine: AnswerEngine, digest: Digest) -> None:
+    answer = engine.answer("what did China say?")
+    speaker = answer.quote.speaker if answer.quote is not None else answer.sentences[0].text
+    assert "Chertoff" not in speaker
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["中国同意接收移民吗\uff1f", "Что сказал Китай?", "ماذا قالت الصين؟", "中国 39,000?"],
+)
+def test_a_question_in_another_script_gets_the_other_language_reply(
+    engine: AnswerEngine, question: str
+) -> None:
+    assert engine.answer(question).kind == "other_language"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "¿Qué dijo China sobre los migrantes?",
+        "Qu'a dit la Chine sur les migrants ?",
+        "Was hat China über die Migranten gesagt?",
+    ],
+)
+def test_a_question_clearly_in_another_latin_language_is_recognised(
+    engine: AnswerEngine, question: str
+) -> None:
+    assert engine.answer(question).kind == "other_language"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what did Chertoff say in Beijing?",
+        "café Chertoff?",
+        "who is Jose del Rio",
+        "did the mayor of La Paz say que sera sera",
+    ],
+)
+def test_english_with_accents_is_still_english(engine: AnswerEngine, question: str) -> None:
+    assert engine.answer(question).kind != "other_language"
+
+
+# --- editor's questions ----------------------------------------------------------------------
+
+EDITOR_QUESTIONS = """
+questions:
+  - question: Why won't China take the migrants back?
+    answer: China says it has not verified that they are Chinese.
+    cite: [2]
+"""
+
+
+def test_an_editors_question_answers_a_close_paraphrase(seeds_copy: Path) -> None:
+    with seeds_copy.open("a", encoding="utf-8") as file:
+        file.write(EDITOR_QUESTIONS)
+    digest, problems = inspect_digest(seeds_copy)
+    assert problems == [], problems
+    assert digest is not None
+    engine = AnswerEngine(digest)
+    answer = engine.answer("why won't china take back the migrants")
+    assert answer.kind == "editor"
+    assert answer.editor is not None
+    assert answer.editor.answer.startswith("China says")
+    assert answer.paragraph == 2
+    assert all(passage.paragraph == 2 for passage in answer.sentences)
+    # A question about something else is left to retrieval.
+    assert engine.answer("what is the Megaports Initiative?").kind != "editor"
+
+
+@pytest.mark.parametrize(
+    ("edit", "rule"),
+    [
+        ("cite: [2]", "paragraph-out-of-range"),
+        ("answer: China says it has not verified that they are Chinese.", "number-not-in-article"),
+    ],
+)
+def test_an_editors_question_is_grounded(seeds_copy: Path, edit: str, rule: str) -> None:
+    broken = {
+        "cite: [2]": "cite: [99]",
+        "answer: China says it has not verified that they are Chinese.": (
+            "answer: China says it has verified 41,234 of them."
+        ),
+    }[edit]
+    with seeds_copy.open("a", encoding="utf-8") as file:
+        file.write(EDITOR_QUESTIONS.replace(edit, broken))
+    digest, problems = inspect_digest(seeds_copy)
+    assert digest is None
+    assert [problem.rule for problem in problems] == [rule]
+
+
+def test_a_yes_no_question_is_settled_by_a_refusal(engine: AnswerEngine, digest: Digest) -> None:
+    # Paragraph 3 says China agreed to something else (smuggling); paragraph 2 settles it.
+    answer = engine.answer("did China agree to take them back?")
+    assert answer.paragraph == 2
+    assert "refused" in answer.sentences[0].text
+
+
+def test_a_yes_no_question_asks_for_a_verdict(engine: AnswerEngine) -> None:
+    query = engine.query("did China agree to take them back?")
+    assert "#yesno" in query
+    assert fold("agree") not in query
+    assert "#yesno" not in engine.query("what did China agree to?")
+
+
+@pytest.mark.parametrize(
+    ("text", "marker"),
+    [
+        ("Moreno, 44, a former schoolteacher, won.", "#age"),
+        ("a nine-year-old boy was among the dead", "#age"),
+        ("the final is at the stadium on May 23", "#time"),
+        ("the alert arrived at 3:40 a.m.", "#time"),
+        ("the council will meet again next week", "#time"),
+    ],
+)
+def test_ages_dates_and_clock_times(text: str, marker: str) -> None:
+    assert marker in document_terms(text)
+
+
+def test_a_bare_unit_of_time_is_a_duration_not_a_date() -> None:
+    found = document_terms("the company must pay within 60 days")
+    assert "#dur" in found
+    assert "#time" not in found
+
+
+def test_general_english_equivalents_need_no_lexicon() -> None:
+    assert terms("when does construction begin") == terms("when does construction start")
+    assert terms("shut") == terms("closed")
+    assert terms("winner") == terms("won")
+    assert terms("deal") != terms("agreement")  # a story's equivalence, not general English
+
+
+def test_light_verbs_and_emphatic_own_are_not_content() -> None:
+    assert terms("when did he become manager") == terms("when manager")
+    assert fold("own") not in terms("the city would pay on its own")
+    assert fold("own") in terms("who owns the company")
+
+
+def test_how_old_asks_for_an_age(engine: AnswerEngine) -> None:
+    assert "#age" in terms("how old is he")
+    # The seed gives nobody's age: the honest reply, not a sentence naming him.
+    assert engine.answer("how old is michael chertoff").kind == "not_in_article"

@@ -116,3 +116,16 @@ def test_the_command_writes_its_json(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert document["machine"]["nproc"] >= 1
     assert any(row["figure"].startswith("render ") for row in document["table"])
     assert "| figure" in capsys.readouterr().out
+
+
+def test_answering(tmp_path: Path) -> None:
+    results = run("answering", tmp_path)
+    answering = results.answering
+    assert answering is not None
+    # Every evaluation question of the seed and of every story was timed.
+    assert answering.questions >= 74 + 6 * 30
+    assert answering.timings == answering.questions * SMOKE.answer_repeats
+    assert positive(answering.median) and positive(answering.p99)
+    assert answering.median <= answering.p99
+    figures = [row.figure for row in table(results)]
+    assert figures == ["answer a question (median)", "answer a question (p99)"]

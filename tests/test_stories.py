@@ -3,8 +3,8 @@
 Each story directory holds ``article.txt``, a ``digest.yaml`` that must pass every grounding
 rule, and ``questions.yaml``: reader questions in the format of tests/data/questions.yaml.
 :func:`measure` scores the answer engine on a story's questions (top-1 paragraph and honest
-"not in the article" replies); the accuracy bar is asserted elsewhere once the engine is
-general.
+"not in the article" replies). ``nurses-strike`` is held out: written before the engine was
+made general and never used to tune it, so its figure is the honest one for an unseen story.
 """
 
 from __future__ import annotations
@@ -23,6 +23,23 @@ STORIES_DIR = Path(__file__).parent / "data" / "stories"
 STORIES = sorted(path.name for path in STORIES_DIR.iterdir() if path.is_dir())
 MIN_ANSWERABLE = 25
 MIN_UNANSWERABLE = 5
+MIN_ACCURACY = 0.9
+HELD_OUT = "nurses-strike"
+RIGHT_TODAY = {
+    # Top-1 right answers today, out of the answerable questions. The 90% bar of the issue
+    # is not met on any story yet (README, "Answering questions"): until it is, no change to
+    # the engine may lose a right answer on balance. Raise a floor when a story gains.
+    "council-ferry": 22,
+    "cup-semifinal": 19,
+    "mayoral-recount": 18,
+    "nurses-strike": 10,
+    "quarterly-results": 16,
+    "tannery-appeal": 14,
+    "valley-floods": 23,
+}
+HONEST_TODAY = {"council-ferry": 4, "tannery-appeal": 3}
+"""Stories where some unanswerable questions still get an answer: the honest replies today."""
+"""Stories where some unanswerable question still gets an answer instead of the honest reply."""
 
 
 def load_questions(story: str) -> list[dict[str, Any]]:
@@ -150,3 +167,22 @@ def test_story_metadata_is_read_not_numbered() -> None:
         None,
     )
     assert election.paragraph(1).startswith("Councillor Isabel Moreno was declared")
+
+
+@pytest.mark.parametrize("story", STORIES)
+def test_story_top1_accuracy_does_not_fall(story: str) -> None:
+    result = measure(story)
+    floor = RIGHT_TODAY.get(story, round(MIN_ACCURACY * result.answerable + 0.5))
+    assert result.right >= floor, "\n".join(result.misses)
+
+
+@pytest.mark.parametrize("story", STORIES)
+def test_story_unanswerable_questions_get_the_honest_reply(story: str) -> None:
+    result = measure(story)
+    assert result.honest >= HONEST_TODAY.get(story, result.unanswerable), "\n".join(result.misses)
+
+
+def test_the_held_out_story_is_measured() -> None:
+    assert HELD_OUT in STORIES
+    result = measure(HELD_OUT)
+    assert result.answerable >= MIN_ANSWERABLE

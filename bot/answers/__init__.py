@@ -1,9 +1,10 @@
 """Free-text questions answered from the article: lexical retrieval, Telegram-free.
 
 :mod:`~bot.answers.language` holds the generic English the engine needs,
-:mod:`~bot.answers.text` turns text into terms (with a digest's lexicon), sentences and
-social verdicts, :mod:`~bot.answers.scoring` is BM25, and :mod:`~bot.answers.engine`
-answers a question from one digest.
+:mod:`~bot.answers.text` turns text into terms (Snowball stems, a digest's lexicon) and
+answer types, sentences, social verdicts and other-language questions,
+:mod:`~bot.answers.scoring` is BM25, and :mod:`~bot.answers.engine` answers a question
+from one digest.
 """
 
 from bot.answers.engine import Answer, AnswerEngine, AnswerKind, Passage

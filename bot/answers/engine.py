@@ -1,53 +1,82 @@
 """Free-text questions answered from the article: lexical retrieval, Telegram-free.
 
 The engine returns data, never sentences of its own: the verbatim article sentences that
-answer a question (each with its paragraph number), or the digest figure or quote it
-matches, or a verdict (``not_in_article``, ``greeting``, ``thanks``) that a template words.
+answer a question (each with its paragraph number), the digest figure, quote or editor's
+question it matches, or a verdict (``not_in_article``, ``other_language``, ``greeting``,
+``thanks``) that a template words.
 
 How a question is answered (:meth:`AnswerEngine.answer`):
 
-1. A message made only of greeting or thanks words is recognised as such (:func:`social_kind`)
-   before any retrieval.
-2. The question and every document are reduced to *terms* by the digest's
-   :class:`~bot.answers.text.Lexicon` (see :mod:`bot.answers.text`): case, plurals and
-   number formats folded, question phrases made markers (``how many`` -> ``#qty``,
-   ``when`` -> ``#time``), stop words dropped, and the words and phrases of each lexicon
-   entry (the digest's ``lexicon``, plus the verbs of speech) made one concept term.
-3. BM25 (:class:`~bot.answers.scoring.BM25`) over the article's sentences scores
-   every sentence; the score is multiplied by the share of the question's (known) terms the
+1. A message made only of greeting or thanks words is recognised as such (:func:`social_kind`);
+   one written mostly outside the Latin script is ``other_language`` (the article is
+   English: retrieval could only find stray names).
+2. An editor's question (the digest's ``questions``) that shares :data:`EDITOR_MATCH` of its
+   terms with the reader's, both ways, answers with the editor's words and citation.
+3. The question and every document are reduced to *terms* by the digest's
+   :class:`~bot.answers.text.Lexicon` (see :mod:`bot.answers.text`): Snowball stems, number
+   formats joined, general-English equivalents and the digest's ``lexicon`` made one concept
+   term, stop words dropped, and the question's type made a marker (``how many`` -> ``#qty``,
+   ``when`` -> ``#time``, ``who`` -> ``#who``...). Each document also carries the markers of
+   the answer types it can serve (a number, a date, a duration, a name or role, a place, a
+   reason, a verdict, an age): a typed question meets a sentence of its type. A yes/no
+   question asks for a verdict (``#yesno``) in place of its verdict verb: "did X agree" is
+   settled by "X refused" too.
+4. BM25 (:class:`~bot.answers.scoring.BM25`) over the article's sentences scores every
+   sentence; the score is multiplied by the share of the question's (known) terms the
    sentence matches, as Lucene's coordination factor did, so that a short sentence matching
    one term does not beat one matching them all. Digest items are scored with the same
    statistics (the sentences' IDF and average length):
 
-   * figures (value and label) and quotes (speaker, "said" and text) are *answer candidates*
-     when the question asks for their kind: a quantity (``#qty``) for figures, someone's
-     words (a verb of speech) for quotes. Such an item answers if it scores at least as well as the
-     best sentence (it carries the curated label and citation); key figures first on a tie.
-   * key points, statements, people and timeline events are *support*: they never answer,
-     but the best one citing a sentence's paragraph may *bridge* the question terms the
-     sentence lacks, adding :data:`SUPPORT_WEIGHT` times its score for those terms.
-4. The winner is an answer only if its score reaches :data:`MIN_SCORE` and its *evidence*
+   * figures (value and label) answer a quantity question, quotes and statements (speaker,
+     role, "said" and text) a question about someone's words, the speaker named in the
+     question counting :data:`SPEAKER_BONUS` times; key points, people and timeline events
+     answer any question, at :data:`ITEM_WEIGHT`, with the sentences of the paragraphs they
+     cite. An item answers if it scores at least as well as the best sentence.
+   * key points, statements, people and timeline events also *bridge*: the best one citing
+     a sentence's paragraph adds :data:`SUPPORT_WEIGHT` times its score for the question
+     terms the sentence lacks.
+5. The winner is an answer only if its score reaches :data:`MIN_SCORE` and its *evidence*
    (its own terms, its paragraph(s), their support items, an item's context) covers
    :data:`MIN_COVERAGE` of the question's terms, where a term that neither the article nor
-   the digest ever uses counts :data:`UNKNOWN_TERM_WEIGHT` times: "when was X born" names X,
-   but nothing in the article speaks of "born" or of a date.
-   Otherwise the answer is ``not_in_article``.
+   the digest ever uses counts :data:`UNKNOWN_TERM_WEIGHT` times ("when was X born" names X,
+   but nothing in the article speaks of "born" or of a date) and a known answer type
+   :data:`MARKER_WEIGHT`. Otherwise the answer is ``not_in_article``.
+6. An answer never shows a sentence twice, and a quote is not followed by the sentences it
+   is made of.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
-from bot.answers.language import QUANTITY, SPEECH
+from bot.answers.language import QUANTITY, SETTLE, SPEECH, VERDICT_VERBS, YES_NO_OPENERS
 from bot.answers.scoring import BM25
-from bot.answers.text import Lexicon, social_kind, split_sentences, words
+from bot.answers.text import (
+    Lexicon,
+    fold,
+    is_other_language,
+    social_kind,
+    split_sentences,
+    words,
+)
 from bot.digest import Digest
-from bot.digest.model import Cited, Figure, Quote
+from bot.digest.model import Cited, EditorQuestion, Figure, Quote
 
-AnswerKind = Literal["sentences", "figure", "quote", "not_in_article", "greeting", "thanks"]
+AnswerKind = Literal[
+    "sentences",
+    "figure",
+    "quote",
+    "editor",
+    "not_in_article",
+    "other_language",
+    "greeting",
+    "thanks",
+]
 
 SUPPORT_WEIGHT = 0.25
 """Weight of a support item's (key point, statement, person, event) score for the question
@@ -64,10 +93,35 @@ than 0.5 and every right answer covers at least 0.9: 0.6 sits in that gap."""
 UNKNOWN_TERM_WEIGHT = 2.0
 """How much a question term counts in the coverage when neither the article nor the digest
 ever uses it."""
+MARKER_WEIGHT = 0.5
+"""How much an answer type (a marker such as ``#who``) counts in the coverage: most
+paragraphs name someone or give a number, so finding one says less than finding a word."""
+MARKER_SHARE = 0.5
+"""How much an answer type counts in a candidate's share of the question's terms."""
 CLOSE_TO_BEST = 0.75
 """Further passages are shown only with a score at least this share of the best one."""
 MAX_PASSAGES = 3
+ITEM_WEIGHT = 0.9
+"""A digest item that is not a figure or a quote (a key point, statement, person, event)
+answers for its cited paragraphs when its score, times this weight, beats every sentence:
+the article's own sentence wins a near tie."""
+SPEAKER_BONUS = 1.5
+"""A quote or statement whose speaker the question names scores this many times more:
+"what did X say" wants X's words before others' words about X."""
+EDITOR_MATCH = 0.75
+"""An editor's question answers a reader's when each covers this share of the other's terms
+(on stems, markers included): a paraphrase close enough to be the same question."""
+KEY_FIGURE_BONUS = 1.2
+"""The key figure (the story's headline number) scores this many times more: a quantity
+question that matches it nearly as well as another figure most likely means it."""
+NON_LATIN_SHARE = 0.5
+"""A question whose letters are more than this share outside the Latin script is in another
+language: the article is English, so retrieval could only find stray names."""
 
+
+_YES_NO = re.compile(rf"\W*(?:{'|'.join(sorted(YES_NO_OPENERS))})\b", re.IGNORECASE)
+
+_VERDICT_STEMS = frozenset(fold(verb) for verb in VERDICT_VERBS)
 
 # --- answers -------------------------------------------------------------------------------
 
@@ -92,12 +146,13 @@ class Answer:
     sentences: list[Passage] = field(default_factory=list)
     figure: Figure | None = None
     quote: Quote | None = None
+    editor: EditorQuestion | None = None
     score: float = 0.0
 
     @property
     def paragraph(self) -> int | None:
         """The paragraph that answers: the first passage's, or the item's first citation."""
-        item: Cited | None = self.figure or self.quote
+        item: Cited | None = self.figure or self.quote or self.editor
         if item is not None:
             return item.cite[0]
         return self.sentences[0].paragraph if self.sentences else None
@@ -122,6 +177,9 @@ class _Item:
     passages: tuple[int, ...]
     figure: Figure | None = None
     quote: Quote | None = None
+    speaker: frozenset[str] = frozenset()
+    """The terms of a quote's or statement's speaker (for :data:`SPEAKER_BONUS`)."""
+    weight: float = 1.0
 
 
 class AnswerEngine:
@@ -130,6 +188,7 @@ class AnswerEngine:
     def __init__(self, digest: Digest) -> None:
         article = digest.article
         document = digest.document
+        self._document_model = document
         self.lexicon = Lexicon(document.lexicon)
         terms = self.lexicon.terms
         self.passages: tuple[Passage, ...] = tuple(
@@ -163,7 +222,33 @@ class AnswerEngine:
             self._item(f"{f.value} {f.label}", f, f.value, figure=f) for f in document.figures
         ]
         self._quotes = [
-            self._item(f"{q.speaker} said {q.text}", q, q.text, quote=q) for q in document.quotes
+            self._item(
+                f"{self._who(q.speaker)} said {q.text}",
+                q,
+                q.text,
+                quote=q,
+                speaker=self._who(q.speaker),
+            )
+            for q in document.quotes
+        ]
+        self._said = [
+            self._item(
+                f"{self._who(said.speaker)} said {said.text}",
+                said,
+                said.text,
+                speaker=self._who(said.speaker),
+                weight=ITEM_WEIGHT,
+            )
+            for said in document.statements
+        ]
+        # Key points, people and timeline events answer for the paragraphs they cite.
+        self._others = [
+            self._item(text, item, text, weight=ITEM_WEIGHT)
+            for item, text in support_texts
+            if item not in document.statements
+        ]
+        self._editor = [
+            (entry, frozenset(self.lexicon.terms(entry.question))) for entry in document.questions
         ]
         self.vocabulary = frozenset(
             term
@@ -172,26 +257,38 @@ class AnswerEngine:
             for term in doc.counts
         ) | {term for item in [*self._figures, *self._quotes] for term in item.context}
 
+    def _who(self, speaker: str) -> str:
+        """A speaker's name and role: "what did the mayor say" names the speaker too."""
+        entity = self._document_model.entity(speaker)
+        return f"{speaker} {entity.role or ''}" if entity is not None else speaker
+
     def _document(self, text: str, paragraphs: tuple[int, ...]) -> _Document:
         found = self.lexicon.terms(text)
-        return _Document(Counter(found), len(found), paragraphs)
+        kinds = [kind for kind in self.lexicon.answer_types(text) if kind not in found]
+        # The answer types are marks, not words: they do not make a text longer.
+        return _Document(Counter(found + kinds), len(found), paragraphs)
 
     def _item(
         self,
         text: str,
-        item: Figure | Quote,
+        item: Cited,
         words_in_article: str,
         *,
         figure: Figure | None = None,
         quote: Quote | None = None,
+        speaker: str = "",
+        weight: float = 1.0,
     ) -> _Item:
         """An answer candidate scored on ``text``, shown with the sentences holding its words."""
+        context = getattr(item, "context", None) or ""
         return _Item(
             self._document(text, tuple(item.cite)),
-            frozenset(self.lexicon.terms(item.context or "")),
+            frozenset(self.lexicon.terms(context)),
             self._sources(item.cite, words_in_article),
             figure=figure,
             quote=quote,
+            speaker=frozenset(self.lexicon.terms(speaker)),
+            weight=weight,
         )
 
     def _sources(self, cite: Sequence[int], text: str) -> tuple[int, ...]:
@@ -204,11 +301,16 @@ class AnswerEngine:
     # --- answering -------------------------------------------------------------------------
 
     def answer(self, question: str) -> Answer:
-        """The best 1-3 sentences, figure or quote for ``question``, or a verdict."""
+        """The editor's answer, or the best 1-3 sentences, figure or quote, or a verdict."""
         kind = social_kind(question)
         if kind is not None:
             return Answer(kind)
-        query = self.lexicon.terms(question)
+        if is_other_language(question, NON_LATIN_SHARE):
+            return Answer("other_language")
+        editor = self._editor_answer(frozenset(self.lexicon.terms(question)))
+        if editor is not None:
+            return editor
+        query = self.query(question)
         known = frozenset(term for term in query if term in self.vocabulary)
         if not known or not self.passages:
             return Answer("not_in_article")
@@ -222,11 +324,17 @@ class AnswerEngine:
         items = [
             *(self._figures if QUANTITY in known else ()),
             *(self._quotes if SPEECH in known else ()),
+            *(self._said if SPEECH in known else ()),
+            *self._others,
         ]
         best_item: _Item | None = None
         item_score = 0.0
         for item in sorted(items, key=lambda item: not (item.figure and item.figure.key)):
-            score = self._score(query, known, item.document, support)
+            score = self._score(query, known, item.document, support) * item.weight
+            if item.speaker and item.speaker & (known - {SPEECH}):
+                score *= SPEAKER_BONUS
+            if item.figure is not None and item.figure.key:
+                score *= KEY_FIGURE_BONUS
             if score > item_score:  # strictly: an earlier (key) item keeps a tie
                 best_item, item_score = item, score
         if best_item is not None and item_score < best_score:
@@ -245,17 +353,62 @@ class AnswerEngine:
         evidence = self._evidence(paragraphs, own)
         if best_score < MIN_SCORE or self.coverage(query, evidence) < MIN_COVERAGE:
             return Answer("not_in_article", score=best_score)
-        sentences = [self.passages[i] for i in chosen[:MAX_PASSAGES]]
-        if best_item is None:
+        if best_item is not None and best_item.quote is not None:
+            # The quote is shown itself: only sentences that add to it, in article order.
+            chosen = sorted(
+                i for i in chosen if not _within(self.passages[i].text, best_item.quote.text)
+            )
+        sentences = _unique(self.passages[i] for i in chosen)
+        if best_item is None or (best_item.figure is None and best_item.quote is None):
             return Answer("sentences", sentences, score=best_score)
         if best_item.figure is not None:
             return Answer("figure", sentences, figure=best_item.figure, score=best_score)
         return Answer("quote", sentences, quote=best_item.quote, score=best_score)
 
+    def query(self, question: str) -> list[str]:
+        """The terms a question is answered with: its own, and what a yes/no one asks."""
+        query = self.lexicon.terms(question)
+        if SETTLE not in query and _YES_NO.match(question):
+            # "did X agree to Y" is settled by "X refused Y" as well as by "X agreed".
+            asked = {fold(word) for word in words(question)} & _VERDICT_STEMS
+            verdicts = {self.lexicon.words.get(stem, stem) for stem in asked}
+            query = [SETTLE if term in verdicts else term for term in query]
+            if SETTLE not in query:
+                query.append(SETTLE)
+        return query
+
+    def _editor_answer(self, query: frozenset[str]) -> Answer | None:
+        """The editor's answer to the listed question closest to ``query``, if close enough."""
+        best: tuple[float, EditorQuestion] | None = None
+        for entry, expected in self._editor:
+            shared = len(query & expected)
+            if not shared:
+                continue
+            closeness = min(shared / len(query), shared / len(expected))
+            if closeness >= EDITOR_MATCH and (best is None or closeness > best[0]):
+                best = (closeness, entry)
+        if best is None:
+            return None
+        entry = best[1]
+        sources = self._sources(entry.cite, entry.answer)
+        return Answer(
+            "editor",
+            _unique(self.passages[i] for i in sources),
+            editor=entry,
+            score=best[0],
+        )
+
     def coverage(self, query: Sequence[str], evidence: frozenset[str]) -> float:
-        """Share of the question's terms found in ``evidence``; unknown terms weigh more."""
-        found = sum(1.0 for term in query if term in evidence)
-        total = sum(1.0 if term in self.vocabulary else UNKNOWN_TERM_WEIGHT for term in query)
+        """Share of the question's terms found in ``evidence``: a term the article and the
+        digest never use weighs more, a known answer type less (see :data:`MARKER_WEIGHT`)."""
+
+        def weight(term: str) -> float:
+            if term not in self.vocabulary:
+                return UNKNOWN_TERM_WEIGHT
+            return MARKER_WEIGHT if term[0] == "#" else 1.0
+
+        found = sum(weight(term) for term in query if term in evidence)
+        total = sum(weight(term) for term in query)
         return found / total if total else 0.0
 
     def _term_scores(self, query: Sequence[str], doc: _Document) -> dict[str, float]:
@@ -293,7 +446,7 @@ class AnswerEngine:
                 if value > bridge:
                     bridge = value
                     bridged = frozenset(term for term in missing if term in scores)
-        share = (len(matched) + SUPPORT_WEIGHT * len(bridged)) / len(known)
+        share = (_weight(matched) + SUPPORT_WEIGHT * _weight(bridged)) / _weight(known)
         return (own + SUPPORT_WEIGHT * bridge) * share
 
     def _evidence(self, paragraphs: Iterable[int], own: Iterable[str]) -> frozenset[str]:
@@ -302,6 +455,38 @@ class AnswerEngine:
             evidence |= self._paragraph_terms.get(number, frozenset())
             evidence |= self._support_terms.get(number, frozenset())
         return frozenset(evidence)
+
+
+def _weight(found: Iterable[str]) -> float:
+    """How many terms ``found`` holds, an answer type counting :data:`MARKER_SHARE`."""
+    return sum(MARKER_SHARE if term[0] == "#" else 1.0 for term in found)
+
+
+def _within(sentence: str, quote: str) -> bool:
+    """Whether ``sentence`` says nothing beyond ``quote`` (quote marks and case aside)."""
+    inner = _plain(sentence)
+    return bool(inner) and inner in _plain(quote)
+
+
+@lru_cache(maxsize=4096)
+def _plain(text: str) -> str:
+    """``text`` as its lower-cased words: what two copies of a sentence have in common."""
+    return " ".join(words(text))
+
+
+def _unique(passages: Iterable[Passage], limit: int = MAX_PASSAGES) -> list[Passage]:
+    """At most ``limit`` of ``passages`` without repeats: an answer never shows a sentence
+    twice."""
+    seen: set[str] = set()
+    kept: list[Passage] = []
+    for passage in passages:
+        key = _plain(passage.text)
+        if key not in seen:
+            seen.add(key)
+            kept.append(passage)
+            if len(kept) == limit:
+                break
+    return kept
 
 
 def _overlaps(item: str, sentence: str) -> bool:

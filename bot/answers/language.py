@@ -1,8 +1,10 @@
 """Generic English the answer engine needs, as data: no story's people, places or words.
 
-What is here holds for any English news report: function words, question words, irregular
-verb forms, words that make a text a number or a time, the verbs of speech, the particles
-of phrasal verbs, greetings and thanks. A story's own vocabulary (its names, its synonyms)
+What is here holds for any English news report: function words, question words and the
+answer types they ask for, irregular verb forms, words that make a text a number, a time, a
+duration, a reason, a verdict, a person or a place, the verbs of speech, general-English
+equivalents (readers' paraphrases: "begin" for "start"), the particles of phrasal verbs,
+greetings and thanks. A story's own vocabulary (its names, its synonyms)
 comes from the digest's ``lexicon`` instead (see :class:`bot.answers.text.Lexicon`).
 """
 
@@ -17,6 +19,18 @@ TIME = "#time"
 """The marker term of a time: a day, week, year... in a text, or "when" in a question."""
 SPEECH = "say"
 """The concept term of the verbs of speech: a question with it may be answered by a quote."""
+PERSON = "#who"
+"""The marker term of a person or role: a name or a role word in a text, or "who"."""
+PLACE = "#where"
+"""The marker term of a place: "in"/"at"... before a name, a place noun, or "where"."""
+DURATION = "#dur"
+"""The marker term of a duration: a number before a unit of time, or "how long"."""
+REASON = "#why"
+"""The marker term of a reason: "because", "due to", "so that"..., or "why"."""
+AGE = "#age"
+"""The marker term of an age: "Moreno, 44," or "a 120-year-old plant", or "how old"."""
+SETTLE = "#yesno"
+"""The marker term of a verdict (agreed, refused, not...), or a yes/no question."""
 
 
 def _word_set(text: str) -> frozenset[str]:
@@ -34,9 +48,12 @@ STOP_WORDS = _word_set(
     happen happened happens mean means meant explain describe thing things anything
     something else like really exactly ok okay well get gets got getting people person
     persons involved involve whats many much one kind lot let issue issues topic topics
-    subject subjects after before during through without because against among within
+    subject subjects after before during through without because among within
     while since until under between yet still already actually ever point purpose reason
-    goal aim article story report text piece according news bot
+    goal aim article story report text piece according news bot ever per
+    go goes went gone going come comes came coming become becomes became becoming
+    take takes took taken make makes made making think thinks thought seem seems seemed
+    supposed
     hi hello hey hiya howdy greetings thanks thank thx cheers
     """
 )
@@ -72,37 +89,281 @@ IRREGULAR: Mapping[str, str] = MappingProxyType(
         "faster": "fast",
         "quicker": "quick",
         "sooner": "soon",
+        "children": "child",
+        "kids": "kid",
+        "men": "man",
+        "women": "woman",
+        "laid": "lay",
+        "heard": "hear",
+        "began": "begin",
+        "begun": "begin",
+        "rose": "rise",
+        "risen": "rise",
+        "fell": "fall",
+        "fallen": "fall",
+        "won": "win",
+        "lost": "lose",
+        "paid": "pay",
+        "built": "build",
+        "bought": "buy",
+        "sold": "sell",
+        "chose": "choose",
+        "chosen": "choose",
+        "gave": "give",
+        "given": "give",
+        "made": "make",
+        "found": "find",
+        "kept": "keep",
+        "led": "lead",
+        "ran": "run",
+        "saw": "see",
+        "seen": "see",
+        "thought": "think",
+        "wrote": "write",
+        "written": "write",
+        "broke": "break",
+        "broken": "break",
+        "spent": "spend",
+        "drove": "drive",
+        "driven": "drive",
+        "grew": "grow",
+        "grown": "grow",
+        "knew": "know",
+        "known": "know",
+        "fought": "fight",
+        "stood": "stand",
+        "sought": "seek",
+        "struck": "strike",
+        "hung": "hang",
+        "shot": "shoot",
+        "cancelled": "cancel",
+        "canceled": "cancel",
+        "died": "die",
+        "dead": "die",
+        "deaths": "death",
     }
 )
-"""Irregular forms the suffix folding cannot reach."""
+"""Irregular forms the stemmer cannot reach (it strips suffixes, it knows no vocabulary)."""
 
-NUMBER_WORDS = frozenset(["hundred", "thousand", "million", "billion", "dozen"])
-"""Words that make a text a quantity (besides digits); compared after folding."""
+NUMBER_WORDS = _word_set(
+    """
+    two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen
+    sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety
+    hundred thousand million billion trillion dozen dozens hundreds thousands millions
+    half third thirds quarter quarters percent twice double triple tenth fifth
+    """
+)
+"""Words that make a text a quantity (besides digits): "nine", "a third", "one in five" (by
+"five"); compared after folding. "one" is left out: "one of them" counts nothing."""
+DURATION_UNITS = _word_set("second minute hour day night week month year decade century")
+"""Units that make a number before them a duration ("eleven days", "48-hour")."""
+REASON_WORDS = _word_set("because due cause caused reason since therefore amid blame why")
+"""Words that give a reason in news English ("because", "due to", "so that", "since")."""
+SETTLE_WORDS = _word_set(
+    """
+    not no never yes refuse refused reject rejected decline declined deny denied agree agreed
+    accept accepted approve approved confirm confirmed won lost stayed remain remained
+    """
+)
+"""Words that settle a yes/no question either way: an agreement, a refusal, a negation."""
+PERSON_WORDS = _word_set(
+    """
+    minister mayor president secretary chief executive director spokesman spokeswoman
+    spokesperson official officials chairman chairwoman chair leader head manager coach
+    captain judge lawyer attorney officer police councillor councilor member members nurse
+    doctor resident residents worker workers engineer engineers economist analyst analysts
+    founder governor senator commissioner inspector professor teacher player players
+    """
+)
+"""Role words: a text with one names a person by role ("the mayor", "city engineers")."""
+PLACE_WORDS = _word_set(
+    """
+    city town village island river valley street road avenue square point pier port harbor
+    harbour coast bay county region district state country border bridge station airport
+    site hill hills north south east west mainland downtown centre center court stadium
+    """
+)
+"""Place nouns: a text with one names a place ("the site", "the valley")."""
+LOCATIVES = _word_set("in at near from outside inside across into to on")
+"""Prepositions that put a following capitalised name in place ("at Calder Point")."""
+POSSESSIVES = _word_set("its their his her our my your whose")
+"""Possessive determiners: "own" after one is emphasis ("on its own"), not a verb."""
+YES_NO_OPENERS = _word_set(
+    "did does do is are was were has have had will would can could should shall"
+)
+"""First words of a yes/no question ("did China agree...")."""
 TIME_WORDS = _word_set(
     """
     monday tuesday wednesday thursday friday saturday sunday today tonight yesterday
-    tomorrow day week weekend month year decade now ago recently soon later earlier
+    tomorrow now ago recently soon later earlier morning afternoon evening midnight noon
+    spring summer autumn winter
     january february march april may june july august september october november december
     """
 )
-"""Words that make a text a time (besides a year such as 2005); compared after folding."""
+"""Words that make a text a time (besides a year such as 2005, a clock time such as 3:40 or
+7 p.m., and a period named relative to now, see :data:`RELATIVE_PERIODS`); compared after
+folding. "day", "week"... alone are not: "60 days" is a duration, not a date."""
+RELATIVE_WORDS = _word_set("last next this previous coming following same")
+RELATIVE_PERIODS = _word_set("day week weekend month year decade season quarter night")
+"""A period after one of :data:`RELATIVE_WORDS` is a time: "last week", "next year"."""
 
 QUESTION_PHRASES: tuple[tuple[str, str], ...] = (
     # Replaced in this order, as whole words, on the lower-cased text before tokenising.
-    (r"how many|how much|number of|amount of|numbers?|figures?|statistics?|stats?", QUANTITY),
-    (r"when|what time|what day|what date|how long ago", TIME),
+    (r"how long ago", TIME),
+    (r"how old|what age|aged?", AGE),
+    (r"how long|for how long|how much time", DURATION),
+    (
+        r"how many|how much|how big|how large|how high|how far|what share|"
+        r"what percentage|what proportion|percentage|number of|amount of|numbers?|figures?|"
+        r"statistics?|stats?",
+        QUANTITY,
+    ),
+    (r"when|what time|what day|what date", TIME),
+    # A measurable thing asked for by name ("what was the final score") wants a number too.
+    (
+        r"what (?:is|was|are|were) the (?:\w+ )?(?:score|vote|margin|tally|result|price|"
+        r"cost|rate|total|turnout|salary|budget|population|toll)",
+        rf"\g<0> {QUANTITY}",
+    ),
+    (r"why|how come|what for|what caused|reasons?", REASON),
+    (r"who|whom|whose", PERSON),
+    (r"where", PLACE),
     (r"short term|thus far|so far|up to now|until now", rf"\g<0> {TIME}"),
     (r"going on|go on|good (?:morning|afternoon|evening|day)", ""),
 )
 """What a question asks for, as regular expressions over whole words, and its marker."""
 
-SPEECH_VERBS = ("say", "tell", "talk", "speak", "comment", "add", "remark")
+SPEECH_VERBS = ("say", "tell", "talk", "speak", "comment", "add", "remark", "reply", "respond")
 """The verbs of reported speech in news English; each stands for :data:`SPEECH`."""
+
+
+def _groups(text: str) -> tuple[tuple[str, ...], ...]:
+    return tuple(
+        tuple(term.strip() for term in line.split(",")) for line in text.strip().splitlines()
+    )
+
+
+EQUIVALENTS = _groups(
+    """
+    win, winner, victory, victor
+    begin, start, commence, launch, kick off, get under way
+    finish, conclude, wrap up
+    shut, close, shut down
+    cancel, call off, scrap, axe
+    postpone, delay, put off, push back, reschedule
+    die, kill, dead, death, fatal, lose life
+    injure, hurt, wound, injury
+    evacuate, flee, displace, evacuee
+    cost, price, expense
+    fund, finance, pay for, foot the bill
+    big, large, huge, size
+    increase, rise, raise, grow, go up, climb, jump, hike, boost
+    decrease, fall, drop, go down, reduce, shrink
+    buy, purchase, acquire
+    company, firm, business, corporation
+    employee, staff, workforce
+    employ, work at, work for
+    raise the alarm, alert, warn, warning
+    job, post, position
+    quit, resign, step down
+    dismiss, sack, lay off, layoff, redundancy
+    hire, recruit, take on
+    fine, penalty, penalise, penalize
+    ruling, verdict, judgment, judgement, decide, decision
+    lawyer, attorney, counsel
+    government, administration
+    money, funding, cash
+    build, construct, construction
+    plan, proposal, scheme
+    vote, ballot, poll
+    help, aid, assist, relief
+    rain, rainfall, downpour
+    flood, flooding, inundate, burst its banks, overflow
+    home, house, residence
+    child, kid, boy, girl
+    woman, female
+    current, existing
+    in charge of, head, chair
+    approve, pass, adopt
+    car, vehicle
+    boss, chief executive, ceo, managing director
+    cfo, chief financial officer, finance director
+    profit, net income
+    revenue, sales, turnover
+    stock, shares, share price, stock price
+    shareholder, investor
+    forecast, outlook, guidance
+    worry, concern, fear
+    angry, upset, furious, anger
+    happy, pleased, delighted
+    refuse, reject, decline, turn down, rebuff
+    allow, permit
+    ban, prohibit, forbid
+    need, require
+    want, seek, demand, call for
+    response, reaction
+    problem, trouble, difficulty
+    danger, dangerous, risk, risky, hazard, unsafe
+    quick, fast, rapid, swift
+    soon, shortly
+    total, overall, altogether
+    electricity, power
+    game, match, fixture
+    team, squad
+    fan, supporter, spectator
+    send off, red card
+    equalise, equalize, equaliser, equalizer, level, leveller
+    score, goal
+    pollute, pollution, contaminate, contamination
+    faulty, defective, broken
+    regulator, watchdog
+    investigation, inquiry, probe, investigate
+    compensation, compensate
+    troops, soldier, army, military
+    firefighter, fire crew
+    shelter, refuge
+    deadline, time limit, cutoff
+    fraud, cheat, rig, tamper
+    former, previous, prior
+    next, upcoming
+    favour, favor
+    centre, center
+    organise, organize
+    programme, program
+    defence, defense
+    labour, labor
+    neighbour, neighbor
+    metre, meter
+    kilometre, kilometer
+    litre, liter
+    theatre, theater
+    """
+)
+"""Equivalent words and phrases of general English (and British and American spellings),
+each group one concept: readers paraphrase ("begin" for "start", "shut" for "closed"). Any
+story's own equivalences come from its digest's ``lexicon``."""
+VERDICT_VERBS = _word_set("agree accept approve refuse reject decline deny confirm allow permit")
+"""Verbs a yes/no question asks about that are answered by their opposite as well: "did X
+agree to Y" is settled by "X refused Y"; such a question asks for :data:`SETTLE` instead."""
 
 PARTICLES = frozenset(["back", "out", "up", "down", "off", "away", "on", "in", "over", "go"])
 """The last words of separable phrasal verbs: in a phrase that ends with one, up to
 :data:`MAX_PARTICLE_GAP` words may stand before it ("send them back" is "send back")."""
 MAX_PARTICLE_GAP = 2
+
+FOREIGN_FUNCTION_WORDS = _word_set(
+    """
+    el los las del qué que y está por para una sobre cómo cuándo dónde cuántos cuántas porqué
+    dijo dice dicho la sur dit hat gesagt sind haben wurde ha detto cosa
+    les des du et est une pour avec dans qui quoi comment pourquoi où quand combien
+    der das und ist nicht ein eine mit von zu wer wie warum wann wo wieviele über
+    il gli che di sono perché quando dove quanti quante della
+    não os um uma com porque onde quantos sobre
+    """
+)
+"""Function words of other languages written in the Latin script (Spanish, French, German,
+Italian, Portuguese) that English does not use: a question made of them is not English."""
+MIN_FOREIGN_WORDS = 2
 
 GREETING_CORE = _word_set(
     "hi hello hey hiya howdy yo greetings morning afternoon evening hola salut sup"

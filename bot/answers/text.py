@@ -3,31 +3,57 @@
 :meth:`Lexicon.terms` reduces a text to *terms*: case folding, dotted abbreviations joined
 (``U.S.`` is ``us``, ``p.m.`` is ``pm``), number formats joined (``12,500``, ``12 500`` and
 ``12500`` are one term), question phrases replaced by markers (``how many`` -> ``#qty``,
-``when`` -> ``#time``, see :data:`~bot.answers.language.QUESTION_PHRASES`), a light suffix
-folding (:func:`fold`), the lexicon's phrases and words replaced by their concept, and stop
-words dropped. A text with a number also gets ``#qty``, one with a day, week or year gets
-``#time``: "how many ..." meets what counts, "when ..." what dates.
+``when`` -> ``#time``, ``why`` -> ``#why``, see :data:`~bot.answers.language.QUESTION_PHRASES`),
+Snowball English stems (:func:`fold`), the lexicon's phrases and words replaced by their
+concept, and stop words dropped. A text with a number (in digits or words: "nine", "a third")
+also gets ``#qty``, one with a date or a clock time ``#time``: "how many ..." meets what
+counts, "when ..." what dates. :meth:`Lexicon.answer_types` gives the other answer types a
+document can serve (:func:`markers`: durations, reasons, verdicts, people, places, ages).
 
-The lexicon is the generic verbs of speech plus the equivalences a digest lists under
+The lexicon is the generic verbs of speech and general-English equivalents
+(:data:`~bot.answers.language.EQUIVALENTS`) plus the equivalences a digest lists under
 ``lexicon``: each entry is a group of words or phrases that mean the same in that story.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+from itertools import pairwise
 from typing import Literal
 
+import snowballstemmer  # type: ignore[import-untyped]  # no type information shipped
+
 from bot.answers.language import (
+    AGE,
+    DURATION,
+    DURATION_UNITS,
+    EQUIVALENTS,
+    FOREIGN_FUNCTION_WORDS,
     GREETING_CORE,
     GREETING_FILLER,
     GREETING_PHRASES,
     IRREGULAR,
+    LOCATIVES,
     MAX_PARTICLE_GAP,
+    MIN_FOREIGN_WORDS,
     NUMBER_WORDS,
     PARTICLES,
+    PERSON,
+    PERSON_WORDS,
+    PLACE,
+    PLACE_WORDS,
+    POSSESSIVES,
     QUANTITY,
     QUESTION_PHRASES,
+    REASON,
+    REASON_WORDS,
+    RELATIVE_PERIODS,
+    RELATIVE_WORDS,
+    SETTLE,
+    SETTLE_WORDS,
     SPEECH,
     SPEECH_VERBS,
     STOP_WORDS,
@@ -35,8 +61,12 @@ from bot.answers.language import (
     THANKS_FILLER,
     TIME,
     TIME_WORDS,
+    YES_NO_OPENERS,
 )
 from bot.digest.article import normalise
+
+# snowballstemmer ships no type information; its one call used here is typed in fold().
+_ENGLISH = snowballstemmer.stemmer("english")
 
 # --- words ---------------------------------------------------------------------------------
 
@@ -63,37 +93,17 @@ def words(text: str) -> list[str]:
     return _WORDS.findall(text)
 
 
+@lru_cache(maxsize=1 << 16)
 def fold(word: str) -> str:
-    """A light suffix folding: plurals, -ing, -ed, -ly and a final e; irregular forms by list.
+    """The Snowball (Porter 2) English stem of ``word``; irregular forms first, by list.
 
-    Not a real stemmer: it only has to fold the same way on both sides (``identities`` and
-    ``identity`` -> ``identity``, ``released`` and ``release`` -> ``releas``).
+    Only has to fold the same way on both sides: ``identities`` and ``identity`` are both
+    ``ident``, ``released`` and ``release`` both ``releas``. Numbers are kept as they are.
     """
     word = IRREGULAR.get(word, word)
-    if len(word) <= 3 or not word.isalpha():
+    if len(word) <= 2 or not word.isalpha():
         return word
-    if word.endswith("ies") and len(word) > 4:
-        word = word[:-3] + "y"
-    elif word.endswith(("sses", "xes", "ches", "shes")):
-        word = word[:-2]
-    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
-    if word.endswith("ing") and len(word) >= 6:
-        word = _undouble(word[:-3])
-    elif word.endswith("ied") and len(word) > 4:
-        word = word[:-3] + "y"
-    elif word.endswith("ed") and len(word) >= 5 and not (word.endswith("eed") and len(word) < 6):
-        word = _undouble(word[:-2])
-    elif word.endswith("ly") and len(word) >= 6:
-        word = word[:-2]
-    if word.endswith("e") and len(word) > 4:
-        word = word[:-1]
-    return word
-
-
-def _undouble(stem: str) -> str:
-    if len(stem) >= 3 and stem[-1] == stem[-2] and stem[-1] not in "lsz":
-        return stem[:-1]
+    stem: str = _ENGLISH.stemWord(word)
     return stem
 
 
@@ -104,6 +114,65 @@ _QUESTION_PHRASES = tuple(
 )
 _NUMBER_TERMS = frozenset(fold(word) for word in NUMBER_WORDS)
 _TIME_TERMS = frozenset(fold(word) for word in TIME_WORDS)
+_PERIOD_TERMS = frozenset(fold(word) for word in RELATIVE_PERIODS)
+_CLOCK = re.compile(
+    r"\b\d{1,2}(?: \d\d)? (?:am|pm)\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]* \d{1,2}\b"
+)
+"""A clock time ("7 pm", "3 40 am" once tidied) or a month and day ("May 23", "Oct 12")."""
+_DURATION_TERMS = frozenset(fold(word) for word in DURATION_UNITS)
+_REASON_TERMS = frozenset(fold(word) for word in REASON_WORDS)
+_SETTLE_TERMS = frozenset(fold(word) for word in SETTLE_WORDS)
+_PERSON_TERMS = frozenset(fold(word) for word in PERSON_WORDS)
+_PLACE_TERMS = frozenset(fold(word) for word in PLACE_WORDS)
+_CALENDAR = frozenset(word.capitalize() for word in TIME_WORDS)
+_NAME = r"[A-Z][\w'.-]*"
+_FULL_NAME = re.compile(rf"\b{_NAME}(?:\s+{_NAME})+")
+_PLACED_NAME = re.compile(rf"\b(?:{'|'.join(sorted(LOCATIVES))})\s+(?:the\s+)?({_NAME})")
+_AGE = re.compile(
+    rf"{_NAME}, \d{{1,3}},|\b(?:\d{{1,3}}|[a-z]+)-year-old\b|\baged \d{{1,3}}\b"
+    r"|\b(?:founded|established|built|opened|set up) in \d{4}\b"
+)
+"""An age: "Moreno, 44,", "a nine-year-old boy", "aged 71", "founded in 1911"."""
+_REASON_PHRASES = re.compile(r"\b(?:so that|in order to|as a result|because of)\b", re.I)
+
+
+def _is_quantity(term: str) -> bool:
+    return term[:1].isdigit() or term in _NUMBER_TERMS
+
+
+def _is_time(term: str) -> bool:
+    return term in _TIME_TERMS or (len(term) == 4 and term.isdigit() and term[:2] in ("19", "20"))
+
+
+def markers(text: str, folded: Sequence[str]) -> list[str]:
+    """The answer types beyond quantity and time that ``text`` can serve: a duration, a
+    reason, a verdict, a person, a place (see :mod:`bot.answers.language`), from its folded
+    words (stop words included: "because", "no") and, for names, its capitals. A question
+    asks for one by its own phrases ("how long", "why", "who"...) or, for a verdict, by
+    opening with "did", "is"..."""
+    found: list[str] = []
+    if _AGE.search(text):
+        found.append(AGE)
+    if any(
+        _is_quantity(term) and any(unit in _DURATION_TERMS for unit in folded[at + 1 : at + 3])
+        for at, term in enumerate(folded)
+    ):
+        found.append(DURATION)
+    if _REASON_PHRASES.search(text) or any(term in _REASON_TERMS for term in folded):
+        found.append(REASON)
+    opener = re.match(r"\W*(\w+)", text)
+    if (opener and opener.group(1).casefold() in YES_NO_OPENERS) or any(
+        term in _SETTLE_TERMS for term in folded
+    ):
+        found.append(SETTLE)
+    names = [name for name in _FULL_NAME.findall(text) if name.split()[0] not in _CALENDAR]
+    if names or any(term in _PERSON_TERMS for term in folded):
+        found.append(PERSON)
+    placed = [name for name in _PLACED_NAME.findall(text) if name not in _CALENDAR]
+    if placed or any(term in _PLACE_TERMS for term in folded):
+        found.append(PLACE)
+    return found
+
 
 Phrase = tuple[str, ...]
 """A phrase as its folded words."""
@@ -113,7 +182,8 @@ class Lexicon:
     """Equivalent words and phrases, each group one concept term; built once per digest.
 
     ``entries`` are the digest's lexicon groups. The verbs of speech are always one group
-    (:data:`~bot.answers.language.SPEECH`). Groups that share a word or phrase (after
+    (:data:`~bot.answers.language.SPEECH`), and each of the general-English
+    :data:`~bot.answers.language.EQUIVALENTS` is one too. Groups that share a word or phrase (after
     folding) are one concept: equivalence is transitive, and no word can mean two things.
     """
 
@@ -121,6 +191,8 @@ class Lexicon:
         self._concept_of: dict[Phrase, str] = {}
         self._members: dict[str, set[Phrase]] = {}
         self._add(SPEECH_VERBS, SPEECH)
+        for group in EQUIVALENTS:
+            self._add(group)
         for entry in entries:
             self._add(entry)
         self.words: Mapping[str, str] = {
@@ -173,19 +245,29 @@ class Lexicon:
                 ]
                 position = end
                 continue
-            if tokens[position] not in STOP_WORDS:
+            emphatic = (
+                tokens[position] == "own" and position and tokens[position - 1] in POSSESSIVES
+            )
+            if tokens[position] not in STOP_WORDS and not emphatic:
+                # "its own" is emphasis, not owning: "who owns X" is not answered by it.
                 result.append(self._term(tokens[position], folded[position]))
             position += 1
-        if QUANTITY not in result and any(
-            term[0].isdigit() or term in _NUMBER_TERMS for term in result
-        ):
+        if QUANTITY not in result and any(_is_quantity(term) for term in result):
             result.append(QUANTITY)
-        if TIME not in result and any(
-            term in _TIME_TERMS or (len(term) == 4 and term.isdigit() and term[:2] in ("19", "20"))
-            for term in result
+        if TIME not in result and (
+            any(_is_time(term) for term in result)
+            or _CLOCK.search(joined)
+            or any(
+                first in RELATIVE_WORDS and fold(second) in _PERIOD_TERMS
+                for first, second in pairwise(tokens)
+            )
         ):
             result.append(TIME)
         return result
+
+    def answer_types(self, text: str) -> list[str]:
+        """The answer types a document's ``text`` can serve (see :func:`markers`)."""
+        return markers(text, [fold(token) for token in words(text)])
 
     def _term(self, token: str, folded: str) -> str:
         return token if token.startswith("#") else self.words.get(folded, folded)
@@ -213,7 +295,7 @@ class Lexicon:
 
 
 GENERIC = Lexicon()
-"""The lexicon of a digest that lists none: only the generic verbs of speech."""
+"""The lexicon of a digest that lists none: only the generic verbs of speech and equivalents."""
 
 
 def terms(text: str) -> list[str]:
@@ -230,6 +312,13 @@ _ABBREVIATION = re.compile(
 )
 
 
+def _opens_sentence(rest: str) -> bool:
+    """Whether ``rest`` starts with a capitalised function word ("The", "It", "They"):
+    after "7 a.m." or "the U.S." that begins a new sentence, where a name would not."""
+    first = re.match(r"[\"'(\[]?([A-Z][a-z]*)\b", rest)
+    return first is not None and first.group(1).casefold() in STOP_WORDS
+
+
 def split_sentences(paragraph: str) -> list[str]:
     """Split a paragraph into sentences, verbatim: each is a substring of ``paragraph``.
 
@@ -241,7 +330,9 @@ def split_sentences(paragraph: str) -> list[str]:
     start = 0
     for match in _BOUNDARY.finditer(paragraph):
         end = match.start() + 1
-        if _ABBREVIATION.search(paragraph[start:end]):
+        if _ABBREVIATION.search(paragraph[start:end]) and not _opens_sentence(
+            paragraph[match.end() :]
+        ):
             continue
         end += len(match.group().rstrip()) - 1
         sentences.append(paragraph[start:end].strip())
@@ -250,6 +341,31 @@ def split_sentences(paragraph: str) -> list[str]:
     if rest:
         sentences.append(rest)
     return sentences
+
+
+# --- language ----------------------------------------------------------------------------
+
+
+def is_other_language(message: str, share: float) -> bool:
+    """Whether more than ``share`` of the letters of ``message`` are outside the Latin script
+    (Chinese, Cyrillic, Arabic...): a question the English article cannot be searched for."""
+    letters = [char for char in message if char.isalpha()]
+    if not letters:
+        return False
+    foreign = sum(1 for char in letters if not _is_latin(char))
+    if foreign / len(letters) > share:
+        return True
+    # In the Latin script: clearly another language when its function words outnumber
+    # English ones ("¿Qué dijo China sobre los migrantes?").
+    found = re.findall(r"[^\W\d_]+", message.casefold())
+    other = sum(1 for word in found if word in FOREIGN_FUNCTION_WORDS)
+    english = sum(1 for word in found if word in STOP_WORDS)
+    return other >= MIN_FOREIGN_WORDS and other > english
+
+
+@lru_cache(maxsize=4096)
+def _is_latin(char: str) -> bool:
+    return char.isascii() or unicodedata.name(char, "").startswith("LATIN")
 
 
 # --- greetings and thanks ------------------------------------------------------------------

@@ -30,7 +30,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot import metrics
-from bot.chat import asking, commands, fallbacks, inline, reading, subscriptions
+from bot.chat import asking, commands, drafting, fallbacks, inline, reading, subscriptions
 from bot.chat.background import BackgroundTasks
 from bot.chat.commands import NEW_MESSAGES
 from bot.chat.context import BriefApplication, BriefBot, BriefContext, Services, bot_data_type
@@ -56,6 +56,12 @@ SENDER_STOP_TIMEOUT = 10.0
 REPLY_CONNECTIONS = 32
 """The fewest HTTP connections beyond the sender's, for replies and their retries."""
 MAX_REPLY_CONNECTIONS = 256
+
+
+def file_base_url(api_base_url: str) -> str:
+    """Where files are downloaded from: Telegram's ``…/bot`` becomes ``…/file/bot``."""
+    head, separator, tail = api_base_url.rstrip("/").rpartition("/")
+    return f"{head}/file/{tail}" if separator else f"{api_base_url}/file"
 
 
 def reply_connections(concurrent_updates: int) -> int:
@@ -96,6 +102,8 @@ def build_application(
     bot: BriefBot = ExtBot(
         token,
         base_url=settings.api_base_url,
+        # Files come from the same server as the methods (a local Bot API server, a double).
+        base_file_url=file_base_url(settings.api_base_url),
         # A connection for each send the sender keeps in flight, and some for the replies;
         # the console passes its in-process Bot API instead.
         request=request
@@ -167,6 +175,8 @@ def register_handlers(application: BriefApplication) -> None:
                 NEW_MESSAGES & filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND,
                 asking.group_text,
             ),
+            # A document in a private chat: an article an admin wants a digest drafted from.
+            drafting.drafting_handler(),
             MessageHandler(NEW_MESSAGES & private, fallbacks.other_message),
         ]
     )

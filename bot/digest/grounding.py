@@ -60,6 +60,8 @@ _CALENDAR_WORDS = re.compile(
 )
 # Values that name files or are structural, not statements of fact.
 _NOT_PROSE = {("article",)}
+# A reader's question is not a statement of fact: it may name what the article does not.
+_READER_WORDS = "question"
 # Fields whose names have rules of their own (name-, role-, speaker-, title-, metadata rules).
 _CHECKED_ELSEWHERE = {"name", "role", "speaker", "title"}
 
@@ -131,6 +133,7 @@ def _cited_items(document: DigestDocument) -> Iterator[tuple[Location, list[int]
         "people": document.people,
         "timeline": document.timeline,
         "open_questions": document.open_questions,
+        "questions": document.questions,
     }
     for section, items in sections.items():
         for index, item in enumerate(items):
@@ -338,7 +341,7 @@ def _prose(document: DigestDocument, article: Article) -> Iterator[Finding]:
     in_article = numbers_in(article.text)
     calendar_in_article = set(_CALENDAR_WORDS.findall(article.text))
     for location, text in _strings(document.model_dump(), ()):
-        if location in _NOT_PROSE:
+        if location in _NOT_PROSE or (location[0] == "questions" and location[-1] == _READER_WORDS):
             continue
         for number in sorted(numbers_in(text) - in_article):
             yield (

@@ -86,6 +86,13 @@ class OpenQuestion(Cited):
     text: Text
 
 
+class EditorQuestion(Cited):
+    """A reader question the editor expects, answered in the editor's words from ``cite``."""
+
+    question: Text
+    answer: Text
+
+
 LexiconEntry = Annotated[list[Text], Field(min_length=2)]
 """Words or phrases a reader may use for one thing of the story, one of them the article's."""
 
@@ -107,6 +114,8 @@ class DigestDocument(Item):
     open_questions: list[OpenQuestion] = []
     lexicon: list[LexiconEntry] = []
     """Story-specific equivalences for answering questions; never shown to readers."""
+    questions: list[EditorQuestion] = []
+    """Reader questions the editor expects, matched before the engine's own retrieval."""
 
     def entity(self, name: str) -> Entity | None:
         """The entity called ``name``, if the digest lists one."""

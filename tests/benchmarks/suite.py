@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from bot.config import FREE_BROADCAST_RATE
+from tests.benchmarks.answering import P99_BUDGET, AnswerTimes, measure_answering
 from tests.benchmarks.broadcast import BroadcastRun, run_baseline_broadcast, run_broadcast
 from tests.benchmarks.content import ContentTimes, ReloadTimes, measure_content, measure_reload
 from tests.benchmarks.databases import Database, PostgresDatabase, async_url
@@ -38,7 +39,7 @@ from tests.benchmarks.procs import STACK_MODULES, Kind
 from tests.benchmarks.reply import ReplyRun, capture_replies, run_reply
 from tests.benchmarks.stats import median, ratio
 
-SECTIONS = ("start", "reply", "broadcast", "memory", "content")
+SECTIONS = ("start", "reply", "broadcast", "memory", "content", "answering")
 DEFAULT_JSON = Path(tempfile.gettempdir()) / "story-brief-benchmarks.json"
 MIB = 1024 * 1024
 GROWTH_BUDGET = 20_000_000
@@ -67,6 +68,7 @@ class Profile:
     memory_sizes: tuple[int, ...] = (1_000, 1_000_000)
     content_repeats: int = 20
     reload_repeats: int = 10
+    answer_repeats: int = 20
     settle: float = 1.0
     """Seconds a bot is left alone before a reading (start-up calls done, memory settled)."""
 
@@ -84,6 +86,7 @@ QUICK = Profile(
     memory_sizes=(1_000, 100_000),
     content_repeats=7,
     reload_repeats=5,
+    answer_repeats=5,
 )
 SMOKE = Profile(
     "smoke",
@@ -99,6 +102,7 @@ SMOKE = Profile(
     memory_sizes=(1_000,),
     content_repeats=3,
     reload_repeats=2,
+    answer_repeats=1,
     settle=0.2,
 )
 PROFILES = {profile.name: profile for profile in (FULL, QUICK, SMOKE)}
@@ -116,6 +120,7 @@ class Results:
     memory: list[MemoryRun] = field(default_factory=list)
     content: ContentTimes | None = None
     reloads: list[ReloadTimes] = field(default_factory=list)
+    answering: AnswerTimes | None = None
     skipped: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -131,6 +136,7 @@ class Results:
             "memory": [run.as_json() for run in self.memory],
             "content": None if self.content is None else self.content.as_json(),
             "reloads": [run.as_json() for run in self.reloads],
+            "answering": None if self.answering is None else self.answering.as_json(),
             "table": [row.as_json() for row in table(self)],
         }
 
@@ -277,6 +283,10 @@ def run_suite(
             finally:
                 database.drop()
 
+    if "answering" in sections:
+        progress("answering: the engine on every evaluation question")
+        results.answering = measure_answering(profile.answer_repeats)
+
     results.seconds = time.monotonic() - began
     return results
 
@@ -378,6 +388,7 @@ def table(results: Results) -> list[Row]:
     rows += _broadcast_rows(results.broadcasts)
     rows += _memory_rows(results.memory)
     rows += _content_rows(results.content, results.reloads)
+    rows += _answering_rows(results.answering)
     return rows
 
 
@@ -630,6 +641,22 @@ def _content_rows(content: ContentTimes | None, reloads: list[ReloadTimes]) -> l
         for name, seconds in content.render.items():
             rows.append(Row(f"render {name}", _ms(seconds), limit="ours: Jinja2 + split"))
     return rows
+
+
+def _answering_rows(answering: AnswerTimes | None) -> list[Row]:
+    if answering is None:
+        return []
+    where = f"ours: {answering.questions} evaluation questions, all digests"
+    return [
+        Row("answer a question (median)", _ms(answering.median), limit=where),
+        Row(
+            "answer a question (p99)",
+            _ms(answering.p99),
+            budget=f"≤ {P99_BUDGET * 1000:.0f} ms",
+            met=answering.p99 <= P99_BUDGET,
+            limit=where,
+        ),
+    ]
 
 
 def format_table(rows: Sequence[Row]) -> str:

@@ -67,6 +67,8 @@ _CHAT_ACTIONS = frozenset(
     }
 )
 _PATH = re.compile(r"/bot([^/]*)/([^/]*)/?")
+_FILE_PATH = re.compile(r"/file/bot([^/]*)/(.+)")
+"""Where a client downloads a file that getFile described (Telegram's /file/bot<token>/)."""
 _COMMAND_ENTITY = re.compile(r"/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{1,32})?")
 _MENTION = re.compile(r"(?<![\w/])@[A-Za-z0-9_]{5,32}")
 _GROUP_USER_ID = 424242  # who sends a message or presses a button in a group by default
@@ -378,6 +380,9 @@ class BotApiDouble:
         self.violations: list[str] = []
         self.answered_callbacks: set[str] = set()
         self.callback_answers: dict[str, dict[str, Any]] = {}
+        self.documents_sent: list[tuple[int, str, bytes]] = []
+        """sendDocument calls: (chat id, file name, content)."""
+        self._files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, content)
         self.inline_answers: dict[str, dict[str, Any]] = {}
         """answerInlineQuery's parameters by inline query id (results decoded from JSON)."""
         self._issued_inline: set[str] = set()
@@ -413,6 +418,8 @@ class BotApiDouble:
             "deleteMessage": self._delete_message,
             "answerCallbackQuery": self._answer_callback_query,
             "answerInlineQuery": self._answer_inline_query,
+            "getFile": self._get_file,
+            "sendDocument": self._send_document,
             "setMyCommands": self._set_my_commands,
             "getMyCommands": self._get_my_commands,
             "deleteMyCommands": self._delete_my_commands,
@@ -600,6 +607,33 @@ class BotApiDouble:
             self._issued_callbacks[query_id] = query
             self._enqueue({"callback_query": query})
             return query_id
+
+    def send_document(
+        self, chat_id: int, file_name: str, content: bytes, mime_type: str = "text/plain"
+    ) -> int:
+        """A user sends a file in their private chat; the bot can getFile and download it."""
+        with self._cond:
+            file_id = f"DOC{len(self._files) + 1:06d}"
+            self._files[file_id] = (f"documents/{file_id}_{file_name}", content)
+            user = dict(
+                self._users.get(chat_id) or {"id": chat_id, "is_bot": False, "first_name": "Alice"}
+            )
+            message_id = self._next_message_id(chat_id)
+            message: dict[str, Any] = {
+                "message_id": message_id,
+                "date": _now(),
+                "chat": {"id": chat_id, "type": "private", "first_name": user["first_name"]},
+                "from": user,
+                "document": {
+                    "file_id": file_id,
+                    "file_unique_id": f"U{file_id}",
+                    "file_name": file_name,
+                    "mime_type": mime_type,
+                    "file_size": len(content),
+                },
+            }
+            self._user_messages.setdefault(chat_id, {})[message_id] = message
+            return self._enqueue({"message": message})
 
     def send_inline_query(self, user_id: int, query: str) -> str:
         """A user types ``@bot query`` in some chat; returns the inline query's id."""
@@ -790,6 +824,9 @@ class BotApiDouble:
     def _process(
         self, http_method: str, path: str, query: str, content_type: str, body: bytes
     ) -> tuple[str, dict[str, Any], _Outcome]:
+        downloaded = _FILE_PATH.fullmatch(path)
+        if downloaded is not None and http_method == "GET":
+            return self._download(unquote(downloaded.group(1)), unquote(downloaded.group(2)))
         match = _PATH.fullmatch(path)
         if match is None:
             return (
@@ -1148,6 +1185,47 @@ class BotApiDouble:
             self.answered_callbacks.add(query_id)
             self.callback_answers[query_id] = dict(params)
         return True
+
+    def _download(self, token: str, file_path: str) -> tuple[str, dict[str, Any], _Outcome]:
+        with self._cond:
+            found = next((c for p, c in self._files.values() if p == file_path), None)
+        if token != self.token or found is None:
+            return "download", {}, _Outcome(404, _error(404, "Not Found"))
+        return "download", {"file_path": file_path}, _Outcome(200, raw=found)
+
+    def _get_file(self, params: dict[str, Any]) -> dict[str, Any]:
+        file_id = str(params["file_id"])
+        with self._cond:
+            if file_id not in self._files:
+                raise _ApiError(400, "Bad Request: invalid file_id")
+            file_path, content = self._files[file_id]
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"U{file_id}",
+            "file_size": len(content),
+            "file_path": file_path,
+        }
+
+    def _send_document(self, params: dict[str, Any]) -> dict[str, Any]:
+        document = params.get("document")
+        if not isinstance(document, UploadedFile):
+            raise _ApiError(400, "Bad Request: the test double takes only uploaded documents")
+        with self._cond:
+            chat = self._chat(params["chat_id"])
+            self.documents_sent.append((chat["id"], document.filename, document.data))
+            message_id = self._next_message_id(chat["id"])
+        return {
+            "message_id": message_id,
+            "date": _now(),
+            "chat": dict(chat),
+            "from": self.bot_user,
+            "document": {
+                "file_id": f"SENT{message_id}",
+                "file_unique_id": f"USENT{message_id}",
+                "file_name": document.filename,
+                "file_size": len(document.data),
+            },
+        }
 
     def _answer_inline_query(self, params: dict[str, Any]) -> bool:
         """Checks what Telegram checks of the results: ids, count, and each message's HTML."""
