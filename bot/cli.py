@@ -344,9 +344,8 @@ def _os_error(error: OSError) -> str:
 def _run_web(application: BriefApplication, settings: Settings) -> int:
     """Serve webhook mode, or polling with the story page, until stopped; exit code 2 if
     ``BOT_LISTEN``:``BOT_PORT`` cannot be listened on."""
-    from bot.web import ListenError, serve_polling, serve_webhook
+    from bot.web import ListenError, serve
 
-    serve = serve_webhook if settings.mode == "webhook" else serve_polling
     try:
         asyncio.run(serve(application, settings))
     except ListenError as error:
