@@ -393,10 +393,10 @@ async def test_publish_is_atomic(store: Store, monkeypatch: pytest.MonkeyPatch) 
     before = (await publish(store, 1, file="a" * 64)).version
     enqueue = bot.store.ledger.enqueue_subscribers
 
-    def broken(broadcast_id: int, now: datetime) -> Any:
+    def broken(broadcast_id: int, now: datetime, chats: Any = None) -> Any:
         # Deliveries pointing at a broadcast that does not exist: a foreign-key violation
         # after the version, the pointer, the fingerprint and the broadcast were written.
-        return enqueue(broadcast_id + 1000, now)
+        return enqueue(broadcast_id + 1000, now, chats)
 
     monkeypatch.setattr(bot.store.ledger, "enqueue_subscribers", broken)
     with pytest.raises(IntegrityError):
