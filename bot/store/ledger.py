@@ -355,7 +355,9 @@ async def add_broadcast(
     holds, for each base of broadcasts still 'pending' for some chats, the message from
     that base to ``version_id`` (None: nothing a reader sees changed since): those chats
     get that one message, in a broadcast of its own, instead of both the unsent one and
-    this one, and their unsent rows are cancelled as superseded.
+    this one, and their unsent rows are cancelled as superseded. Rows the sender has
+    claimed already stay as they are, and their chats get this broadcast: a message the
+    ledger has handed out is never taken back (it may be in flight).
 
     Returns the first broadcast's id and the number of chats that will be sent anything.
     Run inside the transaction that makes the version current, so all commit or none does.
