@@ -182,6 +182,7 @@ class DigestLibrary:
                 target,
                 published_by=admin_id,
                 announcement=self._announcement(restored, diff, correction=True),
+                combined=await self._combined(restored, correction=True),
             )
             if publication is None:
                 logger.warning("version %d stopped being current during /rollback", current.id)
@@ -214,10 +215,34 @@ class DigestLibrary:
             reason=reason,
             file_fingerprint=digest.fingerprint,
             announcement=parts,
+            combined=None if parts is None else await self._combined(digest, correction=False),
         )
         if publication.broadcast_id is not None:
             self.on_broadcast()
         return publication
+
+    async def _combined(self, digest: Digest, *, correction: bool) -> dict[int, list[str] | None]:
+        """For chats not yet sent an earlier update: one message from what they were last
+        sent (each unsent update's base version) to ``digest``, or None when nothing a
+        reader sees differs. A subscriber then gets one message, not one per publish.
+
+        The publication lock is held: no other publication can add a base meanwhile, and
+        one the sender empties in between only leaves its combined message unsent to none.
+        """
+        combined: dict[int, list[str] | None] = {}
+        for base_id in sorted(await self.store.ledger.pending_bases()):
+            base = await asyncio.to_thread(
+                self._digest_of, await self.store.versions.version(base_id)
+            )
+            if base is None:  # no longer valid: those chats keep the message they have
+                continue
+            diff = changes_between(base, digest)
+            combined[base_id] = (
+                self._announcement(digest, diff, correction=correction)
+                if diff.for_readers
+                else None
+            )
+        return combined
 
     def _announcement(self, digest: Digest, diff: DigestDiff, *, correction: bool) -> list[str]:
         """The update message: always one message, the most important changes first.

@@ -39,7 +39,7 @@ class ScriptedTransport:
     attempts: Counter[int] = field(default_factory=Counter)
     delay: float = 0.0
 
-    async def send(self, chat_id: int, text: str) -> int:
+    async def send(self, chat_id: int, text: str, *, silent: bool = False) -> int:
         self.attempts[chat_id] += 1
         if self.delay:
             await asyncio.sleep(self.delay)
@@ -129,9 +129,9 @@ async def test_retry_after_pauses_everyone(store: Store) -> None:
     attempts: list[tuple[float, int]] = []
     original = transport.send
 
-    async def timed(chat_id: int, text: str) -> int:
+    async def timed(chat_id: int, text: str, *, silent: bool = False) -> int:
         attempts.append((asyncio.get_running_loop().time(), chat_id))
-        return await original(chat_id, text)
+        return await original(chat_id, text, silent=silent)
 
     transport.send = timed  # type: ignore[method-assign]
     await drain(DeliverySender(store.ledger, transport, SendLimiter(100), FAST), store)
@@ -150,7 +150,7 @@ async def test_a_crash_in_flight_resends_only_what_was_in_flight(store: Store) -
     await publish_to(store, range(1, 41))
 
     class CrashingTransport(ScriptedTransport):
-        async def send(self, chat_id: int, text: str) -> int:
+        async def send(self, chat_id: int, text: str, *, silent: bool = False) -> int:
             if len(self.sent) >= 10:
                 raise Crash  # while the other workers' sends are still under way
             return await super().send(chat_id, text)
@@ -281,7 +281,7 @@ async def test_grouped_policy_skips_a_chat_that_left_after_the_claim(store: Stor
     left = 150
 
     class LeavingTransport(ScriptedTransport):
-        async def send(self, chat_id: int, text: str) -> int:
+        async def send(self, chat_id: int, text: str, *, silent: bool = False) -> int:
             if chat_id == 20:  # long after chat 150's row was claimed, before it is asked
                 await store.subscriptions.unsubscribe(left)
             return await super().send(chat_id, text)

@@ -24,6 +24,7 @@ from sqlalchemy.exc import DatabaseError, IntegrityError
 
 import bot.store.ledger
 from bot.store import (
+    SCHEMA_HEAD,
     BroadcastProgress,
     Delivery,
     Publication,
@@ -136,7 +137,7 @@ async def test_open_twice_keeps_state_and_migrates_once(database_url: str) -> No
         assert current.digest_yaml == "title: version 1\n"
         assert await again.versions.file_fingerprint() == "f" * 64
         assert await scalar(again, "SELECT count(*) FROM alembic_version") == 1
-        assert await scalar(again, "SELECT version_num FROM alembic_version") == "0001"
+        assert await scalar(again, "SELECT version_num FROM alembic_version") == SCHEMA_HEAD
     finally:
         await again.close()
 
@@ -193,7 +194,7 @@ async def test_downgrade_and_upgrade_by_hand(database_url: str) -> None:
     opened = await open_store(database_url)
     try:
         assert await opened.versions.current_version() is None  # downgraded: the data went with it
-        assert await scalar(opened, "SELECT version_num FROM alembic_version") == "0001"
+        assert await scalar(opened, "SELECT version_num FROM alembic_version") == SCHEMA_HEAD
     finally:
         await opened.close()
 
@@ -392,10 +393,10 @@ async def test_publish_is_atomic(store: Store, monkeypatch: pytest.MonkeyPatch) 
     before = (await publish(store, 1, file="a" * 64)).version
     enqueue = bot.store.ledger.enqueue_subscribers
 
-    def broken(broadcast_id: int, now: datetime) -> Any:
+    def broken(broadcast_id: int, now: datetime, chats: Any = None) -> Any:
         # Deliveries pointing at a broadcast that does not exist: a foreign-key violation
         # after the version, the pointer, the fingerprint and the broadcast were written.
-        return enqueue(broadcast_id + 1000, now)
+        return enqueue(broadcast_id + 1000, now, chats)
 
     monkeypatch.setattr(bot.store.ledger, "enqueue_subscribers", broken)
     with pytest.raises(IntegrityError):

@@ -188,7 +188,7 @@ async def test_requests_without_the_secret_are_refused_and_never_processed(
         assert [r.status_code for r in (missing, wrong, longer, empty)] == [403] * 4
         assert SECRET not in missing.text + wrong.text
 
-        # Updates are handled in order: once this one is answered, any earlier one would be.
+        # Refused requests are never queued: only this one is answered.
         await bot.say(2005, "/help")
         assert api.chats_messaged() == [2005]
         assert len(api.calls_to("sendMessage")) == 1

@@ -11,6 +11,9 @@ from bot.chat.context import BriefContext
 from bot.chat.replies import command_word, send_template
 from bot.render import digest_context
 
+SILENT = "silent"
+"""``/subscribe silent``: updates arrive without a sound (``disable_notification``)."""
+
 
 async def may_manage_subscription(update: Update, context: BriefContext) -> bool:
     """Anyone in a private chat; in a group, its administrators (or the group itself)."""
@@ -26,7 +29,11 @@ async def may_manage_subscription(update: Update, context: BriefContext) -> bool
 
 
 async def _manage(
-    update: Update, context: BriefContext, change: Callable[[Chat], Awaitable[str]]
+    update: Update,
+    context: BriefContext,
+    change: Callable[[Chat], Awaitable[str]],
+    *,
+    silent: bool = False,
 ) -> None:
     """Apply ``change`` to this chat's subscription if the sender may manage it, and say
     what happened (``change`` returns the outcome that subscription.html words)."""
@@ -40,6 +47,7 @@ async def _manage(
         context,
         "subscription.html",
         outcome=outcome,
+        silent=silent,
         group=chat.type != ChatType.PRIVATE,
         command=command_word(update.effective_message),
         **digest_context(context.bot_data.digest),
@@ -47,14 +55,36 @@ async def _manage(
 
 
 async def subscribe(update: Update, context: BriefContext) -> None:
-    """Subscribe this chat to updates of the digest (in groups, administrators only)."""
+    """Subscribe this chat to updates (``/subscribe silent``: without a sound); in groups,
+    administrators only."""
     store = context.bot_data.store
+    argument = " ".join(context.args or []).strip().lower()
+    if argument not in {"", SILENT}:
+        await send_template(
+            update,
+            context,
+            "subscription.html",
+            outcome="usage",
+            silent=False,
+            group=False,
+            command=command_word(update.effective_message),
+            **digest_context(context.bot_data.digest),
+        )
+        return
+    silent = argument == SILENT
 
     async def add(chat: Chat) -> str:
-        added = await store.subscriptions.subscribe(chat.id, chat_type=chat.type, title=chat.title)
-        return "subscribed" if added else "already_subscribed"
+        before = await store.subscriptions.subscription(chat.id)
+        added = await store.subscriptions.subscribe(
+            chat.id, chat_type=chat.type, title=chat.title, silent=silent
+        )
+        if added:
+            return "subscribed"
+        if before is not None and before.silent != silent:
+            return "now_silent" if silent else "now_with_sound"
+        return "already_subscribed"
 
-    await _manage(update, context, add)
+    await _manage(update, context, add, silent=silent)
 
 
 async def unsubscribe(update: Update, context: BriefContext) -> None:

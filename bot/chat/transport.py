@@ -51,14 +51,16 @@ class TelegramTransport:
         """Pass allow_paid_broadcast: up to ``FloodLimit.PAID_MESSAGES_PER_SECOND`` messages a
         second instead of ``FloodLimit.MESSAGES_PER_SECOND``, at a price in Stars."""
 
-    async def send(self, chat_id: int, text: str) -> int:
-        """Send one message; return its id, or raise what the answer means for delivery."""
+    async def send(self, chat_id: int, text: str, *, silent: bool = False) -> int:
+        """Send one message (``silent``: without a sound); return its id, or raise what the
+        answer means for delivery."""
         try:
             with metrics.time_send():
                 message = await self.bot.send_message(
                     chat_id=chat_id,
                     text=text,
                     allow_paid_broadcast=True if self.paid_broadcast else None,
+                    disable_notification=True if silent else None,
                     rate_limit_args=PACED,
                 )
         except RetryAfter as error:

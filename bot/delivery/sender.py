@@ -65,6 +65,8 @@ class Claimed(Protocol):
     def attempts(self) -> int: ...
     @property
     def claimed_at(self) -> datetime: ...
+    @property
+    def silent(self) -> bool: ...
 
 
 class Ledger(Protocol):
@@ -91,7 +93,7 @@ class Ledger(Protocol):
 class Transport(Protocol):
     """Sends one message to a chat; returns its message id or raises a DeliveryError."""
 
-    async def send(self, chat_id: int, text: str) -> int: ...
+    async def send(self, chat_id: int, text: str, *, silent: bool = False) -> int: ...
 
 
 SLOW_ROUND_TRIP = 0.25
@@ -269,7 +271,9 @@ class DeliverySender:
                     if self.limiter.paused_for:
                         # Flood control began while we waited: this slot is void.
                         raise RetryLater(self.limiter.paused_for)
-                    message_id = await self.transport.send(delivery.chat_id, part)
+                    message_id = await self.transport.send(
+                        delivery.chat_id, part, silent=delivery.silent
+                    )
                 finally:
                     self.limiter.sent(delivery.chat_id)
         except RetryLater as error:

@@ -4,14 +4,15 @@ Telegram-free, and the same SQL on SQLite (one process) and PostgreSQL (several 
 Where things live:
 
 * :mod:`~bot.store.store`: :class:`Store`, which owns the engine and holds the rooms;
-* :mod:`~bot.store.subscriptions`, :mod:`~bot.store.versions`, :mod:`~bot.store.ledger`:
-  the rooms (the ledger's docstring tells the delivery state machine and its guarantees);
+* :mod:`~bot.store.subscriptions`, :mod:`~bot.store.versions`, :mod:`~bot.store.ledger`,
+  :mod:`~bot.store.questions` (questions the article did not answer): the rooms (the ledger's docstring tells the delivery state machine and its guarantees);
 * :mod:`~bot.store.records`: the frozen dataclasses the rooms hand out;
 * :mod:`~bot.store.tables`: the tables; :mod:`~bot.store.schema`: their migrations;
 * :mod:`~bot.store.engine`: connecting, the async drivers and SQLite's settings.
 """
 
 from bot.store.ledger import DeliveryLedger
+from bot.store.questions import Unanswered, UnansweredQuestions
 from bot.store.records import (
     BroadcastProgress,
     Delivery,
@@ -37,6 +38,8 @@ __all__ = [
     "SubscriberCounts",
     "Subscription",
     "Subscriptions",
+    "Unanswered",
+    "UnansweredQuestions",
     "Version",
     "VersionReason",
     "Versions",

@@ -42,17 +42,20 @@ serialises them outright.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, get_args
 
 from sqlalchemy import (
     BigInteger,
+    ColumnElement,
     Insert,
     Integer,
     String,
     Update,
     bindparam,
+    false,
     func,
     insert,
     literal,
@@ -77,7 +80,8 @@ from bot.store.tables import (
 
 _log = logging.getLogger(__name__)
 
-_CLAIMED = columns(Delivery, DeliveryRow, claimed_at=DeliveryRow.updated_at)
+# RETURNING cannot join: whether the chat is silent is read by a second query.
+_CLAIMED = columns(Delivery, DeliveryRow, claimed_at=DeliveryRow.updated_at, silent=false())
 _COUNTED: tuple[DeliveryStatus, ...] = get_args(DeliveryStatus)
 
 
@@ -118,6 +122,21 @@ class DeliveryLedger:
                 .returning(*_CLAIMED)
             )
             deliveries = [Delivery(**row._asdict()) for row in claimed]
+            if deliveries:
+                silent = set(
+                    (
+                        await connection.execute(
+                            select(SubscriptionRow.chat_id).where(
+                                SubscriptionRow.chat_id.in_({d.chat_id for d in deliveries}),
+                                SubscriptionRow.silent.is_(True),
+                            )
+                        )
+                    ).scalars()
+                )
+                deliveries = [
+                    replace(delivery, silent=True) if delivery.chat_id in silent else delivery
+                    for delivery in deliveries
+                ]
         # RETURNING promises no order; at most `limit` rows to sort.
         return sorted(deliveries, key=lambda delivery: delivery.id)
 
@@ -270,55 +289,150 @@ class DeliveryLedger:
             raise KeyError(broadcast_id)
         return list(parts)
 
-    async def latest_broadcast(self) -> BroadcastProgress | None:
-        """The newest broadcast and its deliveries by state; None before the first."""
+    async def pending_bases(self) -> set[int]:
+        """The versions that unsent update messages compare from: a chat with one of these
+        pending has not yet been told what changed since that version."""
         async with self._engine.begin() as connection:
+            rows = await connection.execute(
+                select(BroadcastRow.base_version_id)
+                .join(DeliveryRow, DeliveryRow.broadcast_id == BroadcastRow.id)
+                .where(DeliveryRow.status == "pending", BroadcastRow.base_version_id.is_not(None))
+                .distinct()
+            )
+            return {base for base in rows.scalars() if base is not None}
+
+    async def latest_broadcast(self) -> BroadcastProgress | None:
+        """The newest publication's broadcast and its deliveries by state; None before the
+        first. A publication that also sent combined messages (see :func:`add_broadcast`)
+        made several broadcasts at once: they are counted together, as one."""
+        async with self._engine.begin() as connection:
+            newest: datetime | None = (
+                await connection.execute(select(func.max(BroadcastRow.created_at)))
+            ).scalar_one()
+            if newest is None:
+                return None
+            together = BroadcastRow.created_at == newest
             broadcast = (
                 await connection.execute(
                     select(
-                        BroadcastRow.id.label("broadcast_id"),
-                        BroadcastRow.kind,
-                        BroadcastRow.version_id,
-                        BroadcastRow.created_at,
-                        BroadcastRow.recipients,
-                    )
-                    .order_by(BroadcastRow.id.desc())
-                    .limit(1)
+                        func.min(BroadcastRow.id).label("broadcast_id"),
+                        func.min(BroadcastRow.kind).label("kind"),
+                        func.max(BroadcastRow.version_id).label("version_id"),
+                        func.max(BroadcastRow.created_at).label("created_at"),
+                        func.sum(BroadcastRow.recipients).label("recipients"),
+                    ).where(together)
                 )
-            ).one_or_none()
-            if broadcast is None:
-                return None
+            ).one()
             rows = await connection.execute(
                 select(DeliveryRow.status, func.count())
-                .where(DeliveryRow.broadcast_id == broadcast.broadcast_id)
+                .join(BroadcastRow, DeliveryRow.broadcast_id == BroadcastRow.id)
+                .where(together)
                 .group_by(DeliveryRow.status)
             )
             counts: dict[str, int] = dict(rows.all())
         tallies: dict[str, Any] = {status: counts.get(status, 0) for status in _COUNTED}
-        return BroadcastProgress(**broadcast._asdict(), **tallies)
+        fields = broadcast._asdict() | {
+            "recipients": int(broadcast.recipients),
+            "created_at": aware(broadcast.created_at),
+        }
+        return BroadcastProgress(**fields, **tallies)
 
 
 async def add_broadcast(
     connection: AsyncConnection,
     *,
     version_id: int,
+    base_version_id: int | None,
     kind: BroadcastKind,
     parts: list[str],
     created_by: int | None,
     now: datetime,
+    combined: Mapping[int, list[str] | None] | None = None,
 ) -> tuple[int, int]:
     """Insert a broadcast and a 'pending' delivery per active subscriber.
 
-    Returns the broadcast's id and its number of recipients. Run inside the transaction
-    that makes the broadcast's version current, so both commit or neither does.
+    ``parts`` say what changed from ``base_version_id`` to ``version_id``. ``combined``
+    holds, for each base of broadcasts still 'pending' for some chats, the message from
+    that base to ``version_id`` (None: nothing a reader sees changed since): those chats
+    get that one message, in a broadcast of its own, instead of both the unsent one and
+    this one, and their unsent rows are cancelled as superseded. Rows the sender has
+    claimed already stay as they are, and their chats get this broadcast: a message the
+    ledger has handed out is never taken back (it may be in flight).
+
+    Returns the first broadcast's id and the number of chats that will be sent anything.
+    Run inside the transaction that makes the version current, so all commit or none does.
     """
     if not parts:
         raise ValueError("an announcement needs at least one message")
+    combined = dict(combined or {})
+    superseded = (
+        select(DeliveryRow.chat_id)
+        .join(BroadcastRow, DeliveryRow.broadcast_id == BroadcastRow.id)
+        .where(DeliveryRow.status == "pending", BroadcastRow.base_version_id.in_(list(combined)))
+    )
+    broadcast_id, recipients = await _broadcast(
+        connection,
+        version_id,
+        base_version_id,
+        kind,
+        parts,
+        created_by,
+        now,
+        # Everyone but the chats that get a combined message instead.
+        SubscriptionRow.chat_id.not_in(superseded) if combined else None,
+    )
+    for base, combined_parts in combined.items():
+        of_base = (
+            select(DeliveryRow.chat_id)
+            .join(BroadcastRow, DeliveryRow.broadcast_id == BroadcastRow.id)
+            .where(DeliveryRow.status == "pending", BroadcastRow.base_version_id == base)
+        )
+        replacement: int | None = None
+        if combined_parts:
+            replacement, count = await _broadcast(
+                connection,
+                version_id,
+                base,
+                kind,
+                combined_parts,
+                created_by,
+                now,
+                SubscriptionRow.chat_id.in_(of_base),
+            )
+            recipients += count
+        unsent = select(BroadcastRow.id).where(
+            BroadcastRow.base_version_id == base, BroadcastRow.id != (replacement or -1)
+        )
+        reason = (
+            f"superseded by broadcast {replacement}"
+            if replacement is not None
+            else f"nothing left to tell: version {version_id} reads as version {base} did"
+        )
+        await connection.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.status == "pending", DeliveryRow.broadcast_id.in_(unsent))
+            .values(status="cancelled", error=reason, updated_at=now)
+        )
+    return broadcast_id, recipients
+
+
+async def _broadcast(
+    connection: AsyncConnection,
+    version_id: int,
+    base_version_id: int | None,
+    kind: BroadcastKind,
+    parts: list[str],
+    created_by: int | None,
+    now: datetime,
+    chats: ColumnElement[bool] | None,
+) -> tuple[int, int]:
+    """One broadcast row and a 'pending' delivery per active subscriber among ``chats``."""
     broadcast_id = (
         await connection.execute(
             insert(BroadcastRow)
             .values(
                 version_id=version_id,
+                base_version_id=base_version_id,
                 kind=kind,
                 parts=list(parts),
                 created_at=now,
@@ -328,15 +442,18 @@ async def add_broadcast(
             .returning(BroadcastRow.id)
         )
     ).scalar_one()
-    recipients = (await connection.execute(enqueue_subscribers(broadcast_id, now))).rowcount
+    recipients = (await connection.execute(enqueue_subscribers(broadcast_id, now, chats))).rowcount
     await connection.execute(
         update(BroadcastRow).where(BroadcastRow.id == broadcast_id).values(recipients=recipients)
     )
     return broadcast_id, recipients
 
 
-def enqueue_subscribers(broadcast_id: int, now: datetime) -> Insert:
-    """One 'pending' delivery of ``broadcast_id`` per active subscriber, all in the database."""
+def enqueue_subscribers(
+    broadcast_id: int, now: datetime, chats: ColumnElement[bool] | None = None
+) -> Insert:
+    """One 'pending' delivery of ``broadcast_id`` per active subscriber (among ``chats``),
+    all in the database."""
     due = literal(now, UTCDateTime())
     rows = select(
         literal(broadcast_id, BigInteger()),
@@ -346,6 +463,8 @@ def enqueue_subscribers(broadcast_id: int, now: datetime) -> Insert:
         due,
         due,
     ).where(SubscriptionRow.active.is_(True))
+    if chats is not None:
+        rows = rows.where(chats)
     return insert(DeliveryRow).from_select(
         ["broadcast_id", "chat_id", "status", "attempts", "next_attempt_at", "updated_at"], rows
     )

@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Label
+from sqlalchemy import ColumnElement, Label
 from sqlalchemy.orm import QueryableAttribute
 
 from bot.store.tables import Base, BroadcastKind, VersionReason
@@ -27,6 +27,8 @@ class Subscription:
     subscribed_at: datetime
     """When the chat last went from not subscribed to subscribed."""
     inactive_reason: str | None
+    silent: bool = False
+    """Updates go out without a sound (``/subscribe silent``)."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,8 @@ class Delivery:
     claimed_at: datetime
     """When this claim marked it 'sending': the claim's token (see
     :meth:`~bot.store.DeliveryLedger.release`)."""
+    silent: bool = False
+    """Send without a sound: the chat chose ``/subscribe silent``."""
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,7 @@ class SubscriberCounts:
 
 
 def columns(
-    record: type[Any], table: type[Base], **renamed: QueryableAttribute[Any]
+    record: type[Any], table: type[Base], **renamed: ColumnElement[Any] | QueryableAttribute[Any]
 ) -> list[Label[Any]]:
     """The columns of ``table`` that fill ``record``, in field order, labelled as its fields.
 

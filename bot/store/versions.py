@@ -8,6 +8,7 @@ current one replaced. Either may announce itself with a broadcast, in the same t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from sqlalchemy import insert, select, update
@@ -59,11 +60,13 @@ class Versions:
         reason: VersionReason,
         file_fingerprint: str | None,
         announcement: list[str] | None,
+        combined: Mapping[int, list[str] | None] | None = None,
     ) -> Publication:
         """Store a new version and make it current; with ``announcement``, broadcast it.
 
         One transaction: the version, the pointer, the file fingerprint (when given), and the
         broadcast with a 'pending' delivery per active subscriber all commit, or none does.
+        ``combined``: see :func:`bot.store.ledger.add_broadcast`.
         """
         async with self._engine.begin() as connection:
             # Lock the pointer before taking an id, so concurrent publishers leave the newest
@@ -89,8 +92,13 @@ class Versions:
             if file_fingerprint is not None:
                 await _set_state(connection, FILE_FINGERPRINT_KEY, file_fingerprint)
             return await _make_current(
-                connection, version, "update", announcement, published_by, now
+                connection, version, replaced, "update", announcement, combined, published_by, now
             )
+
+    async def version(self, version_id: int) -> Version:
+        """Stored version ``version_id``."""
+        async with self._engine.begin() as connection:
+            return await _load(connection, version_id)
 
     async def rollback_target(self) -> tuple[Version, Version] | None:
         """The current version and the one a rollback restores; None if either is missing.
@@ -115,6 +123,7 @@ class Versions:
         *,
         published_by: int,
         announcement: list[str] | None,
+        combined: Mapping[int, list[str] | None] | None = None,
     ) -> Publication | None:
         """Make ``target`` current again, if ``current`` still is; None if it no longer is.
 
@@ -133,29 +142,41 @@ class Versions:
             if await _current_id(connection, lock=True) != current.id:
                 return None
             return await _make_current(
-                connection, target, "correction", announcement, published_by, datetime.now(UTC)
+                connection,
+                target,
+                current.id,
+                "correction",
+                announcement,
+                combined,
+                published_by,
+                datetime.now(UTC),
             )
 
 
 async def _make_current(
     connection: AsyncConnection,
     version: Version,
+    replaced: int | None,
     kind: BroadcastKind,
     announcement: list[str] | None,
+    combined: Mapping[int, list[str] | None] | None,
     created_by: int | None,
     now: datetime,
 ) -> Publication:
-    """Point at ``version``; with ``announcement``, broadcast it to the active subscribers."""
+    """Point at ``version`` instead of ``replaced``; with ``announcement`` (what changed
+    since ``replaced``), broadcast it to the active subscribers."""
     await _set_state(connection, CURRENT_VERSION_KEY, str(version.id))
     if announcement is None:
         return Publication(version=version, broadcast_id=None, recipients=0)
     broadcast_id, recipients = await add_broadcast(
         connection,
         version_id=version.id,
+        base_version_id=replaced,
         kind=kind,
         parts=announcement,
         created_by=created_by,
         now=now,
+        combined=combined,
     )
     return Publication(version=version, broadcast_id=broadcast_id, recipients=recipients)
 
