@@ -22,7 +22,7 @@ from sqlalchemy import Connection, insert, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DatabaseError, IntegrityError
 
-import bot.store.ledger
+import bot.store.broadcasts
 from bot.store import (
     SCHEMA_HEAD,
     BroadcastProgress,
@@ -391,14 +391,14 @@ async def test_publish_to_nobody_records_an_empty_broadcast(store: Store) -> Non
 async def test_publish_is_atomic(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     await subscribe_all(store, 1, 2)
     before = (await publish(store, 1, file="a" * 64)).version
-    enqueue = bot.store.ledger.enqueue_subscribers
+    enqueue = bot.store.broadcasts.enqueue_subscribers
 
     def broken(broadcast_id: int, now: datetime, chats: Any = None) -> Any:
         # Deliveries pointing at a broadcast that does not exist: a foreign-key violation
         # after the version, the pointer, the fingerprint and the broadcast were written.
         return enqueue(broadcast_id + 1000, now, chats)
 
-    monkeypatch.setattr(bot.store.ledger, "enqueue_subscribers", broken)
+    monkeypatch.setattr(bot.store.broadcasts, "enqueue_subscribers", broken)
     with pytest.raises(IntegrityError):
         await publish(store, 2, file="b" * 64)
 

@@ -34,10 +34,9 @@ import contextlib
 import logging
 import math
 from collections import deque
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 from bot import metrics
 from bot.delivery.errors import (
@@ -48,52 +47,9 @@ from bot.delivery.errors import (
     TransientFailure,
 )
 from bot.delivery.limiter import SendLimiter
+from bot.delivery.ports import Claimed, Ledger, Transport
 
 logger = logging.getLogger(__name__)
-
-
-class Claimed(Protocol):
-    """A delivery handed to the sender by the ledger."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def broadcast_id(self) -> int: ...
-    @property
-    def chat_id(self) -> int: ...
-    @property
-    def attempts(self) -> int: ...
-    @property
-    def claimed_at(self) -> datetime: ...
-    @property
-    def silent(self) -> bool: ...
-
-
-class Ledger(Protocol):
-    """What the sender needs of the delivery ledger: :class:`bot.store.DeliveryLedger`.
-
-    The composition root hands it the store's ``ledger``; tests hand it doubles.
-    """
-
-    async def claim_due(self, limit: int, now: datetime | None = None) -> Sequence[Claimed]: ...
-    async def mark_sent_many(self, sent: Sequence[tuple[int, int]]) -> None: ...
-    async def mark_blocked(self, delivery_id: int, error: str) -> None: ...
-    async def mark_failed(self, delivery_id: int, error: str) -> None: ...
-    async def retry_later(
-        self, delivery_id: int, *, at: datetime, error: str, count_attempt: bool = True
-    ) -> None: ...
-    async def requeue_in_flight(self) -> int: ...
-    async def still_due_among(self, delivery_ids: Collection[int]) -> set[int]: ...
-    async def release(self, claimed: Collection[tuple[int, datetime]]) -> None: ...
-    async def move_chat(self, old_chat_id: int, new_chat_id: int) -> None: ...
-    async def broadcast_parts(self, broadcast_id: int) -> list[str]: ...
-    async def next_due_at(self) -> datetime | None: ...
-
-
-class Transport(Protocol):
-    """Sends one message to a chat; returns its message id or raises a DeliveryError."""
-
-    async def send(self, chat_id: int, text: str, *, silent: bool = False) -> int: ...
 
 
 SLOW_ROUND_TRIP = 0.25

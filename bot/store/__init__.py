@@ -5,7 +5,9 @@ Where things live:
 
 * :mod:`~bot.store.store`: :class:`Store`, which owns the engine and holds the rooms;
 * :mod:`~bot.store.subscriptions`, :mod:`~bot.store.versions`, :mod:`~bot.store.ledger`,
-  :mod:`~bot.store.questions` (questions the article did not answer): the rooms (the ledger's docstring tells the delivery state machine and its guarantees);
+  :mod:`~bot.store.questions` (questions the article did not answer): the rooms (the
+  ledger's docstring tells the delivery state machine and its guarantees);
+* :mod:`~bot.store.broadcasts`: what a publication sends, combined updates included;
 * :mod:`~bot.store.records`: the frozen dataclasses the rooms hand out;
 * :mod:`~bot.store.tables`: the tables; :mod:`~bot.store.schema`: their migrations;
 * :mod:`~bot.store.engine`: connecting, the async drivers and SQLite's settings.

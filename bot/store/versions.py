@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.store.ledger import add_broadcast
+from bot.store.broadcasts import add_broadcast
 from bot.store.records import Publication, Version, columns
 from bot.store.tables import (
     CURRENT_VERSION_KEY,
