@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -20,7 +20,7 @@ from markupsafe import Markup
 
 from bot.answers import Answer, AnswerEngine, terms
 from bot.digest import Digest
-from bot.digest.model import Figure, Quote
+from bot.digest.model import DigestDocument, Figure, Quote
 from bot.markup import split_message
 from bot.render import Renderer, digest_context
 
@@ -67,31 +67,12 @@ def cards_for(query: str, digest: Digest, engine: AnswerEngine, version: int) ->
     prefix = f"v{version}"
     if not query:
         return list(_section_cards(CARD_SECTIONS, prefix))
-    document = digest.document
     query_terms = set(terms(query))
-    cards: list[Card] = []
-    for index, figure in enumerate(document.figures):
-        if _matches(query_terms, query, f"{figure.value} {figure.label}"):
-            cards.append(
-                Card(
-                    f"{prefix}-f{index}",
-                    "figure",
-                    tuple(figure.cite),
-                    figure=figure,
-                    deep_link="figures",
-                )
-            )
-    for index, quote in enumerate(document.quotes):
-        if _matches(query_terms, query, f"{quote.speaker} {quote.text}"):
-            cards.append(
-                Card(
-                    f"{prefix}-q{index}",
-                    "quote",
-                    tuple(quote.cite),
-                    quote=quote,
-                    deep_link="quotes",
-                )
-            )
+    cards = [
+        card
+        for text, card in _item_cards(digest.document, prefix)
+        if _matches(query_terms, query, text)
+    ]
     answer = engine.answer(query)
     if answer.kind in ("sentences", "figure", "quote") and answer.paragraph is not None:
         cite = tuple(
@@ -117,6 +98,26 @@ def cards_for(query: str, digest: Digest, engine: AnswerEngine, version: int) ->
     named = [section for section in CARD_SECTIONS if section.startswith(query.casefold())]
     cards.extend(_section_cards(named, prefix))
     return cards[:MAX_CARDS]
+
+
+def _item_cards(document: DigestDocument, prefix: str) -> Iterator[tuple[str, Card]]:
+    """Each figure's and quote's card, after the words a query is matched against."""
+    for index, figure in enumerate(document.figures):
+        yield (
+            f"{figure.value} {figure.label}",
+            Card(
+                f"{prefix}-f{index}",
+                "figure",
+                tuple(figure.cite),
+                figure=figure,
+                deep_link="figures",
+            ),
+        )
+    for index, quote in enumerate(document.quotes):
+        yield (
+            f"{quote.speaker} {quote.text}",
+            Card(f"{prefix}-q{index}", "quote", tuple(quote.cite), quote=quote, deep_link="quotes"),
+        )
 
 
 def _short_hash(text: str) -> str:

@@ -36,7 +36,7 @@ from bot.markup import problems as html_problems
 from bot.markup import split_message
 from bot.render import Renderer, digest_context
 from bot.startup import REJECTED_BY_TELEGRAM, StartupError, first_line, prepare
-from bot.store import BroadcastProgress, SubscriberCounts, Subscription, Version
+from bot.store import BroadcastProgress, SubscriberCounts, Subscription, Unanswered, Version
 
 if TYPE_CHECKING:
     from bot.chat.context import BriefApplication
@@ -178,7 +178,9 @@ def sample_context(digest: Digest) -> dict[str, Any]:
         "user_id": 1,
         "outcome": "subscribed",
         "group": False,
+        "silent": False,
         "forwarded": False,
+        "questions": [Unanswered("what about the other countries?", 3, now)],
         "count": 2,
         "label": "📖 Read the story",
         "url": "https://example.org/story",
@@ -344,9 +346,8 @@ def _os_error(error: OSError) -> str:
 def _run_web(application: BriefApplication, settings: Settings) -> int:
     """Serve webhook mode, or polling with the story page, until stopped; exit code 2 if
     ``BOT_LISTEN``:``BOT_PORT`` cannot be listened on."""
-    from bot.web import ListenError, serve_polling, serve_webhook
+    from bot.web import ListenError, serve
 
-    serve = serve_webhook if settings.mode == "webhook" else serve_polling
     try:
         asyncio.run(serve(application, settings))
     except ListenError as error:

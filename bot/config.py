@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -170,13 +170,21 @@ def _webhook_problems(url: str | None, secret: SecretStr | None) -> list[str]:
     return problems
 
 
-def _webhook_url_problems(url: str) -> list[str]:
+def _split_url(url: str) -> tuple[SplitResult, str] | None:
+    """The URL's parts and its host name ("" for none); None when it is not a valid URL."""
     try:
         parts = urlsplit(url)
-        host = parts.hostname or ""
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        return parts, parts.hostname or ""
     except ValueError:
+        return None
+
+
+def _webhook_url_problems(url: str) -> list[str]:
+    split = _split_url(url)
+    if split is None:
         return ["BOT_WEBHOOK_URL: not a valid URL"]
+    parts, host = split
     if parts.scheme not in ("https", "http") or not host:
         return ["BOT_WEBHOOK_URL: must be an https:// URL with a host name"]
     problems = []
@@ -194,12 +202,10 @@ def _webhook_url_problems(url: str) -> list[str]:
 
 
 def _webapp_url_problems(url: str, webhook_url: str | None) -> list[str]:
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError:
+    split = _split_url(url)
+    if split is None:
         return ["BOT_WEBAPP_URL: not a valid URL"]
+    parts, host = split
     if parts.scheme == "http" and host in _LOCAL_HOSTS:
         pass  # a page on this machine, for tests and trying it out
     elif parts.scheme != "https" or not host:

@@ -12,9 +12,9 @@ Routes:
 - ``GET <path of BOT_WEBAPP_URL>`` and its API (:mod:`bot.webapp.routes`): the story page,
   when ``BOT_WEBAPP_URL`` is set.
 
-:func:`serve_webhook` runs it all for ``python -m bot`` with ``BOT_MODE=webhook``;
-:func:`serve_polling` runs the bot by long polling beside a server for the story page,
-health and metrics, when ``BOT_WEBAPP_URL`` is set in polling mode.
+:func:`serve` runs it all for ``python -m bot`` with ``BOT_MODE=webhook``, and runs the
+bot by long polling beside a server for the story page, health and metrics when
+``BOT_WEBAPP_URL`` is set in polling mode.
 """
 
 from __future__ import annotations
@@ -305,36 +305,36 @@ def listen_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def serve_webhook(
+async def serve(
     application: BriefApplication,
     settings: Settings,
     *,
     server: uvicorn.Server | None = None,
     sockets: list[socket.socket] | None = None,
 ) -> None:
-    """Run the bot in webhook mode until SIGTERM or SIGINT (or ``server.should_exit``).
+    """Run the bot until SIGTERM or SIGINT (or ``server.should_exit``), in ``BOT_MODE``.
 
-    Binds ``BOT_LISTEN``:``BOT_PORT`` (:class:`ListenError` if it cannot), starts the
-    application (store, digest, sender), registers the webhook (retried in the background
-    while serving if that fails), then serves until told to stop: Uvicorn stops taking
-    requests and finishes the open ones, then the application handles the updates already
-    queued, lets the sender finish its sends and closes the database.
+    Binds ``BOT_LISTEN``:``BOT_PORT`` first (:class:`ListenError` if it cannot), so that a
+    port in use stops the bot before it takes any update; starts the application (store,
+    digest, sender); in webhook mode registers the webhook (retried in the background while
+    serving if that fails), in polling mode polls beside the story page, health and metrics;
+    then serves until told to stop: Uvicorn stops taking requests and finishes the open
+    ones, then the application handles the updates already queued, lets the sender finish
+    its sends and closes the database.
 
     ``server`` (from :func:`make_server`) and ``sockets`` (bound and listening) are for tests.
     """
-    url = registered_url(settings.webhook_url or "")
-    secret = _secret(settings)
-    server = server or make_server(application, settings)
-    own = [] if sockets is not None else [listen_socket(settings.listen, settings.port)]
-    try:
-        with _stop_on_signals(server):
-            await _serve(application, server, sockets or own, url, secret)
-    finally:
-        for sock in own:
-            sock.close()
+    if settings.mode == "webhook":
+        url = registered_url(settings.webhook_url or "")
+        secret = _secret(settings)
+        with _listening(application, settings, server, sockets) as (server, sockets):
+            await _serve_webhook(application, server, sockets, url, secret)
+    else:
+        with _listening(application, settings, server, sockets) as (server, sockets):
+            await _serve_polling(application, server, sockets)
 
 
-async def _serve(
+async def _serve_webhook(
     application: BriefApplication,
     server: uvicorn.Server,
     sockets: list[socket.socket],
@@ -360,9 +360,7 @@ async def _serve(
                 keep_trying(register, "setWebhook", first_delay=RETRY_FIRST_DELAY),
                 name="register-webhook",
             )
-        for sock in sockets:
-            host, port = sock.getsockname()[:2]
-            logger.info("serving the webhook, /healthz and /metrics on %s:%d", host, port)
+        _log_serving("the webhook, /healthz and /metrics", sockets)
         try:
             await server.serve(sockets=sockets)
         finally:
@@ -374,40 +372,47 @@ async def _serve(
     # several replicas one that stops must not unregister the others.
 
 
-async def serve_polling(
+async def _serve_polling(
+    application: BriefApplication, server: uvicorn.Server, sockets: list[socket.socket]
+) -> None:
+    async with running(application):
+        updater = application.updater
+        if updater is None:  # pragma: no cover - build_application keeps the updater
+            raise RuntimeError("the application has no updater to poll with")
+        await updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        _log_serving("the story page, /healthz and /metrics", sockets)
+        try:
+            await server.serve(sockets=sockets)
+        finally:
+            await updater.stop()
+
+
+@contextmanager
+def _listening(
     application: BriefApplication,
     settings: Settings,
-    *,
-    server: uvicorn.Server | None = None,
-    sockets: list[socket.socket] | None = None,
-) -> None:
-    """Run the bot by long polling, and the story page, health and metrics beside it, until
-    SIGTERM or SIGINT (or ``server.should_exit``).
+    server: uvicorn.Server | None,
+    sockets: list[socket.socket] | None,
+) -> Iterator[tuple[uvicorn.Server, list[socket.socket]]]:
+    """The server and the sockets it serves on, SIGTERM and SIGINT stopping it meanwhile.
 
-    Binds ``BOT_LISTEN``:``BOT_PORT`` first (:class:`ListenError` if it cannot), so that a
-    port in use stops the bot before it takes any update.
+    Either given (tests), or made here: ``BOT_LISTEN``:``BOT_PORT`` bound before anything
+    starts, and closed when the server is done.
     """
     server = server or make_server(application, settings)
     own = [] if sockets is not None else [listen_socket(settings.listen, settings.port)]
     try:
         with _stop_on_signals(server):
-            async with running(application):
-                updater = application.updater
-                if updater is None:  # pragma: no cover - build_application keeps the updater
-                    raise RuntimeError("the application has no updater to poll with")
-                await updater.start_polling(allowed_updates=Update.ALL_TYPES)
-                for sock in sockets or own:
-                    host, port = sock.getsockname()[:2]
-                    logger.info(
-                        "serving the story page, /healthz and /metrics on %s:%d", host, port
-                    )
-                try:
-                    await server.serve(sockets=sockets or own)
-                finally:
-                    await updater.stop()
+            yield server, sockets or own
     finally:
         for sock in own:
             sock.close()
+
+
+def _log_serving(what: str, sockets: list[socket.socket]) -> None:
+    for sock in sockets:
+        host, port = sock.getsockname()[:2]
+        logger.info("serving %s on %s:%d", what, host, port)
 
 
 @contextmanager

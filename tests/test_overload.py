@@ -88,8 +88,9 @@ async def test_a_thousand_updates_in_ten_seconds_with_a_slow_database_are_all_an
                 if chat_id in posted_at and call.response_status == 200:
                     answered_at.setdefault(chat_id, call.time)
             health = await bot.client.get("/healthz")
-            refused = [c for c in chats if UNAVAILABLE in api.messages(c)[0].visible_text]
+            replies = {c: api.messages(c)[0].visible_text for c in chats}
 
+    refused = [chat for chat in chats if UNAVAILABLE in replies[chat]]
     latencies = [answered_at[chat] - posted_at[chat] for chat in chats]
     p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
     print(
@@ -103,7 +104,17 @@ async def test_a_thousand_updates_in_ten_seconds_with_a_slow_database_are_all_an
     assert set(statuses) <= {200, 503}
     assert statuses[200] == UPDATES
     assert health.status_code == 200
-    # Slow is not unavailable: a subscription call that waits more than 5 s for the
-    # database (its pool of 15 connections, busy) is answered "unavailable", and should
-    # be rare at this load; a bot that said it to everyone would fail here.
-    assert len(refused) <= UPDATES // 100, len(refused)
+    # What needs no database is answered as usual, however busy the database is; what
+    # needs it is answered as usual, or (a store call over 5 s, waiting for a connection
+    # of the pool) "unavailable for a moment": never the apology for a failure, never
+    # silence.
+    for n, chat in enumerate(chats):
+        text, reply = TEXTS[n % len(TEXTS)], replies[chat]
+        if text == "/summary":
+            assert "39,000" in reply, reply
+        elif text == "/subscribe":
+            assert reply.startswith("✅ Subscribed.") or UNAVAILABLE in reply, reply
+        elif text == "/status":
+            assert not reply.startswith("Sorry"), reply  # its answer, or "unavailable"
+        else:  # a question
+            assert not reply.startswith("Sorry") and UNAVAILABLE not in reply, reply

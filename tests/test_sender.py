@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,7 +23,7 @@ from bot.delivery import (
     TransientFailure,
 )
 from bot.delivery.sender import SenderPolicy, _SentOutcomes
-from bot.store import Delivery, DeliveryLedger, Store
+from bot.store import Announcement, Delivery, DeliveryLedger, Store
 from tests.postgres import empty_database, open_store
 
 FAST = SenderPolicy(
@@ -39,7 +40,9 @@ class ScriptedTransport:
     attempts: Counter[int] = field(default_factory=Counter)
     delay: float = 0.0
 
-    async def send(self, chat_id: int, text: str) -> int:
+    async def send(
+        self, chat_id: int, text: str, *, silent: bool = False, keyboard: Any = None
+    ) -> int:
         self.attempts[chat_id] += 1
         if self.delay:
             await asyncio.sleep(self.delay)
@@ -129,9 +132,9 @@ async def test_retry_after_pauses_everyone(store: Store) -> None:
     attempts: list[tuple[float, int]] = []
     original = transport.send
 
-    async def timed(chat_id: int, text: str) -> int:
+    async def timed(chat_id: int, text: str, *, silent: bool = False, keyboard: Any = None) -> int:
         attempts.append((asyncio.get_running_loop().time(), chat_id))
-        return await original(chat_id, text)
+        return await original(chat_id, text, silent=silent)
 
     transport.send = timed  # type: ignore[method-assign]
     await drain(DeliverySender(store.ledger, transport, SendLimiter(100), FAST), store)
@@ -150,7 +153,9 @@ async def test_a_crash_in_flight_resends_only_what_was_in_flight(store: Store) -
     await publish_to(store, range(1, 41))
 
     class CrashingTransport(ScriptedTransport):
-        async def send(self, chat_id: int, text: str) -> int:
+        async def send(
+            self, chat_id: int, text: str, *, silent: bool = False, keyboard: Any = None
+        ) -> int:
             if len(self.sent) >= 10:
                 raise Crash  # while the other workers' sends are still under way
             return await super().send(chat_id, text)
@@ -281,7 +286,9 @@ async def test_grouped_policy_skips_a_chat_that_left_after_the_claim(store: Stor
     left = 150
 
     class LeavingTransport(ScriptedTransport):
-        async def send(self, chat_id: int, text: str) -> int:
+        async def send(
+            self, chat_id: int, text: str, *, silent: bool = False, keyboard: Any = None
+        ) -> int:
             if chat_id == 20:  # long after chat 150's row was claimed, before it is asked
                 await store.subscriptions.unsubscribe(left)
             return await super().send(chat_id, text)
@@ -413,7 +420,7 @@ async def test_a_broadcast_that_cannot_be_read_gives_its_rows_back(store: Store)
     await publish_to(store, range(1, 4))
 
     class Unreadable(DeliveryLedger):
-        async def broadcast_parts(self, broadcast_id: int) -> list[str]:
+        async def broadcast_message(self, broadcast_id: int) -> Announcement:
             raise OSError("disk I/O error")
 
     sender = DeliverySender(Unreadable(store.engine), ScriptedTransport(), SendLimiter(5000), FAST)

@@ -22,8 +22,9 @@ from sqlalchemy import Connection, insert, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DatabaseError, IntegrityError
 
-import bot.store.ledger
+import bot.store.broadcasts
 from bot.store import (
+    SCHEMA_HEAD,
     BroadcastProgress,
     Delivery,
     Publication,
@@ -136,7 +137,7 @@ async def test_open_twice_keeps_state_and_migrates_once(database_url: str) -> No
         assert current.digest_yaml == "title: version 1\n"
         assert await again.versions.file_fingerprint() == "f" * 64
         assert await scalar(again, "SELECT count(*) FROM alembic_version") == 1
-        assert await scalar(again, "SELECT version_num FROM alembic_version") == "0001"
+        assert await scalar(again, "SELECT version_num FROM alembic_version") == SCHEMA_HEAD
     finally:
         await again.close()
 
@@ -193,7 +194,7 @@ async def test_downgrade_and_upgrade_by_hand(database_url: str) -> None:
     opened = await open_store(database_url)
     try:
         assert await opened.versions.current_version() is None  # downgraded: the data went with it
-        assert await scalar(opened, "SELECT version_num FROM alembic_version") == "0001"
+        assert await scalar(opened, "SELECT version_num FROM alembic_version") == SCHEMA_HEAD
     finally:
         await opened.close()
 
@@ -353,10 +354,10 @@ async def test_publish_with_announcement_reaches_active_subscribers_only(store: 
     assert publication.recipients == 3
     assert publication.broadcast_id is not None
     assert await store.versions.file_fingerprint() == "a" * 64
-    assert await store.ledger.broadcast_parts(publication.broadcast_id) == [
+    assert (await store.ledger.broadcast_message(publication.broadcast_id)).parts == (
         "<b>update 2</b>",
         "part two",
-    ]
+    )
     claimed = await claim_all(store)
     assert sorted(delivery.chat_id for delivery in claimed) == [SUPERGROUP, 1, 3]
     assert {delivery.broadcast_id for delivery in claimed} == {publication.broadcast_id}
@@ -390,14 +391,14 @@ async def test_publish_to_nobody_records_an_empty_broadcast(store: Store) -> Non
 async def test_publish_is_atomic(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     await subscribe_all(store, 1, 2)
     before = (await publish(store, 1, file="a" * 64)).version
-    enqueue = bot.store.ledger.enqueue_subscribers
+    enqueue = bot.store.broadcasts.enqueue_subscribers
 
-    def broken(broadcast_id: int, now: datetime) -> Any:
+    def broken(broadcast_id: int, now: datetime, chats: Any = None) -> Any:
         # Deliveries pointing at a broadcast that does not exist: a foreign-key violation
         # after the version, the pointer, the fingerprint and the broadcast were written.
-        return enqueue(broadcast_id + 1000, now)
+        return enqueue(broadcast_id + 1000, now, chats)
 
-    monkeypatch.setattr(bot.store.ledger, "enqueue_subscribers", broken)
+    monkeypatch.setattr(bot.store.broadcasts, "enqueue_subscribers", broken)
     with pytest.raises(IntegrityError):
         await publish(store, 2, file="b" * 64)
 
@@ -436,9 +437,9 @@ async def test_rollback_moves_the_pointer_back_one_version_at_a_time(store: Stor
     assert back.broadcast_id is not None
     assert await store.versions.current_version() == v2
     assert await store.versions.rollback_target() == (v2, v1)
-    assert await store.ledger.broadcast_parts(back.broadcast_id) == [
-        "correction: back to title: version 2"
-    ]
+    assert (await store.ledger.broadcast_message(back.broadcast_id)).parts == (
+        "correction: back to title: version 2",
+    )
     progress = await store.ledger.latest_broadcast()
     assert progress is not None
     assert (progress.kind, progress.version_id) == ("correction", v2.id)
@@ -611,7 +612,7 @@ async def test_latest_broadcast_is_the_newest(store: Store) -> None:
     assert progress.broadcast_id == newest.broadcast_id
     assert (progress.pending, progress.recipients) == (2, 2)
     with pytest.raises(KeyError):
-        await store.ledger.broadcast_parts(987654)
+        await store.ledger.broadcast_message(987654)
 
 
 async def test_two_senders_never_claim_the_same_delivery(database_url: str) -> None:
@@ -625,7 +626,9 @@ async def test_two_senders_never_claim_the_same_delivery(database_url: str) -> N
             claimed: list[int] = []
             while batch := await sender.ledger.claim_due(25):
                 claimed += [delivery.id for delivery in batch]
-                await asyncio.sleep(0)
+                # A moment between claims, as a sender sending its batch would take: on a
+                # busy machine one drainer could otherwise win SQLite's lock every time.
+                await asyncio.sleep(0.005)
             return claimed
 
         results = await asyncio.gather(*(drain(sender) for sender in senders for _ in range(4)))

@@ -15,7 +15,7 @@ import pytest
 from bot.chat.app import build_application
 from bot.config import Settings, SettingsError, load_settings
 from bot.digest import Digest
-from bot.web import make_server, serve_polling
+from bot.web import make_server, serve
 from bot.webapp.initdata import sign_init_data
 from tests.botapi import BotApiDouble
 from tests.e2e import TEST_TOKEN, converse, settings_for
@@ -44,9 +44,7 @@ async def page(
         )
         application = build_application(settings, digest=digest)
         server = make_server(application, settings)
-        task = asyncio.create_task(
-            serve_polling(application, settings, server=server, sockets=[sock])
-        )
+        task = asyncio.create_task(serve(application, settings, server=server, sockets=[sock]))
         try:
             await wait_started(server, task)
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:

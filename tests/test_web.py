@@ -41,7 +41,7 @@ from bot.web import (
     listen_socket,
     make_server,
     registered_url,
-    serve_webhook,
+    serve,
 )
 from tests.botapi import BotApiDouble
 from tests.broadcast_helpers import EDIT, UPDATE_PREFIX
@@ -126,15 +126,13 @@ async def wait_started(server: uvicorn.Server, task: asyncio.Task[None]) -> None
 async def webhook_bot(
     api: BotApiDouble, tmp_path: Path, digest: Digest | None = None, **overrides: Any
 ) -> AsyncIterator[Webhook]:
-    """Run :func:`serve_webhook` in this event loop on a free port; stop it as SIGTERM would."""
+    """Run :func:`serve` in this event loop on a free port; stop it as SIGTERM would."""
     with socket.create_server(("127.0.0.1", 0)) as sock:
         port = sock.getsockname()[1]
         settings = webhook_settings(api, tmp_path, port, **overrides)
         application = build_application(settings, digest=digest)
         server = make_server(application, settings)
-        task = asyncio.create_task(
-            serve_webhook(application, settings, server=server, sockets=[sock])
-        )
+        task = asyncio.create_task(serve(application, settings, server=server, sockets=[sock]))
         try:
             await wait_started(server, task)
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
@@ -190,7 +188,7 @@ async def test_requests_without_the_secret_are_refused_and_never_processed(
         assert [r.status_code for r in (missing, wrong, longer, empty)] == [403] * 4
         assert SECRET not in missing.text + wrong.text
 
-        # Updates are handled in order: once this one is answered, any earlier one would be.
+        # Refused requests are never queued: only this one is answered.
         await bot.say(2005, "/help")
         assert api.chats_messaged() == [2005]
         assert len(api.calls_to("sendMessage")) == 1
@@ -439,19 +437,19 @@ async def test_token_and_secret_never_reach_the_logs(
 # -- a real process -----------------------------------------------------------------------
 
 # What ``python -m bot`` does in webhook mode (see bot.cli): logging that redacts the token and
-# the secret, then serve_webhook until a signal.
+# the secret, then serve until a signal.
 DRIVER = """
 import asyncio, os, sys
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 from bot.chat.app import build_application
 from bot.config import load_settings
 from bot.logs import configure_logging
-from bot.web import serve_webhook
+from bot.web import serve
 
 settings = load_settings()  # webhook mode's settings are checked here too
 secrets = [settings.token.get_secret_value(), settings.webhook_secret.get_secret_value()]
 configure_logging(settings.log_level, secrets)
-asyncio.run(serve_webhook(build_application(settings), settings))
+asyncio.run(serve(build_application(settings), settings))
 print("exited cleanly", file=sys.stderr)
 """
 

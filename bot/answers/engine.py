@@ -47,18 +47,16 @@ How a question is answered (:meth:`AnswerEngine.answer`):
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Literal
+from dataclasses import dataclass
 
-from bot.answers.language import QUANTITY, SETTLE, SPEECH, VERDICT_VERBS, YES_NO_OPENERS
+from bot.answers.answer import Answer, Passage, unique, within
+from bot.answers.language import QUANTITY, SPEECH
+from bot.answers.question import question_terms
 from bot.answers.scoring import BM25
 from bot.answers.text import (
     Lexicon,
-    fold,
     is_other_language,
     social_kind,
     split_sentences,
@@ -66,17 +64,6 @@ from bot.answers.text import (
 )
 from bot.digest import Digest
 from bot.digest.model import Cited, EditorQuestion, Figure, Quote
-
-AnswerKind = Literal[
-    "sentences",
-    "figure",
-    "quote",
-    "editor",
-    "not_in_article",
-    "other_language",
-    "greeting",
-    "thanks",
-]
 
 SUPPORT_WEIGHT = 0.25
 """Weight of a support item's (key point, statement, person, event) score for the question
@@ -100,7 +87,6 @@ MARKER_SHARE = 0.5
 """How much an answer type counts in a candidate's share of the question's terms."""
 CLOSE_TO_BEST = 0.75
 """Further passages are shown only with a score at least this share of the best one."""
-MAX_PASSAGES = 3
 ITEM_WEIGHT = 0.9
 """A digest item that is not a figure or a quote (a key point, statement, person, event)
 answers for its cited paragraphs when its score, times this weight, beats every sentence:
@@ -117,45 +103,6 @@ question that matches it nearly as well as another figure most likely means it."
 NON_LATIN_SHARE = 0.5
 """A question whose letters are more than this share outside the Latin script is in another
 language: the article is English, so retrieval could only find stray names."""
-
-
-_YES_NO = re.compile(rf"\W*(?:{'|'.join(sorted(YES_NO_OPENERS))})\b", re.IGNORECASE)
-
-_VERDICT_STEMS = frozenset(fold(verb) for verb in VERDICT_VERBS)
-
-# --- answers -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Passage:
-    """A sentence of the article, verbatim, and the number of its paragraph (from 1)."""
-
-    text: str
-    paragraph: int
-
-
-@dataclass(frozen=True)
-class Answer:
-    """What the article says to a question, as data for a template.
-
-    ``sentences`` holds 1-3 passages, best first, for the kinds ``sentences``, ``figure``
-    and ``quote`` (for an item: the article sentences it comes from); it is empty otherwise.
-    """
-
-    kind: AnswerKind
-    sentences: list[Passage] = field(default_factory=list)
-    figure: Figure | None = None
-    quote: Quote | None = None
-    editor: EditorQuestion | None = None
-    score: float = 0.0
-
-    @property
-    def paragraph(self) -> int | None:
-        """The paragraph that answers: the first passage's, or the item's first citation."""
-        item: Cited | None = self.figure or self.quote or self.editor
-        if item is not None:
-            return item.cite[0]
-        return self.sentences[0].paragraph if self.sentences else None
 
 
 @dataclass(frozen=True)
@@ -356,9 +303,9 @@ class AnswerEngine:
         if best_item is not None and best_item.quote is not None:
             # The quote is shown itself: only sentences that add to it, in article order.
             chosen = sorted(
-                i for i in chosen if not _within(self.passages[i].text, best_item.quote.text)
+                i for i in chosen if not within(self.passages[i].text, best_item.quote.text)
             )
-        sentences = _unique(self.passages[i] for i in chosen)
+        sentences = unique(self.passages[i] for i in chosen)
         if best_item is None or (best_item.figure is None and best_item.quote is None):
             return Answer("sentences", sentences, score=best_score)
         if best_item.figure is not None:
@@ -366,16 +313,8 @@ class AnswerEngine:
         return Answer("quote", sentences, quote=best_item.quote, score=best_score)
 
     def query(self, question: str) -> list[str]:
-        """The terms a question is answered with: its own, and what a yes/no one asks."""
-        query = self.lexicon.terms(question)
-        if SETTLE not in query and _YES_NO.match(question):
-            # "did X agree to Y" is settled by "X refused Y" as well as by "X agreed".
-            asked = {fold(word) for word in words(question)} & _VERDICT_STEMS
-            verdicts = {self.lexicon.words.get(stem, stem) for stem in asked}
-            query = [SETTLE if term in verdicts else term for term in query]
-            if SETTLE not in query:
-                query.append(SETTLE)
-        return query
+        """The terms a question is answered with (see :func:`question_terms`)."""
+        return question_terms(self.lexicon, question)
 
     def _editor_answer(self, query: frozenset[str]) -> Answer | None:
         """The editor's answer to the listed question closest to ``query``, if close enough."""
@@ -393,7 +332,7 @@ class AnswerEngine:
         sources = self._sources(entry.cite, entry.answer)
         return Answer(
             "editor",
-            _unique(self.passages[i] for i in sources),
+            unique(self.passages[i] for i in sources),
             editor=entry,
             score=best[0],
         )
@@ -460,33 +399,6 @@ class AnswerEngine:
 def _weight(found: Iterable[str]) -> float:
     """How many terms ``found`` holds, an answer type counting :data:`MARKER_SHARE`."""
     return sum(MARKER_SHARE if term[0] == "#" else 1.0 for term in found)
-
-
-def _within(sentence: str, quote: str) -> bool:
-    """Whether ``sentence`` says nothing beyond ``quote`` (quote marks and case aside)."""
-    inner = _plain(sentence)
-    return bool(inner) and inner in _plain(quote)
-
-
-@lru_cache(maxsize=4096)
-def _plain(text: str) -> str:
-    """``text`` as its lower-cased words: what two copies of a sentence have in common."""
-    return " ".join(words(text))
-
-
-def _unique(passages: Iterable[Passage], limit: int = MAX_PASSAGES) -> list[Passage]:
-    """At most ``limit`` of ``passages`` without repeats: an answer never shows a sentence
-    twice."""
-    seen: set[str] = set()
-    kept: list[Passage] = []
-    for passage in passages:
-        key = _plain(passage.text)
-        if key not in seen:
-            seen.add(key)
-            kept.append(passage)
-            if len(kept) == limit:
-                break
-    return kept
 
 
 def _overlaps(item: str, sentence: str) -> bool:

@@ -8,6 +8,9 @@ from telegram.constants import ChatType
 from bot.chat.context import BriefContext
 from bot.chat.replies import command_word, fields_of, send_template
 
+UNANSWERED_SHOWN = 20
+"""Questions /unanswered lists: a screenful, the most asked first."""
+
 
 async def refuse_admin_command(update: Update, context: BriefContext) -> None:
     """Politely refuse an admin command: from someone who is not an admin, in a group, or
@@ -60,4 +63,15 @@ async def stats(update: Update, context: BriefContext) -> None:
         counts=await services.store.subscriptions.subscriber_counts(),
         version=services.library.version,
         broadcast=await services.store.ledger.latest_broadcast(),
+    )
+
+
+async def unanswered(update: Update, context: BriefContext) -> None:
+    """Admins: the questions most often answered "the article does not say"."""
+    services = context.bot_data
+    await send_template(
+        update,
+        context,
+        "unanswered.html",
+        questions=await services.store.unanswered.most_asked(UNANSWERED_SHOWN),
     )

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import InlineKeyboardMarkup, MessageEntity, Update
 
-from bot.chat.context import BriefContext
+from bot.chat.context import BriefContext, Services
 from bot.chat.keyboards import paragraphs_keyboard
 from bot.chat.reading import is_private, menu_keyboard
 from bot.chat.replies import send_template
 from bot.render import digest_context
+
+logger = logging.getLogger(__name__)
 
 
 async def answer(update: Update, context: BriefContext, question: str) -> None:
@@ -31,6 +36,17 @@ async def answer(update: Update, context: BriefContext, question: str) -> None:
         question=question,
         **digest_context(services.digest),
     )
+    if found.kind == "not_in_article":
+        await count_unanswered(services, question)
+
+
+async def count_unanswered(services: Services, question: str) -> None:
+    """Count ``question`` for /unanswered; a database that is down costs the count, never
+    the reply (which has gone out already)."""
+    try:
+        await services.store.unanswered.record(question)
+    except (SQLAlchemyError, OSError) as error:
+        logger.warning("an unanswered question was not counted: %s", type(error).__name__)
 
 
 async def ask(update: Update, context: BriefContext) -> None:

@@ -74,6 +74,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("reload", admin.reload, audience="admin"),
     Command("rollback", admin.rollback, audience="admin"),
     Command("stats", admin.stats, audience="admin"),
+    Command("unanswered", admin.unanswered, audience="admin"),
 )
 """Every command, in the order of the menus and of /help."""
 

@@ -19,6 +19,8 @@ logger = logging.getLogger(__name__)
 STORE_TIMEOUT = 5.0
 """Seconds a subscription's read or write may take: a database that stops answering (a
 network partition) gets the "unavailable" reply then, not a chat that waits for minutes."""
+SILENT = "silent"
+"""``/subscribe silent``: updates arrive without a sound (``disable_notification``)."""
 
 
 async def may_manage_subscription(update: Update, context: BriefContext) -> bool:
@@ -35,7 +37,11 @@ async def may_manage_subscription(update: Update, context: BriefContext) -> bool
 
 
 async def _manage(
-    update: Update, context: BriefContext, change: Callable[[Chat], Awaitable[str]]
+    update: Update,
+    context: BriefContext,
+    change: Callable[[Chat], Awaitable[str]],
+    *,
+    silent: bool = False,
 ) -> None:
     """Apply ``change`` to this chat's subscription if the sender may manage it, and say
     what happened (``change`` returns the outcome that subscription.html words)."""
@@ -56,6 +62,7 @@ async def _manage(
         context,
         "subscription.html",
         outcome=outcome,
+        silent=silent,
         group=chat.type != ChatType.PRIVATE,
         command=command_word(update.effective_message),
         **digest_context(context.bot_data.digest),
@@ -63,14 +70,36 @@ async def _manage(
 
 
 async def subscribe(update: Update, context: BriefContext) -> None:
-    """Subscribe this chat to updates of the digest (in groups, administrators only)."""
+    """Subscribe this chat to updates (``/subscribe silent``: without a sound); in groups,
+    administrators only."""
     store = context.bot_data.store
+    argument = " ".join(context.args or []).strip().lower()
+    if argument not in {"", SILENT}:
+        await send_template(
+            update,
+            context,
+            "subscription.html",
+            outcome="usage",
+            silent=False,
+            group=False,
+            command=command_word(update.effective_message),
+            **digest_context(context.bot_data.digest),
+        )
+        return
+    silent = argument == SILENT
 
     async def add(chat: Chat) -> str:
-        added = await store.subscriptions.subscribe(chat.id, chat_type=chat.type, title=chat.title)
-        return "subscribed" if added else "already_subscribed"
+        before = await store.subscriptions.subscription(chat.id)
+        added = await store.subscriptions.subscribe(
+            chat.id, chat_type=chat.type, title=chat.title, silent=silent
+        )
+        if added:
+            return "subscribed"
+        if before is not None and before.silent != silent:
+            return "now_silent" if silent else "now_with_sound"
+        return "already_subscribed"
 
-    await _manage(update, context, add)
+    await _manage(update, context, add, silent=silent)
 
 
 async def unsubscribe(update: Update, context: BriefContext) -> None:

@@ -22,7 +22,8 @@ from bot.delivery.errors import (
     TransientFailure,
 )
 from bot.delivery.limiter import SendLimiter
-from bot.delivery.sender import DeliverySender, Ledger, Transport
+from bot.delivery.ports import Ledger, Transport
+from bot.delivery.sender import DeliverySender
 
 __all__ = [
     "ChatMoved",

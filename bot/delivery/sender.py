@@ -12,13 +12,9 @@ A crash can therefore only leave ``sending`` rows behind; each was either not se
 (sent once after the restart) or sent without its outcome committed (the message in
 flight: sent twice). Rows never leave the ledger without an outcome, so nobody is skipped.
 
-When the database goes away while the process lives (a restart of the server, a cut
-network, a read-only or full disk), the drain stops at the first write that fails, and
-what it could not write is kept in memory (:class:`_Unsettled`): the rows sent, with their
-message ids, and the rows claimed but not sent. The loop tries the database again every
-:attr:`SenderPolicy.outage_poll` seconds; once it answers, those writes are made first
-(a message that reached its chat is recorded as sent, not sent again) and the broadcast
-resumes where it stopped.
+When the database goes away while the process lives, the drain stops at the first write
+that fails, keeps what it could not write and writes it first once the database answers
+(:mod:`bot.delivery.outage`): nothing is lost, and nothing sent is sent again.
 
 What keeps a fast broadcast fast (a thousand messages a second with ``allow_paid_broadcast``
 is one message a millisecond, for one process):
@@ -41,12 +37,10 @@ import asyncio
 import contextlib
 import logging
 import math
-import time
 from collections import deque
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 from bot import metrics
 from bot.delivery.errors import (
@@ -57,50 +51,10 @@ from bot.delivery.errors import (
     TransientFailure,
 )
 from bot.delivery.limiter import SendLimiter
+from bot.delivery.outage import Bounded, Unrecorded, Unsettled, describe
+from bot.delivery.ports import Claimed, Ledger, Message, Transport
 
 logger = logging.getLogger(__name__)
-
-
-class Claimed(Protocol):
-    """A delivery handed to the sender by the ledger."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def broadcast_id(self) -> int: ...
-    @property
-    def chat_id(self) -> int: ...
-    @property
-    def attempts(self) -> int: ...
-    @property
-    def claimed_at(self) -> datetime: ...
-
-
-class Ledger(Protocol):
-    """What the sender needs of the delivery ledger: :class:`bot.store.DeliveryLedger`.
-
-    The composition root hands it the store's ``ledger``; tests hand it doubles.
-    """
-
-    async def claim_due(self, limit: int, now: datetime | None = None) -> Sequence[Claimed]: ...
-    async def mark_sent_many(self, sent: Sequence[tuple[int, int]]) -> None: ...
-    async def mark_blocked(self, delivery_id: int, error: str) -> None: ...
-    async def mark_failed(self, delivery_id: int, error: str) -> None: ...
-    async def retry_later(
-        self, delivery_id: int, *, at: datetime, error: str, count_attempt: bool = True
-    ) -> None: ...
-    async def requeue_in_flight(self) -> int: ...
-    async def still_due_among(self, delivery_ids: Collection[int]) -> set[int]: ...
-    async def release(self, claimed: Collection[tuple[int, datetime]]) -> None: ...
-    async def move_chat(self, old_chat_id: int, new_chat_id: int) -> None: ...
-    async def broadcast_parts(self, broadcast_id: int) -> list[str]: ...
-    async def next_due_at(self) -> datetime | None: ...
-
-
-class Transport(Protocol):
-    """Sends one message to a chat; returns its message id or raises a DeliveryError."""
-
-    async def send(self, chat_id: int, text: str) -> int: ...
 
 
 SLOW_ROUND_TRIP = 0.25
@@ -168,20 +122,16 @@ class DeliverySender:
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
         self.ledger = ledger
-        # Every call the sender makes goes through this: a database that stops answering
-        # (a partition, not a refusal) fails the call in time, rather than hanging the
-        # workers past the leadership's stop timeout, which would cancel them and lose
-        # what they know of the messages they sent.
-        self._store: Ledger = _Bounded(ledger, policy.store_timeout)
+        # Time-limited: a silent database must not hang the workers until they are cancelled.
+        self._store: Ledger = Bounded(ledger, policy.store_timeout)
         self.transport = transport
         self.limiter = limiter
         self.policy = policy
         self._clock = clock
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
-        self._parts: dict[int, asyncio.Future[list[str]]] = {}
-        self._unsettled = _Unsettled()
-        self._failing_since: float | None = None
+        self._messages: dict[int, asyncio.Future[Message]] = {}
+        self._unsettled = Unsettled()
 
     def wake(self) -> None:
         """New deliveries were published: look at the ledger now."""
@@ -197,47 +147,22 @@ class DeliverySender:
                 # What an outage left unwritten first: before the requeue below (whose rows
                 # these are not, once recorded) and before claiming anything again.
                 if await self._unsettled.settle(self._store):
-                    self._store_answers()
+                    self._unsettled.answered()
                 if not resumed:
                     requeued = await self._store.requeue_in_flight()
                     resumed = True
                     if requeued:
                         logger.info("resuming %d deliveries in flight at the last stop", requeued)
                 claimed = await self.drain_once()
-                self._store_answers()
+                self._unsettled.answered()
                 if claimed:
                     continue
                 timeout = await self._idle_time()
             except Exception as error:
-                self._store_fails(error)
                 timeout = min(self.policy.outage_poll, self.policy.idle_poll)
+                self._unsettled.failed(error, timeout)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
-
-    def _store_fails(self, error: Exception) -> None:
-        """Log the first failure of an outage in full, and the retries that follow quietly:
-        a database away for a minute is one error in the log, not sixty."""
-        if self._failing_since is None:
-            self._failing_since = time.monotonic()
-            logger.error(
-                "delivery loop failed; retrying every %g s until the database answers "
-                "(%d sent, %d claimed kept to record then): %s",
-                min(self.policy.outage_poll, self.policy.idle_poll),
-                len(self._unsettled.sent),
-                len(self._unsettled.unsent),
-                _describe(error),
-                exc_info=error,
-            )
-        else:
-            logger.debug("delivery loop failed again: %s", _describe(error))
-
-    def _store_answers(self) -> None:
-        if self._failing_since is not None:
-            logger.warning(
-                "the database answers again after %.1f s: deliveries resume",
-                time.monotonic() - self._failing_since,
-            )
-            self._failing_since = None
 
     def rearm(self) -> None:
         """Allow :meth:`run` again after a :meth:`stop` (leadership regained)."""
@@ -270,18 +195,17 @@ class DeliverySender:
             # feed keeps that error; it is raised below, once the sends under way are done).
             while (delivery := await feed.next()) is not None:
                 try:
-                    parts = await self._broadcast_parts(delivery.broadcast_id)
+                    message = await self._broadcast_message(delivery.broadcast_id)
                 except Exception:
                     logger.exception("could not read broadcast %d", delivery.broadcast_id)
                     feed.give_back(delivery)  # not sent: released with the rest
                     continue
                 try:
-                    if not await self._deliver(delivery, parts, outcomes):
+                    if not await self._deliver(delivery, message, outcomes):
                         feed.give_back(delivery)
-                except _Unrecorded as unrecorded:
-                    # The store failed to record an outcome: kept to write once it answers
-                    # (see run()), and nothing more is sent meanwhile, so that a crash during
-                    # the outage resends little.
+                except Unrecorded as unrecorded:
+                    # Kept to write once the store answers; nothing more is sent meanwhile,
+                    # so that a crash during the outage resends little.
                     self._unsettled.keep(delivery, unrecorded.message_id)
                     feed.fail(unrecorded.error)
 
@@ -302,24 +226,20 @@ class DeliverySender:
         try:
             await self._store.release([(row.id, row.claimed_at) for row in unsent])
         except Exception as error:
-            # Released once the store answers (or, if the process stops first, resumed at
-            # the next start): none of them reached its chat.
+            # Released once the store answers (or at the next start): none was sent.
             logger.warning(
-                "could not release %d claimed deliveries yet: %s", len(unsent), _describe(error)
+                "could not release %d claimed deliveries yet: %s", len(unsent), describe(error)
             )
             for row in unsent:
                 self._unsettled.keep(row, None)
 
-    async def _deliver(
-        self, delivery: Claimed, parts: Sequence[str], outcomes: _SentOutcomes
-    ) -> bool:
-        """Send one delivery and record its outcome; False if stopped before sending it.
-
-        :class:`_Unrecorded` if the store fails to record the outcome.
-        """
+    async def _deliver(self, delivery: Claimed, message: Message, outcomes: _SentOutcomes) -> bool:
+        """Send one delivery and record its outcome (else :class:`Unrecorded`); False if
+        stopped before sending it."""
         message_id = 0
+        parts = message.parts
         try:
-            for part in parts:  # one part by construction (see DigestLibrary), but be safe
+            for index, part in enumerate(parts):  # one part by construction, but be safe
                 # Each message takes its own slot: the rates hold per message, not per row.
                 if not await self.limiter.acquire(delivery.chat_id, stop=self._stopping):
                     # Stopping. A row cut between its parts stays in flight (resumed, all
@@ -329,19 +249,24 @@ class DeliverySender:
                     if self.limiter.paused_for:
                         # Flood control began while we waited: this slot is void.
                         raise RetryLater(self.limiter.paused_for)
-                    message_id = await self.transport.send(delivery.chat_id, part)
+                    message_id = await self.transport.send(
+                        delivery.chat_id,
+                        part,
+                        silent=delivery.silent,
+                        keyboard=message.keyboard if index == len(parts) - 1 else None,
+                    )
                 finally:
                     self.limiter.sent(delivery.chat_id)
         except DeliveryError as error:
             try:
                 await self._record_failure(delivery, error)
             except Exception as failure:
-                raise _Unrecorded(None, failure) from failure
+                raise Unrecorded(None, failure) from failure
             return True
         try:
             await outcomes.record(delivery.id, message_id)
         except Exception as failure:
-            raise _Unrecorded(message_id, failure) from failure
+            raise Unrecorded(message_id, failure) from failure
         metrics.count_delivery("sent")
         return True
 
@@ -371,21 +296,21 @@ class DeliverySender:
             await self._store.mark_failed(delivery.id, str(error))
             metrics.count_delivery("failed")
 
-    async def _broadcast_parts(self, broadcast_id: int) -> list[str]:
+    async def _broadcast_message(self, broadcast_id: int) -> Message:
         # The task, not its result, is kept: the workers that start a broadcast together
         # share one read instead of each asking the store.
-        if broadcast_id not in self._parts:
-            if len(self._parts) > 16:  # a handful of live broadcasts at most
-                self._parts.clear()
-            self._parts[broadcast_id] = asyncio.ensure_future(
-                self._store.broadcast_parts(broadcast_id)
+        if broadcast_id not in self._messages:
+            if len(self._messages) > 16:  # a handful of live broadcasts at most
+                self._messages.clear()
+            self._messages[broadcast_id] = asyncio.ensure_future(
+                self._store.broadcast_message(broadcast_id)
             )
-        reading = self._parts[broadcast_id]
+        reading = self._messages[broadcast_id]
         try:
             return await asyncio.shield(reading)
         except Exception:
-            if self._parts.get(broadcast_id) is reading:
-                del self._parts[broadcast_id]  # not kept: the next delivery reads again
+            if self._messages.get(broadcast_id) is reading:
+                del self._messages[broadcast_id]  # not kept: the next delivery reads again
             raise
 
 
@@ -522,107 +447,3 @@ class _SentOutcomes:
                 committed.cancel()
             self._waiting = []
             raise
-
-
-class _Bounded:
-    """The ledger, each call failing with ``TimeoutError`` after ``timeout`` seconds."""
-
-    def __init__(self, ledger: Ledger, timeout: float) -> None:
-        self._ledger = ledger
-        self._timeout = timeout
-
-    async def claim_due(self, limit: int, now: datetime | None = None) -> Sequence[Claimed]:
-        async with asyncio.timeout(self._timeout):
-            return await self._ledger.claim_due(limit, now)
-
-    async def mark_sent_many(self, sent: Sequence[tuple[int, int]]) -> None:
-        async with asyncio.timeout(self._timeout):
-            await self._ledger.mark_sent_many(sent)
-
-    async def mark_blocked(self, delivery_id: int, error: str) -> None:
-        async with asyncio.timeout(self._timeout):
-            await self._ledger.mark_blocked(delivery_id, error)
-
-    async def mark_failed(self, delivery_id: int, error: str) -> None:
-        async with asyncio.timeout(self._timeout):
-            await self._ledger.mark_failed(delivery_id, error)
-
-    async def retry_later(
-        self, delivery_id: int, *, at: datetime, error: str, count_attempt: bool = True
-    ) -> None:
-        async with asyncio.timeout(self._timeout):
-            await self._ledger.retry_later(
-                delivery_id, at=at, error=error, count_attempt=count_attempt
-            )
-
-    async def requeue_in_flight(self) -> int:
-        async with asyncio.timeout(self._timeout):
-            return await self._ledger.requeue_in_flight()
-
-    async def still_due_among(self, delivery_ids: Collection[int]) -> set[int]:
-        async with asyncio.timeout(self._timeout):
-            return await self._ledger.still_due_among(delivery_ids)
-
-    async def release(self, claimed: Collection[tuple[int, datetime]]) -> None:
-        async with asyncio.timeout(self._timeout):
-            await self._ledger.release(claimed)
-
-    async def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
-        async with asyncio.timeout(self._timeout):
-            await self._ledger.move_chat(old_chat_id, new_chat_id)
-
-    async def broadcast_parts(self, broadcast_id: int) -> list[str]:
-        async with asyncio.timeout(self._timeout):
-            return await self._ledger.broadcast_parts(broadcast_id)
-
-    async def next_due_at(self) -> datetime | None:
-        async with asyncio.timeout(self._timeout):
-            return await self._ledger.next_due_at()
-
-
-class _Unrecorded(Exception):
-    """A delivery's outcome could not be written: ``message_id`` if it reached its chat."""
-
-    def __init__(self, message_id: int | None, error: Exception) -> None:
-        super().__init__(f"outcome not recorded: {error}")
-        self.message_id = message_id
-        self.error = error
-
-
-class _Unsettled:
-    """What the store failed to record, kept to write once it answers again.
-
-    ``sent``: rows whose message reached its chat (delivery id to message id), recorded as
-    sent rather than sent again. ``unsent``: rows claimed and not delivered (delivery id to
-    the claim's time), released to be sent, by whichever sender leads by then; the claim's
-    time makes the release touch only rows that claim still holds.
-    """
-
-    def __init__(self) -> None:
-        self.sent: dict[int, int] = {}
-        self.unsent: dict[int, datetime] = {}
-
-    def keep(self, delivery: Claimed, message_id: int | None) -> None:
-        if message_id:
-            self.sent[delivery.id] = message_id
-        else:
-            self.unsent[delivery.id] = delivery.claimed_at
-
-    async def settle(self, ledger: Ledger) -> bool:
-        """Write what is kept (True if there was any); raise, keeping what is not written
-        yet, if the store fails."""
-        kept = bool(self.sent or self.unsent)
-        if self.sent:
-            await ledger.mark_sent_many(list(self.sent.items()))
-            logger.info("recorded %d deliveries sent while the database was away", len(self.sent))
-            self.sent = {}
-        if self.unsent:
-            await ledger.release(list(self.unsent.items()))
-            self.unsent = {}
-        return kept
-
-
-def _describe(error: BaseException) -> str:
-    """The error's class and first line: the driver's whole message can run to a page."""
-    first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    return f"{type(error).__name__}: {first}" if first else type(error).__name__

@@ -103,9 +103,10 @@ def ground(document: DigestDocument, article: Article) -> list[Finding]:
     findings: list[Finding] = []
     findings += _citations(document, article)
     findings += _quotes(document, article)
-    findings += _figures(document, article)
-    findings += _entities(document, article)
-    findings += _timeline(document, article)
+    findings += _in_cited_paragraph(document, article, "figures")
+    findings += _in_cited_paragraph(document, article, "people")
+    findings += _roles(document, article)
+    findings += _in_cited_paragraph(document, article, "timeline")
     findings += _speakers(document)
     findings += _metadata(document, article)
     findings += _prose(document, article)
@@ -210,18 +211,26 @@ def _closest(quote: str, article: Article, cite: list[int]) -> str:
     return describe(passage, cite)
 
 
-def _in_cited_paragraph(
-    article: Article,
-    section: str,
-    items: Sequence[Cited],
-    field: str,
-    rule: Rule,
-    wording: str,
-) -> Iterator[Finding]:
-    """Each item's ``field`` must occur (case and spacing folded) in a paragraph it cites.
+# The digest's fields that must stand in a paragraph the item cites, by section: the field,
+# the rule it breaks otherwise, and the detail, with ``{value}`` and ``{cite}`` to fill in.
+_CITED_WORDS: dict[str, tuple[str, Rule, str]] = {
+    "figures": ("value", "figure-not-in-paragraph", "{value} does not occur in paragraph {cite}"),
+    "people": ("name", "name-not-in-paragraph", "{value} does not occur in paragraph {cite}"),
+    "timeline": (
+        "when",
+        "when-not-in-paragraph",
+        "{value} is not how paragraph {cite} puts the time",
+    ),
+}
 
-    ``wording`` is the detail, with ``{value}`` and ``{cite}`` to fill in.
-    """
+
+def _in_cited_paragraph(
+    document: DigestDocument, article: Article, section: str
+) -> Iterator[Finding]:
+    """Each item's field (see :data:`_CITED_WORDS`) must occur, case and spacing folded, in
+    a paragraph it cites."""
+    field, rule, wording = _CITED_WORDS[section]
+    items: Sequence[Cited] = getattr(document, section)
     for index, item in enumerate(items):
         value = str(getattr(item, field))
         cited = _paragraphs(article, item.cite)
@@ -230,26 +239,7 @@ def _in_cited_paragraph(
             yield (section, index, field), rule, detail
 
 
-def _figures(document: DigestDocument, article: Article) -> Iterator[Finding]:
-    yield from _in_cited_paragraph(
-        article,
-        "figures",
-        document.figures,
-        "value",
-        "figure-not-in-paragraph",
-        "{value} does not occur in paragraph {cite}",
-    )
-
-
-def _entities(document: DigestDocument, article: Article) -> Iterator[Finding]:
-    yield from _in_cited_paragraph(
-        article,
-        "people",
-        document.people,
-        "name",
-        "name-not-in-paragraph",
-        "{value} does not occur in paragraph {cite}",
-    )
+def _roles(document: DigestDocument, article: Article) -> Iterator[Finding]:
     for index, entity in enumerate(document.people):
         if entity.role is not None and not _contains(article.normalised, entity.role):
             yield (
@@ -257,17 +247,6 @@ def _entities(document: DigestDocument, article: Article) -> Iterator[Finding]:
                 "role-not-in-article",
                 f"the article never calls anyone {entity.role!r}",
             )
-
-
-def _timeline(document: DigestDocument, article: Article) -> Iterator[Finding]:
-    yield from _in_cited_paragraph(
-        article,
-        "timeline",
-        document.timeline,
-        "when",
-        "when-not-in-paragraph",
-        "{value} is not how paragraph {cite} puts the time",
-    )
 
 
 def _speakers(document: DigestDocument) -> Iterator[Finding]:

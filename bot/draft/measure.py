@@ -27,6 +27,18 @@ from bot.draft import draft_digest
 OVERLAP = 0.8
 
 
+class _Ratio:
+    """A read-only attribute: one count of its object divided by another, 1.0 over zero."""
+
+    def __init__(self, part: str, whole: str) -> None:
+        self.part = part
+        self.whole = whole
+
+    def __get__(self, scores: object, owner: type | None = None) -> float:
+        part, whole = int(getattr(scores, self.part)), int(getattr(scores, self.whole))
+        return part / whole if whole else 1.0
+
+
 @dataclass
 class Scores:
     """Counts, so that stories add up before the ratios are taken."""
@@ -46,33 +58,13 @@ class Scores:
     def __add__(self, other: Scores) -> Scores:
         return Scores(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
 
-    @property
-    def quote_recall(self) -> float:
-        return _ratio(self.hand_quotes_found, self.hand_quotes)
-
-    @property
-    def quote_precision(self) -> float:
-        return _ratio(self.draft_quotes_right, self.draft_quotes)
-
-    @property
-    def digest_precision(self) -> float:
-        return _ratio(self.draft_quotes_in_digest, self.draft_quotes)
-
-    @property
-    def speaker_accuracy(self) -> float:
-        return _ratio(self.speakers_right, self.hand_quotes_found)
-
-    @property
-    def figure_recall(self) -> float:
-        return _ratio(self.figures_found, self.hand_figures)
-
-    @property
-    def person_recall(self) -> float:
-        return _ratio(self.people_found, self.hand_people)
-
-
-def _ratio(part: int, whole: int) -> float:
-    return part / whole if whole else 1.0
+    # A share of two of the counts above, 1.0 when there was nothing to count.
+    quote_recall = _Ratio("hand_quotes_found", "hand_quotes")
+    quote_precision = _Ratio("draft_quotes_right", "draft_quotes")
+    digest_precision = _Ratio("draft_quotes_in_digest", "draft_quotes")
+    speaker_accuracy = _Ratio("speakers_right", "hand_quotes_found")
+    figure_recall = _Ratio("figures_found", "hand_figures")
+    person_recall = _Ratio("people_found", "hand_people")
 
 
 def same_person(one: str, other: str) -> bool:

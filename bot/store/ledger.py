@@ -43,41 +43,36 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, get_args
 
 from sqlalchemy import (
-    BigInteger,
-    Insert,
-    Integer,
-    String,
     Update,
     bindparam,
+    false,
     func,
-    insert,
-    literal,
     or_,
     select,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store import subscriptions
-from bot.store.records import BroadcastProgress, Delivery, columns
+from bot.store.records import Announcement, BroadcastProgress, Delivery, columns
 from bot.store.tables import (
     OPEN_STATUSES,
-    BroadcastKind,
     BroadcastRow,
     DeliveryRow,
     DeliveryStatus,
     SubscriptionRow,
-    UTCDateTime,
     aware,
 )
 
 _log = logging.getLogger(__name__)
 
-_CLAIMED = columns(Delivery, DeliveryRow, claimed_at=DeliveryRow.updated_at)
+# RETURNING cannot join: whether the chat is silent is read by a second query.
+_CLAIMED = columns(Delivery, DeliveryRow, claimed_at=DeliveryRow.updated_at, silent=false())
 _COUNTED: tuple[DeliveryStatus, ...] = get_args(DeliveryStatus)
 
 
@@ -118,6 +113,21 @@ class DeliveryLedger:
                 .returning(*_CLAIMED)
             )
             deliveries = [Delivery(**row._asdict()) for row in claimed]
+            if deliveries:
+                silent = set(
+                    (
+                        await connection.execute(
+                            select(SubscriptionRow.chat_id).where(
+                                SubscriptionRow.chat_id.in_({d.chat_id for d in deliveries}),
+                                SubscriptionRow.silent.is_(True),
+                            )
+                        )
+                    ).scalars()
+                )
+                deliveries = [
+                    replace(delivery, silent=True) if delivery.chat_id in silent else delivery
+                    for delivery in deliveries
+                ]
         # RETURNING promises no order; at most `limit` rows to sort.
         return sorted(deliveries, key=lambda delivery: delivery.id)
 
@@ -258,97 +268,79 @@ class DeliveryLedger:
                 )
             ).scalar_one()
 
-    async def broadcast_parts(self, broadcast_id: int) -> list[str]:
-        """The messages of broadcast ``broadcast_id``; KeyError if there is none."""
+    async def broadcast_message(self, broadcast_id: int) -> Announcement:
+        """The message of broadcast ``broadcast_id``; KeyError if there is none."""
         async with self._engine.begin() as connection:
-            parts = (
+            row = (
                 await connection.execute(
-                    select(BroadcastRow.parts).where(BroadcastRow.id == broadcast_id)
+                    select(BroadcastRow.parts, BroadcastRow.keyboard).where(
+                        BroadcastRow.id == broadcast_id
+                    )
                 )
-            ).scalar_one_or_none()
-        if parts is None:
+            ).one_or_none()
+        if row is None:
             raise KeyError(broadcast_id)
-        return list(parts)
+        return Announcement(tuple(row.parts), row.keyboard)
+
+    async def broadcast(self, broadcast_id: int) -> tuple[int, int | None] | None:
+        """The version broadcast ``broadcast_id`` announced and the one it compared from."""
+        async with self._engine.begin() as connection:
+            row = (
+                await connection.execute(
+                    select(BroadcastRow.version_id, BroadcastRow.base_version_id).where(
+                        BroadcastRow.id == broadcast_id
+                    )
+                )
+            ).one_or_none()
+        return None if row is None else (row.version_id, row.base_version_id)
+
+    async def pending_bases(self) -> set[int]:
+        """The versions that unsent update messages compare from: a chat with one of these
+        pending has not yet been told what changed since that version."""
+        async with self._engine.begin() as connection:
+            rows = await connection.execute(
+                select(BroadcastRow.base_version_id)
+                .join(DeliveryRow, DeliveryRow.broadcast_id == BroadcastRow.id)
+                .where(DeliveryRow.status == "pending", BroadcastRow.base_version_id.is_not(None))
+                .distinct()
+            )
+            return {base for base in rows.scalars() if base is not None}
 
     async def latest_broadcast(self) -> BroadcastProgress | None:
-        """The newest broadcast and its deliveries by state; None before the first."""
+        """The newest publication's broadcast and its deliveries by state; None before the
+        first. A publication that also sent combined messages (see :func:`add_broadcast`)
+        made several broadcasts at once: they are counted together, as one."""
         async with self._engine.begin() as connection:
+            newest: datetime | None = (
+                await connection.execute(select(func.max(BroadcastRow.created_at)))
+            ).scalar_one()
+            if newest is None:
+                return None
+            together = BroadcastRow.created_at == newest
             broadcast = (
                 await connection.execute(
                     select(
-                        BroadcastRow.id.label("broadcast_id"),
-                        BroadcastRow.kind,
-                        BroadcastRow.version_id,
-                        BroadcastRow.created_at,
-                        BroadcastRow.recipients,
-                    )
-                    .order_by(BroadcastRow.id.desc())
-                    .limit(1)
+                        func.min(BroadcastRow.id).label("broadcast_id"),
+                        func.min(BroadcastRow.kind).label("kind"),
+                        func.max(BroadcastRow.version_id).label("version_id"),
+                        func.max(BroadcastRow.created_at).label("created_at"),
+                        func.sum(BroadcastRow.recipients).label("recipients"),
+                    ).where(together)
                 )
-            ).one_or_none()
-            if broadcast is None:
-                return None
+            ).one()
             rows = await connection.execute(
                 select(DeliveryRow.status, func.count())
-                .where(DeliveryRow.broadcast_id == broadcast.broadcast_id)
+                .join(BroadcastRow, DeliveryRow.broadcast_id == BroadcastRow.id)
+                .where(together)
                 .group_by(DeliveryRow.status)
             )
             counts: dict[str, int] = dict(rows.all())
         tallies: dict[str, Any] = {status: counts.get(status, 0) for status in _COUNTED}
-        return BroadcastProgress(**broadcast._asdict(), **tallies)
-
-
-async def add_broadcast(
-    connection: AsyncConnection,
-    *,
-    version_id: int,
-    kind: BroadcastKind,
-    parts: list[str],
-    created_by: int | None,
-    now: datetime,
-) -> tuple[int, int]:
-    """Insert a broadcast and a 'pending' delivery per active subscriber.
-
-    Returns the broadcast's id and its number of recipients. Run inside the transaction
-    that makes the broadcast's version current, so both commit or neither does.
-    """
-    if not parts:
-        raise ValueError("an announcement needs at least one message")
-    broadcast_id = (
-        await connection.execute(
-            insert(BroadcastRow)
-            .values(
-                version_id=version_id,
-                kind=kind,
-                parts=list(parts),
-                created_at=now,
-                created_by=created_by,
-                recipients=0,
-            )
-            .returning(BroadcastRow.id)
-        )
-    ).scalar_one()
-    recipients = (await connection.execute(enqueue_subscribers(broadcast_id, now))).rowcount
-    await connection.execute(
-        update(BroadcastRow).where(BroadcastRow.id == broadcast_id).values(recipients=recipients)
-    )
-    return broadcast_id, recipients
-
-
-def enqueue_subscribers(broadcast_id: int, now: datetime) -> Insert:
-    """One 'pending' delivery of ``broadcast_id`` per active subscriber, all in the database."""
-    due = literal(now, UTCDateTime())
-    rows = select(
-        literal(broadcast_id, BigInteger()),
-        SubscriptionRow.chat_id,
-        literal("pending", String()),
-        literal(0, Integer()),
-        due,
-        due,
-    ).where(SubscriptionRow.active.is_(True))
-    return insert(DeliveryRow).from_select(
-        ["broadcast_id", "chat_id", "status", "attempts", "next_attempt_at", "updated_at"], rows
-    )
+        fields = broadcast._asdict() | {
+            "recipients": int(broadcast.recipients),
+            "created_at": aware(broadcast.created_at),
+        }
+        return BroadcastProgress(**fields, **tallies)
 
 
 def _close(delivery_id: int, *, status: DeliveryStatus, error: str) -> Update:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Label
+from sqlalchemy import ColumnElement, Label
 from sqlalchemy.orm import QueryableAttribute
 
 from bot.store.tables import Base, BroadcastKind, VersionReason
@@ -27,6 +27,8 @@ class Subscription:
     subscribed_at: datetime
     """When the chat last went from not subscribed to subscribed."""
     inactive_reason: str | None
+    silent: bool = False
+    """Updates go out without a sound (``/subscribe silent``)."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,14 @@ class Version:
     reason: VersionReason
     replaces_version_id: int | None = None
     """The version current when this one was published: what /rollback goes back to."""
+
+
+@dataclass(frozen=True)
+class Announcement:
+    """A broadcast's message: its parts, and the keyboard under the last one (Bot API JSON)."""
+
+    parts: tuple[str, ...]
+    keyboard: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,8 @@ class Delivery:
     claimed_at: datetime
     """When this claim marked it 'sending': the claim's token (see
     :meth:`~bot.store.DeliveryLedger.release`)."""
+    silent: bool = False
+    """Send without a sound: the chat chose ``/subscribe silent``."""
 
 
 @dataclass(frozen=True)
@@ -95,7 +107,7 @@ class SubscriberCounts:
 
 
 def columns(
-    record: type[Any], table: type[Base], **renamed: QueryableAttribute[Any]
+    record: type[Any], table: type[Base], **renamed: ColumnElement[Any] | QueryableAttribute[Any]
 ) -> list[Label[Any]]:
     """The columns of ``table`` that fill ``record``, in field order, labelled as its fields.
 

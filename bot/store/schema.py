@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
-SCHEMA_HEAD = "0001"
+SCHEMA_HEAD = "0002"
 """The head revision of the scripts in ``migrations/versions``. A new migration must change
 it too: a test compares it with Alembic's own ``ScriptDirectory``."""
 

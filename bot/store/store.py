@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.store import schema
 from bot.store.engine import connect as connect_engine
 from bot.store.ledger import DeliveryLedger
+from bot.store.questions import UnansweredQuestions
 from bot.store.subscriptions import Subscriptions
 from bot.store.versions import Versions
 
@@ -25,6 +26,7 @@ class Store:
         self.subscriptions = Subscriptions(engine)
         self.versions = Versions(engine)
         self.ledger = DeliveryLedger(engine)
+        self.unanswered = UnansweredQuestions(engine)
 
     @classmethod
     def connect(cls, url: str) -> Store:

@@ -24,21 +24,27 @@ class Subscriptions:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def subscribe(self, chat_id: int, *, chat_type: str, title: str | None) -> bool:
-        """Subscribe ``chat_id``; True if it was not active before (new or re-activated)."""
+    async def subscribe(
+        self, chat_id: int, *, chat_type: str, title: str | None, silent: bool = False
+    ) -> bool:
+        """Subscribe ``chat_id`` (``silent``: updates without a sound; a subscribed chat
+        switches); True if it was not active before (new or re-activated)."""
         try:
-            return await self._subscribe(chat_id, chat_type, title)
+            return await self._subscribe(chat_id, chat_type, title, silent)
         except IntegrityError:
             # Another process inserted this chat between our UPDATEs and our INSERT: it
             # exists now, so the second try takes an UPDATE path.
-            return await self._subscribe(chat_id, chat_type, title)
+            return await self._subscribe(chat_id, chat_type, title, silent)
 
-    async def _subscribe(self, chat_id: int, chat_type: str, title: str | None) -> bool:
+    async def _subscribe(
+        self, chat_id: int, chat_type: str, title: str | None, silent: bool
+    ) -> bool:
         async with self._engine.begin() as connection:
             now = datetime.now(UTC)
             subscribed = {
                 "chat_type": chat_type,
                 "title": title,
+                "silent": silent,
                 "active": True,
                 "inactive_reason": None,
                 "subscribed_at": now,
@@ -55,7 +61,7 @@ class Subscriptions:
             refreshed = await connection.execute(
                 update(SubscriptionRow)
                 .where(SubscriptionRow.chat_id == chat_id)
-                .values(chat_type=chat_type, title=title, updated_at=now)
+                .values(chat_type=chat_type, title=title, silent=silent, updated_at=now)
             )
             if refreshed.rowcount:
                 return False

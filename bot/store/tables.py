@@ -8,11 +8,12 @@ frozen dataclasses, never instances of these classes.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     Dialect,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -95,6 +97,8 @@ class SubscriptionRow(Base):
     subscribed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     inactive_reason: Mapped[str | None] = mapped_column(Text)
+    silent: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    """Updates go out without a sound (``/subscribe silent``)."""
 
 
 class VersionRow(Base):
@@ -136,6 +140,10 @@ class BroadcastRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[int | None] = mapped_column(BigInteger)
     recipients: Mapped[int] = mapped_column(Integer)
+    base_version_id: Mapped[int | None] = mapped_column(ForeignKey("digest_versions.id"))
+    """The version the message compares from (what its recipients had been told last)."""
+    keyboard: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """The inline keyboard under the last part, as the Bot API's JSON; None: no buttons."""
 
 
 class DeliveryRow(Base):
@@ -164,3 +172,19 @@ class DeliveryRow(Base):
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class UnansweredRow(Base):
+    """A question the bot answered "the article does not say", and how many asked it.
+
+    Keyed by the folded text, so "What about Taiwan?" and "what about taiwan" are one; no
+    user id is kept.
+    """
+
+    __tablename__ = "unanswered_questions"
+    __table_args__ = (Index("ix_unanswered_questions_count", "count", "last_asked_at"),)
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    count: Mapped[int] = mapped_column(Integer)
+    last_asked_at: Mapped[datetime] = mapped_column(UTCDateTime)

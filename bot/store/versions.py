@@ -8,13 +8,15 @@ current one replaced. Either may announce itself with a broadcast, in the same t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.store.ledger import add_broadcast
-from bot.store.records import Publication, Version, columns
+from bot.store.broadcasts import add_broadcast
+from bot.store.records import Announcement, Publication, Version, columns
 from bot.store.tables import (
     CURRENT_VERSION_KEY,
     FILE_FINGERPRINT_KEY,
@@ -59,11 +61,14 @@ class Versions:
         reason: VersionReason,
         file_fingerprint: str | None,
         announcement: list[str] | None,
+        combined: Mapping[int, Announcement | None] | None = None,
+        keyboard: dict[str, Any] | None = None,
     ) -> Publication:
         """Store a new version and make it current; with ``announcement``, broadcast it.
 
         One transaction: the version, the pointer, the file fingerprint (when given), and the
         broadcast with a 'pending' delivery per active subscriber all commit, or none does.
+        ``combined``: see :func:`bot.store.ledger.add_broadcast`.
         """
         async with self._engine.begin() as connection:
             # Lock the pointer before taking an id, so concurrent publishers leave the newest
@@ -89,8 +94,35 @@ class Versions:
             if file_fingerprint is not None:
                 await _set_state(connection, FILE_FINGERPRINT_KEY, file_fingerprint)
             return await _make_current(
-                connection, version, "update", announcement, published_by, now
+                connection,
+                version,
+                replaced,
+                "update",
+                Announcement(tuple(announcement), keyboard) if announcement is not None else None,
+                combined,
+                published_by,
+                now,
             )
+
+    async def with_fingerprint(self, prefix: str) -> Version | None:
+        """The newest version whose fingerprint starts with ``prefix``; None if none does."""
+        if not prefix:
+            return None
+        async with self._engine.begin() as connection:
+            row = (
+                await connection.execute(
+                    select(*_VERSION)
+                    .where(VersionRow.fingerprint.startswith(prefix, autoescape=True))
+                    .order_by(VersionRow.id.desc())
+                    .limit(1)
+                )
+            ).one_or_none()
+        return None if row is None else Version(**row._asdict())
+
+    async def version(self, version_id: int) -> Version:
+        """Stored version ``version_id``."""
+        async with self._engine.begin() as connection:
+            return await _load(connection, version_id)
 
     async def rollback_target(self) -> tuple[Version, Version] | None:
         """The current version and the one a rollback restores; None if either is missing.
@@ -115,6 +147,8 @@ class Versions:
         *,
         published_by: int,
         announcement: list[str] | None,
+        combined: Mapping[int, Announcement | None] | None = None,
+        keyboard: dict[str, Any] | None = None,
     ) -> Publication | None:
         """Make ``target`` current again, if ``current`` still is; None if it no longer is.
 
@@ -133,29 +167,42 @@ class Versions:
             if await _current_id(connection, lock=True) != current.id:
                 return None
             return await _make_current(
-                connection, target, "correction", announcement, published_by, datetime.now(UTC)
+                connection,
+                target,
+                current.id,
+                "correction",
+                Announcement(tuple(announcement), keyboard) if announcement is not None else None,
+                combined,
+                published_by,
+                datetime.now(UTC),
             )
 
 
 async def _make_current(
     connection: AsyncConnection,
     version: Version,
+    replaced: int | None,
     kind: BroadcastKind,
-    announcement: list[str] | None,
+    announcement: Announcement | None,
+    combined: Mapping[int, Announcement | None] | None,
     created_by: int | None,
     now: datetime,
 ) -> Publication:
-    """Point at ``version``; with ``announcement``, broadcast it to the active subscribers."""
+    """Point at ``version`` instead of ``replaced``; with ``announcement`` (what changed
+    since ``replaced``), broadcast it to the active subscribers."""
     await _set_state(connection, CURRENT_VERSION_KEY, str(version.id))
     if announcement is None:
         return Publication(version=version, broadcast_id=None, recipients=0)
     broadcast_id, recipients = await add_broadcast(
         connection,
         version_id=version.id,
+        base_version_id=replaced,
         kind=kind,
-        parts=announcement,
+        parts=list(announcement.parts),
         created_by=created_by,
         now=now,
+        combined=combined,
+        keyboard=announcement.keyboard,
     )
     return Publication(version=version, broadcast_id=broadcast_id, recipients=recipients)
 

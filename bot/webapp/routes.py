@@ -105,6 +105,21 @@ async def _payload(request: Request, token: str) -> tuple[WebAppUser, dict[str, 
     return user, payload
 
 
+def _api(
+    handler: Callable[[WebAppUser, dict[str, Any]], Awaitable[Response]], token: str
+) -> Callable[[Request], Awaitable[Response]]:
+    """An API endpoint: ``handler`` runs only for a request :func:`_payload` accepts."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            user, payload = await _payload(request, token)
+        except _Refused as refused:
+            return JSONResponse({"error": str(refused)}, status_code=refused.status)
+        return await handler(user, payload)
+
+    return endpoint
+
+
 def page_routes(backend: PageBackend, path: str = "/story") -> list[BaseRoute]:
     """The page and its API under ``path``."""
 
@@ -123,11 +138,7 @@ def page_routes(backend: PageBackend, path: str = "/story") -> list[BaseRoute]:
             },
         )
 
-    async def ask(request: Request) -> Response:
-        try:
-            _user, payload = await _payload(request, backend.token)
-        except _Refused as refused:
-            return JSONResponse({"error": str(refused)}, status_code=refused.status)
+    async def ask(_user: WebAppUser, payload: dict[str, Any]) -> Response:
         question = payload.get("question")
         if not isinstance(question, str) or not question.strip():
             return JSONResponse({"error": "ask a question"}, status_code=400)
@@ -137,11 +148,7 @@ def page_routes(backend: PageBackend, path: str = "/story") -> list[BaseRoute]:
         )
         return JSONResponse({"kind": answer.kind, "html": html})
 
-    async def subscription(request: Request) -> Response:
-        try:
-            user, payload = await _payload(request, backend.token)
-        except _Refused as refused:
-            return JSONResponse({"error": str(refused)}, status_code=refused.status)
+    async def subscription(user: WebAppUser, payload: dict[str, Any]) -> Response:
         wanted = payload.get("subscribed")
         if wanted is None:
             return JSONResponse({"subscribed": await backend.subscribed(user.id)})
@@ -152,6 +159,6 @@ def page_routes(backend: PageBackend, path: str = "/story") -> list[BaseRoute]:
     base = path.rstrip("/") or "/story"
     return [
         Route(base, page, methods=["GET"]),
-        Route(f"{base}/api/ask", ask, methods=["POST"]),
-        Route(f"{base}/api/subscription", subscription, methods=["POST"]),
+        Route(f"{base}/api/ask", _api(ask, backend.token), methods=["POST"]),
+        Route(f"{base}/api/subscription", _api(subscription, backend.token), methods=["POST"]),
     ]

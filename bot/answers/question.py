@@ -1,0 +1,29 @@
+"""A question's terms: what the reader asks, with a yes/no question typed as a verdict.
+
+The lexicon already types a question by its opening ("how many" -> ``#qty``, "who" ->
+``#who``); a yes/no question is typed here because its verb is what it asks about: "did X
+agree to Y" is settled by "X refused Y" as well as by "X agreed".
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.answers.language import SETTLE, VERDICT_VERBS, YES_NO_OPENERS
+from bot.answers.text import Lexicon, fold, words
+
+_YES_NO = re.compile(rf"\W*(?:{'|'.join(sorted(YES_NO_OPENERS))})\b", re.IGNORECASE)
+
+_VERDICT_STEMS = frozenset(fold(verb) for verb in VERDICT_VERBS)
+
+
+def question_terms(lexicon: Lexicon, question: str) -> list[str]:
+    """The terms a question is answered with: its own, and what a yes/no one asks."""
+    query = lexicon.terms(question)
+    if SETTLE not in query and _YES_NO.match(question):
+        asked = {fold(word) for word in words(question)} & _VERDICT_STEMS
+        verdicts = {lexicon.words.get(stem, stem) for stem in asked}
+        query = [SETTLE if term in verdicts else term for term in query]
+        if SETTLE not in query:
+            query.append(SETTLE)
+    return query
