@@ -356,8 +356,9 @@ async def test_the_real_webhook_process_rides_out_a_postgres_outage(
     assert exit_code == 0, log.read_text()
     text = log.read_text(encoding="utf-8")
     assert "deliveries resume" in text or "recorded" in text, text
-    # An outage is a few clear lines: at most the sender's first failure has a traceback.
-    assert text.count("Traceback") <= 1, text
+    # An outage is a few clear lines: one error at most (the sender's first failure, with
+    # its traceback), warnings for the rest, not an error per update or per retry.
+    assert sum(" ERROR " in line for line in text.splitlines()) <= 1, text
     counts = Counter(c.params["chat_id"] for c in update_calls(api) if c.response_status == 200)
     twice = sorted(chat for chat, n in counts.items() if n > 1)
     lost = sorted(set(subscribers) - set(counts))
