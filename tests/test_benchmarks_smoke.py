@@ -129,3 +129,25 @@ def test_answering(tmp_path: Path) -> None:
     assert answering.median <= answering.p99
     figures = [row.figure for row in table(results)]
     assert figures == ["answer a question (median)", "answer a question (p99)"]
+
+
+def test_concurrency(tmp_path: Path) -> None:
+    results = run("concurrency", tmp_path)
+    kinds = {"story-brief", "bare-ptb-same", "bare-ptb-concurrent"}
+    assert {run.kind for run in results.pipelined} == kinds
+    assert {run.latency for run in results.pipelined} == set(SMOKE.concurrency_latencies)
+    for pipelined in results.pipelined:
+        assert pipelined.replies > 0 and positive(pipelined.replies_per_second), pipelined
+        assert positive(pipelined.p50) and pipelined.p50 <= pipelined.p99, pipelined
+        # Every reply was matched to its command: its order was checked.
+        assert pipelined.ordered_replies >= pipelined.replies, pipelined
+        assert pipelined.stray_replies == 0 and pipelined.violations == 0, pipelined
+        if pipelined.kind != "bare-ptb-concurrent":  # the one that does not keep order
+            assert pipelined.out_of_order == 0, pipelined
+            assert pipelined.queued_at_stop == 0, pipelined
+    assert [run.kind for run in results.bursts] == ["story-brief", "bare-ptb-concurrent"]
+    for burst in results.bursts:
+        assert burst.lost == 0 and burst.replies == burst.chats == SMOKE.burst_chats, burst
+        assert positive(burst.replies_per_second) and positive(burst.p99), burst
+        assert burst.burst_rss >= burst.idle_rss > 0, burst
+        assert burst.violations == 0, burst

@@ -20,7 +20,16 @@ from typing import Literal
 
 from tests.benchmarks.double import BenchDouble
 
-Kind = Literal["story-brief", "bare-ptb", "bare-ptb-same", "bare-ptb-stack", "bare-ptb-broadcast"]
+Kind = Literal[
+    "story-brief",
+    "bare-ptb",
+    "bare-ptb-same",
+    "bare-ptb-stack",
+    "bare-ptb-broadcast",
+    "bare-ptb-concurrent",
+]
+PTB_CONCURRENT = 256
+"""``concurrent_updates`` of "bare-ptb-concurrent": as many as Story Brief's default."""
 STACK_MODULES = (
     "sqlalchemy.ext.asyncio",
     "aiosqlite",
@@ -175,11 +184,14 @@ def spawn(kind: Kind, api: BenchDouble, cwd: Path, **settings: str) -> BotProces
     } | settings
     if kind == "bare-ptb-stack":
         env["BASELINE_IMPORTS"] = ",".join(STACK_MODULES)
+    if kind == "bare-ptb-concurrent":
+        env["BASELINE_CONCURRENT"] = str(PTB_CONCURRENT)
     command = {
         "story-brief": [sys.executable, "-m", "bot"],
         "bare-ptb": [sys.executable, str(BASELINE_SCRIPT)],
         "bare-ptb-same": [sys.executable, str(BASELINE_SCRIPT)],
         "bare-ptb-stack": [sys.executable, str(BASELINE_SCRIPT)],
+        "bare-ptb-concurrent": [sys.executable, str(BASELINE_SCRIPT)],
         "bare-ptb-broadcast": [sys.executable, str(BASELINE_BROADCAST_SCRIPT)],
     }[kind]
     with (cwd / "stdout.log").open("ab") as stdout, (cwd / "stderr.log").open("ab") as stderr:

@@ -32,6 +32,16 @@ from sqlalchemy.pool import NullPool
 from bot.config import FREE_BROADCAST_RATE
 from tests.benchmarks.answering import P99_BUDGET, AnswerTimes, measure_answering
 from tests.benchmarks.broadcast import BroadcastRun, run_baseline_broadcast, run_broadcast
+from tests.benchmarks.concurrency import (
+    KINDS as CONCURRENCY_KINDS,
+)
+from tests.benchmarks.concurrency import (
+    SATURATED,
+    BurstRun,
+    PipelinedRun,
+    run_burst,
+    run_pipelined,
+)
 from tests.benchmarks.content import ContentTimes, ReloadTimes, measure_content, measure_reload
 from tests.benchmarks.databases import Database, PostgresDatabase, async_url
 from tests.benchmarks.footprint import MemoryRun, StartRun, run_memory, run_start
@@ -39,7 +49,7 @@ from tests.benchmarks.procs import STACK_MODULES, Kind
 from tests.benchmarks.reply import ReplyRun, capture_replies, run_reply
 from tests.benchmarks.stats import median, ratio
 
-SECTIONS = ("start", "reply", "broadcast", "memory", "content", "answering")
+SECTIONS = ("start", "reply", "broadcast", "memory", "content", "answering", "concurrency")
 DEFAULT_JSON = Path(tempfile.gettempdir()) / "story-brief-benchmarks.json"
 MIB = 1024 * 1024
 GROWTH_BUDGET = 20_000_000
@@ -71,6 +81,12 @@ class Profile:
     answer_repeats: int = 20
     settle: float = 1.0
     """Seconds a bot is left alone before a reading (start-up calls done, memory settled)."""
+    concurrency_latencies: tuple[float, ...] = (0.0, 0.05, 0.15)
+    concurrency_users: tuple[int, ...] = (50, 1_000)
+    concurrency_warmup: float = 2.0
+    concurrency_seconds: float = 6.0
+    burst_chats: int = 10_000
+    burst_latency: float = 0.05
 
 
 FULL = Profile("full")
@@ -87,6 +103,9 @@ QUICK = Profile(
     content_repeats=7,
     reload_repeats=5,
     answer_repeats=5,
+    concurrency_warmup=1.0,
+    concurrency_seconds=3.0,
+    burst_chats=10_000,
 )
 SMOKE = Profile(
     "smoke",
@@ -104,6 +123,11 @@ SMOKE = Profile(
     reload_repeats=2,
     answer_repeats=1,
     settle=0.2,
+    concurrency_latencies=(0.0, 0.05),
+    concurrency_users=(4,),
+    concurrency_warmup=0.3,
+    concurrency_seconds=1.0,
+    burst_chats=100,
 )
 PROFILES = {profile.name: profile for profile in (FULL, QUICK, SMOKE)}
 
@@ -121,6 +145,8 @@ class Results:
     content: ContentTimes | None = None
     reloads: list[ReloadTimes] = field(default_factory=list)
     answering: AnswerTimes | None = None
+    pipelined: list[PipelinedRun] = field(default_factory=list)
+    bursts: list[BurstRun] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -137,6 +163,8 @@ class Results:
             "content": None if self.content is None else self.content.as_json(),
             "reloads": [run.as_json() for run in self.reloads],
             "answering": None if self.answering is None else self.answering.as_json(),
+            "pipelined": [run.as_json() for run in self.pipelined],
+            "bursts": [run.as_json() for run in self.bursts],
             "table": [row.as_json() for row in table(self)],
         }
 
@@ -287,8 +315,50 @@ def run_suite(
         progress("answering: the engine on every evaluation question")
         results.answering = measure_answering(profile.answer_repeats)
 
+    if "concurrency" in sections:
+        _run_concurrency(profile, results, fresh, progress)
+
     results.seconds = time.monotonic() - began
     return results
+
+
+def _run_concurrency(
+    profile: Profile,
+    results: Results,
+    fresh: Callable[[str], Path],
+    progress: Callable[[str], None],
+) -> None:
+    progress("concurrency: capturing Story Brief's replies for the bare bots to send")
+    replies = capture_replies(fresh("concurrency-capture"))
+    for users in profile.concurrency_users:
+        for latency in profile.concurrency_latencies:
+            for kind in CONCURRENCY_KINDS:
+                progress(f"concurrency: {kind}, {users} users, {latency * 1000:g} ms")
+                results.pipelined.append(
+                    run_pipelined(
+                        kind,
+                        latency=latency,
+                        users=users,
+                        warmup=profile.concurrency_warmup,
+                        seconds=profile.concurrency_seconds,
+                        workdir=fresh(f"pipelined-{kind}-{users}-{latency * 1000:g}ms"),
+                        replies=replies,
+                        settle=profile.settle / 2,
+                    )
+                )
+    # Bare PTB one update at a time would take a round trip per chat: minutes at 10,000.
+    for kind in ("story-brief", "bare-ptb-concurrent"):
+        progress(f"burst: {profile.burst_chats:,} /start, {kind}")
+        results.bursts.append(
+            run_burst(
+                kind,
+                latency=profile.burst_latency,
+                chats=profile.burst_chats,
+                workdir=fresh(f"burst-{kind}"),
+                replies=replies,
+                settle=profile.settle,
+            )
+        )
 
 
 def _rotate(turn: int, kinds: tuple[Kind, ...]) -> list[Kind]:
@@ -389,6 +459,8 @@ def table(results: Results) -> list[Row]:
     rows += _memory_rows(results.memory)
     rows += _content_rows(results.content, results.reloads)
     rows += _answering_rows(results.answering)
+    rows += _pipelined_rows(results.pipelined)
+    rows += _burst_rows(results.bursts)
     return rows
 
 
@@ -657,6 +729,135 @@ def _answering_rows(answering: AnswerTimes | None) -> list[Row]:
             limit=where,
         ),
     ]
+
+
+ROUND_TRIPS_BUDGET = 4
+"""p99 update→reply at 50 ms: at most this many Bot API round trips (while the CPU is free)."""
+BURST_RSS_BUDGET = 30_000_000
+"""Bytes above idle during the burst: the budget's 30 MB, in decimal megabytes."""
+
+
+def _pipelined_rows(runs: list[PipelinedRun]) -> list[Row]:
+    rows: list[Row] = []
+
+    def one(kind: Kind, users: int, latency: float) -> PipelinedRun | None:
+        found = [r for r in runs if r.kind == kind and r.users == users and r.latency == latency]
+        return found[0] if found else None
+
+    for users in sorted({run.users for run in runs}):
+        at_zero = one("story-brief", users, 0.0)
+        for latency in sorted({run.latency for run in runs if run.users == users}):
+            ours = one("story-brief", users, latency)
+            serial = one("bare-ptb-same", users, latency)
+            loose = one("bare-ptb-concurrent", users, latency)
+            if ours is None:
+                continue
+            label = f"@ {latency * 1000:g} ms, {users:,} users, {ours.depth} in flight each"
+            budget, met = "", None
+            if latency > 0 and at_zero is not None:
+                budget = "≥ 0.9x of 0 ms"
+                met = ours.replies_per_second >= 0.9 * at_zero.replies_per_second
+            rows.append(
+                Row(
+                    f"concurrent replies/s {label}",
+                    f"{ours.replies_per_second:.1f} (CPU {ours.cpu_share:.0%} of a core"
+                    + (
+                        f"; {_x(ratio(ours.replies_per_second, at_zero.replies_per_second))}"
+                        " of 0 ms)"
+                        if at_zero is not None and latency > 0
+                        else ")"
+                    ),
+                    "" if serial is None else f"{serial.replies_per_second:.1f} one at a time",
+                    ""
+                    if serial is None
+                    else _x(ratio(ours.replies_per_second, serial.replies_per_second)),
+                    budget,
+                    met,
+                    ""
+                    if loose is None
+                    else f"bare PTB concurrent_updates=256: {loose.replies_per_second:.1f}/s",
+                )
+            )
+            round_trips = ratio(ours.p99, latency) if latency > 0 else math.nan
+            p99_budget, p99_met = "", None
+            if latency == 0.05:
+                p99_budget = f"≤ {ROUND_TRIPS_BUDGET} round trips, CPU < {SATURATED:.0%}"
+                p99_met = (
+                    None
+                    if ours.cpu_share >= SATURATED
+                    else _check(round_trips, lambda r: r <= ROUND_TRIPS_BUDGET)
+                )
+            rows.append(
+                Row(
+                    f"concurrent p99 update→reply {label}",
+                    _ms(ours.p99)
+                    + ("" if math.isnan(round_trips) else f" ({round_trips:.1f} round trips)"),
+                    "" if serial is None else f"{_ms(serial.p99)} one at a time",
+                    "" if serial is None else _x(ratio(ours.p99, serial.p99)),
+                    p99_budget,
+                    p99_met,
+                    ""
+                    if loose is None
+                    else f"bare PTB concurrent: {_ms(loose.p99)}"
+                    + (" (CPU-bound: no verdict)" if ours.cpu_share >= SATURATED else ""),
+                )
+            )
+    if runs:
+        ours_runs = [r for r in runs if r.kind == "story-brief"]
+        checked = sum(r.ordered_replies for r in ours_runs)
+        wrong = sum(r.out_of_order for r in ours_runs)
+        loose_runs = [r for r in runs if r.kind == "bare-ptb-concurrent"]
+        serial_runs = [r for r in runs if r.kind == "bare-ptb-same"]
+        rows.append(
+            Row(
+                "replies out of order within a chat, every run",
+                f"{wrong} of {checked:,}",
+                f"one at a time {sum(r.out_of_order for r in serial_runs)} of "
+                f"{sum(r.ordered_replies for r in serial_runs):,}; concurrent_updates "
+                f"{sum(r.out_of_order for r in loose_runs)} of "
+                f"{sum(r.ordered_replies for r in loose_runs):,}",
+                budget="0",
+                met=wrong == 0,
+                limit="ours: each chat's updates wait for the one before",
+            )
+        )
+    return rows
+
+
+def _burst_rows(bursts: list[BurstRun]) -> list[Row]:
+    rows: list[Row] = []
+    floor = {run.latency: run for run in bursts if run.kind == "bare-ptb-concurrent"}
+    for run in bursts:
+        if run.kind != "story-brief":
+            continue
+        other = floor.get(run.latency)
+        rows.append(
+            Row(
+                f"burst: {run.chats:,} /start from {run.chats:,} chats @ {run.latency * 1000:g} ms",
+                f"{run.replies_per_second:.1f}/s; p99 {_ms(run.p99)}; lost {run.lost}",
+                ""
+                if other is None
+                else f"bare PTB concurrent: {other.replies_per_second:.1f}/s; "
+                f"p99 {_ms(other.p99)}; lost {other.lost}",
+                ""
+                if other is None
+                else _x(ratio(run.replies_per_second, other.replies_per_second)),
+                "none lost",
+                run.lost == 0 and run.replies >= run.chats,
+                "ours: store writes per /start, one core",
+            )
+        )
+        rows.append(
+            Row(
+                f"burst: RSS above idle during {run.chats:,} /start",
+                _mb(run.rss_above_idle),
+                "" if other is None else f"{_mb(other.rss_above_idle)} bare PTB concurrent",
+                budget="< 30 MB",
+                met=run.rss_above_idle < BURST_RSS_BUDGET,
+                limit="ours: every update admitted at once, waiting on a semaphore",
+            )
+        )
+    return rows
 
 
 def format_table(rows: Sequence[Row]) -> str:
