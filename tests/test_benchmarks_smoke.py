@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.benchmarks.page import chromium
 from tests.benchmarks.suite import SMOKE, Results, format_table, main, run_suite, table
 
 PG_URL = os.environ.get("BOT_TEST_DATABASE_URL")
@@ -151,3 +152,17 @@ def test_concurrency(tmp_path: Path) -> None:
         assert positive(burst.replies_per_second) and positive(burst.p99), burst
         assert burst.burst_rss >= burst.idle_rss > 0, burst
         assert burst.violations == 0, burst
+
+
+@pytest.mark.skipif(chromium() is None, reason="Debian's chromium package is not installed")
+def test_story_page_and_inline(tmp_path: Path) -> None:
+    results = run("page", tmp_path)
+    page, inline = results.page, results.inline
+    assert page is not None and inline is not None
+    assert 0 < page.gzip_bytes < page.raw_bytes, page
+    assert page.browser_transferred > 0 and page.refused == [], page
+    assert 0 < page.dom_content_loaded <= page.load <= page.load_worst, page
+    assert math.isfinite(page.load), page
+    assert positive(inline.inline_per_second) and positive(inline.replies_per_second), inline
+    assert positive(inline.inline_p99), inline
+    assert inline.inline_unanswered == 0 and inline.violations == 0, inline

@@ -45,11 +45,12 @@ from tests.benchmarks.concurrency import (
 from tests.benchmarks.content import ContentTimes, ReloadTimes, measure_content, measure_reload
 from tests.benchmarks.databases import Database, PostgresDatabase, async_url
 from tests.benchmarks.footprint import MemoryRun, StartRun, run_memory, run_start
+from tests.benchmarks.page import InlineRun, PageRun, run_page_and_inline
 from tests.benchmarks.procs import STACK_MODULES, Kind
 from tests.benchmarks.reply import ReplyRun, capture_replies, run_reply
 from tests.benchmarks.stats import median, ratio
 
-SECTIONS = ("start", "reply", "broadcast", "memory", "content", "answering", "concurrency")
+SECTIONS = ("start", "reply", "broadcast", "memory", "content", "answering", "concurrency", "page")
 DEFAULT_JSON = Path(tempfile.gettempdir()) / "story-brief-benchmarks.json"
 MIB = 1024 * 1024
 GROWTH_BUDGET = 20_000_000
@@ -87,6 +88,10 @@ class Profile:
     concurrency_seconds: float = 6.0
     burst_chats: int = 10_000
     burst_latency: float = 0.05
+    page_loads: int = 20
+    inline_users: int = 50
+    inline_warmup: float = 1.0
+    inline_seconds: float = 5.0
 
 
 FULL = Profile("full")
@@ -106,6 +111,9 @@ QUICK = Profile(
     concurrency_warmup=1.0,
     concurrency_seconds=3.0,
     burst_chats=10_000,
+    page_loads=10,
+    inline_users=20,
+    inline_seconds=3.0,
 )
 SMOKE = Profile(
     "smoke",
@@ -128,6 +136,10 @@ SMOKE = Profile(
     concurrency_warmup=0.3,
     concurrency_seconds=1.0,
     burst_chats=100,
+    page_loads=2,
+    inline_users=4,
+    inline_warmup=0.3,
+    inline_seconds=1.0,
 )
 PROFILES = {profile.name: profile for profile in (FULL, QUICK, SMOKE)}
 
@@ -147,6 +159,8 @@ class Results:
     answering: AnswerTimes | None = None
     pipelined: list[PipelinedRun] = field(default_factory=list)
     bursts: list[BurstRun] = field(default_factory=list)
+    page: PageRun | None = None
+    inline: InlineRun | None = None
     skipped: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -165,6 +179,8 @@ class Results:
             "answering": None if self.answering is None else self.answering.as_json(),
             "pipelined": [run.as_json() for run in self.pipelined],
             "bursts": [run.as_json() for run in self.bursts],
+            "page": None if self.page is None else self.page.as_json(),
+            "inline": None if self.inline is None else self.inline.as_json(),
             "table": [row.as_json() for row in table(self)],
         }
 
@@ -318,6 +334,16 @@ def run_suite(
     if "concurrency" in sections:
         _run_concurrency(profile, results, fresh, progress)
 
+    if "page" in sections:
+        progress("page: bytes, render in headless Chromium; inline answers beside replies")
+        results.page, results.inline = run_page_and_inline(
+            workdir=fresh("page"),
+            loads=profile.page_loads,
+            users=profile.inline_users,
+            seconds=profile.inline_seconds,
+            warmup=profile.inline_warmup,
+        )
+
     results.seconds = time.monotonic() - began
     return results
 
@@ -461,6 +487,7 @@ def table(results: Results) -> list[Row]:
     rows += _answering_rows(results.answering)
     rows += _pipelined_rows(results.pipelined)
     rows += _burst_rows(results.bursts)
+    rows += _page_rows(results.page, results.inline)
     return rows
 
 
@@ -855,6 +882,51 @@ def _burst_rows(bursts: list[BurstRun]) -> list[Row]:
                 budget="< 30 MB",
                 met=run.rss_above_idle < BURST_RSS_BUDGET,
                 limit="ours: every update admitted at once, waiting on a semaphore",
+            )
+        )
+    return rows
+
+
+PAGE_BYTES_BUDGET = 60_000
+"""Bytes the story page may transfer before Telegram's script (the issue's 60 KB)."""
+PAGE_RENDER_BUDGET = 0.300
+
+
+def _page_rows(page: PageRun | None, inline: InlineRun | None) -> list[Row]:
+    rows: list[Row] = []
+    if page is not None:
+        gzip_note = "by the server" if page.gzip_by_server else "computed: the server sends it raw"
+        rows.append(
+            Row(
+                "story page: bytes transferred (Chromium, before Telegram's script)",
+                f"{page.browser_transferred / 1000:.1f} kB",
+                f"raw {page.raw_bytes / 1000:.1f} kB; gzip {page.gzip_bytes / 1000:.1f} kB "
+                f"({gzip_note})",
+                budget="< 60 KB",
+                met=page.browser_transferred < PAGE_BYTES_BUDGET and not page.refused,
+                limit=f"ours: one server-rendered document; outside requests {len(page.refused)}",
+            )
+        )
+        rows.append(
+            Row(
+                "story page: navigation start → load (headless Chromium, loopback)",
+                f"{_ms(page.load)} (DOMContentLoaded {_ms(page.dom_content_loaded)}; "
+                f"worst {_ms(page.load_worst)})",
+                f"median of {page.loads} cold opens",
+                budget="≤ 300 ms",
+                met=_check(page.load, lambda s: s <= PAGE_RENDER_BUDGET),
+                limit="Chromium's parse and layout of our document",
+            )
+        )
+    if inline is not None:
+        rows.append(
+            Row(
+                f"inline answers/s @ {inline.latency * 1000:g} ms, {inline.users} users",
+                f"{inline.inline_per_second:.1f} (p99 {_ms(inline.inline_p99)}; "
+                f"unanswered {inline.inline_unanswered})",
+                f"{inline.replies_per_second:.1f} replies/s, same process and users",
+                _x(ratio(inline.inline_per_second, inline.replies_per_second)),
+                limit="ours: the answer engine and up to ten cited cards per query",
             )
         )
     return rows
