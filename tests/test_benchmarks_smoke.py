@@ -166,3 +166,13 @@ def test_story_page_and_inline(tmp_path: Path) -> None:
     assert positive(inline.inline_per_second) and positive(inline.replies_per_second), inline
     assert positive(inline.inline_p99), inline
     assert inline.inline_unanswered == 0 and inline.violations == 0, inline
+
+
+def test_long_day(tmp_path: Path) -> None:
+    results = run("longday", tmp_path)
+    day = results.long_day
+    assert day is not None
+    assert day.updates == SMOKE.longday_updates and day.unanswered == 0, day
+    assert day.complete and day.error_lines == [] and day.violations == 0, day
+    assert len(day.broadcast_seconds) == SMOKE.longday_broadcasts, day
+    assert all(positive(seconds) for seconds in day.broadcast_seconds), day

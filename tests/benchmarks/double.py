@@ -127,6 +127,7 @@ class BenchDouble(BotApiDouble):
         self._turns: dict[int, int] = {}
         self._command_of_reply: dict[str, str] = {}
         self._load_until = 0.0
+        self._asks_left: int | None = None
         self.exchanges: list[Exchange] = []
         self.stray_replies = 0
         """Messages to a load user that answered no outstanding command."""
@@ -233,6 +234,7 @@ class BenchDouble(BotApiDouble):
         *,
         depth: int = 1,
         replies: Mapping[str, str] | None = None,
+        limit: int | None = None,
     ) -> None:
         """Each chat in ``users`` sends ``script(chat, turn)``, then its next command as
         soon as the bot has answered, until ``time.monotonic()`` passes ``until``.
@@ -240,16 +242,19 @@ class BenchDouble(BotApiDouble):
         ``depth``: commands each chat keeps in flight. ``replies``: the text of the reply to
         each command, so that a reply is matched to its own command and one that overtakes
         an earlier command of its chat is counted in :attr:`out_of_order`. Without it a
-        reply answers the chat's oldest command.
+        reply answers the chat's oldest command. ``limit``: commands sent in all, at most.
         """
         with self._cond:
             self._script = script
             self._load_until = until
+            self._asks_left = limit
             self._command_of_reply = {text: command for command, text in (replies or {}).items()}
             for chat_id in users:
                 self._turns[chat_id] = 0
                 self._outstanding[chat_id] = collections.deque()
                 for _ in range(depth):
+                    if self._asks_left == 0:
+                        break
                     self._ask(chat_id)
 
     def stop_load(self) -> None:
@@ -265,6 +270,8 @@ class BenchDouble(BotApiDouble):
     def _ask(self, chat_id: int) -> None:
         # Called with self._cond held.
         assert self._script is not None
+        if self._asks_left is not None:
+            self._asks_left -= 1
         turn = self._turns[chat_id]
         self._turns[chat_id] = turn + 1
         text = self._script(chat_id, turn)
@@ -295,6 +302,7 @@ class BenchDouble(BotApiDouble):
             with self._cond:
                 self.counted[int(result["chat"]["id"])] += 1
                 self.counted_total += 1
+            return result  # an update to a subscriber answers none of its commands
         if not isinstance(chat_id, int) or chat_id not in self._turns:
             return result
         received = float(getattr(self._local, "received", time.monotonic()))
@@ -305,7 +313,7 @@ class BenchDouble(BotApiDouble):
                 return result
             text, sent = asked
             self.exchanges.append(Exchange(chat_id, text, sent, received))
-            if time.monotonic() < self._load_until:
+            if time.monotonic() < self._load_until and self._asks_left != 0:
                 self._ask(chat_id)
         return result
 

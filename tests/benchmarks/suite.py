@@ -45,12 +45,23 @@ from tests.benchmarks.concurrency import (
 from tests.benchmarks.content import ContentTimes, ReloadTimes, measure_content, measure_reload
 from tests.benchmarks.databases import Database, PostgresDatabase, async_url
 from tests.benchmarks.footprint import MemoryRun, StartRun, run_memory, run_start
+from tests.benchmarks.longday import LongDayRun, run_long_day
 from tests.benchmarks.page import InlineRun, PageRun, run_page_and_inline
 from tests.benchmarks.procs import STACK_MODULES, Kind
 from tests.benchmarks.reply import ReplyRun, capture_replies, run_reply
 from tests.benchmarks.stats import median, ratio
 
-SECTIONS = ("start", "reply", "broadcast", "memory", "content", "answering", "concurrency", "page")
+SECTIONS = (
+    "start",
+    "reply",
+    "broadcast",
+    "memory",
+    "content",
+    "answering",
+    "concurrency",
+    "page",
+    "longday",
+)
 DEFAULT_JSON = Path(tempfile.gettempdir()) / "story-brief-benchmarks.json"
 MIB = 1024 * 1024
 GROWTH_BUDGET = 20_000_000
@@ -92,6 +103,10 @@ class Profile:
     inline_users: int = 50
     inline_warmup: float = 1.0
     inline_seconds: float = 5.0
+    longday_updates: int = 100_000
+    longday_users: int = 10_000
+    """The users are the subscribers: every broadcast goes to all of them."""
+    longday_broadcasts: int = 5
 
 
 FULL = Profile("full")
@@ -114,6 +129,8 @@ QUICK = Profile(
     page_loads=10,
     inline_users=20,
     inline_seconds=3.0,
+    longday_updates=20_000,
+    longday_users=2_000,
 )
 SMOKE = Profile(
     "smoke",
@@ -140,6 +157,9 @@ SMOKE = Profile(
     inline_users=4,
     inline_warmup=0.3,
     inline_seconds=1.0,
+    longday_updates=3_000,
+    longday_users=300,
+    longday_broadcasts=2,
 )
 PROFILES = {profile.name: profile for profile in (FULL, QUICK, SMOKE)}
 
@@ -161,6 +181,7 @@ class Results:
     bursts: list[BurstRun] = field(default_factory=list)
     page: PageRun | None = None
     inline: InlineRun | None = None
+    long_day: LongDayRun | None = None
     skipped: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -181,6 +202,7 @@ class Results:
             "bursts": [run.as_json() for run in self.bursts],
             "page": None if self.page is None else self.page.as_json(),
             "inline": None if self.inline is None else self.inline.as_json(),
+            "long_day": None if self.long_day is None else self.long_day.as_json(),
             "table": [row.as_json() for row in table(self)],
         }
 
@@ -344,6 +366,19 @@ def run_suite(
             warmup=profile.inline_warmup,
         )
 
+    if "longday" in sections:
+        progress(
+            f"long day: {profile.longday_updates:,} updates from {profile.longday_users:,} "
+            f"users, {profile.longday_broadcasts} broadcasts to them all"
+        )
+        results.long_day = run_long_day(
+            updates=profile.longday_updates,
+            subscribers=profile.longday_users,
+            broadcasts=profile.longday_broadcasts,
+            workdir=fresh("long-day"),
+            settle=profile.settle,
+        )
+
     results.seconds = time.monotonic() - began
     return results
 
@@ -488,6 +523,7 @@ def table(results: Results) -> list[Row]:
     rows += _pipelined_rows(results.pipelined)
     rows += _burst_rows(results.bursts)
     rows += _page_rows(results.page, results.inline)
+    rows += _long_day_rows(results.long_day)
     return rows
 
 
@@ -930,6 +966,47 @@ def _page_rows(page: PageRun | None, inline: InlineRun | None) -> list[Row]:
             )
         )
     return rows
+
+
+LONG_DAY_GROWTH_BUDGET = 10_000_000
+"""Bytes of resident memory the long day may add after its warm-up (10 MB, decimal)."""
+
+
+def _long_day_rows(day: LongDayRun | None) -> list[Row]:
+    if day is None:
+        return []
+    label = (
+        f"long day: {day.updates:,} updates from {day.subscribers:,} users, "
+        f"{day.broadcasts} broadcasts to them all"
+    )
+    start, warm, end = day.at_start, day.after_warmup, day.at_end
+    return [
+        Row(
+            f"{label}: RSS growth after warm-up",
+            _mb(day.rss_growth),
+            f"{_mb(warm.rss)} after warm-up; {_mb(start.rss)} at start",
+            budget="< 10 MB",
+            met=day.rss_growth < LONG_DAY_GROWTH_BUDGET,
+            limit=f"ours; the day took {day.seconds:.0f} s",
+        ),
+        Row(
+            "  asyncio tasks; open file descriptors: at start, after warm-up, at the end",
+            f"{start.tasks}, {warm.tasks}, {end.tasks}; {start.fds}, {warm.fds}, {end.fds}",
+            budget="end ≤ after warm-up",
+            met=end.tasks <= warm.tasks and end.fds <= warm.fds,
+            limit="ours: tasks per update end with it; pooled connections are reused",
+        ),
+        Row(
+            "  error lines logged; broadcasts complete",
+            f"{len(day.error_lines)}; {'yes' if day.complete else 'NO'} "
+            f"(notified {', '.join(map(str, day.notified))})",
+            "each broadcast's last update after "
+            + ", ".join(f"{seconds:.1f} s" for seconds in day.broadcast_seconds),
+            budget="0; every subscriber every update once",
+            met=not day.error_lines and day.complete and day.unanswered == 0,
+            limit=f"warnings logged: {day.warning_lines}; unanswered {day.unanswered}",
+        ),
+    ]
 
 
 def format_table(rows: Sequence[Row]) -> str:
