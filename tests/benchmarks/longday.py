@@ -2,18 +2,20 @@
 
 Compressed in time: ``subscribers`` chats are seeded as subscribers and are the users too;
 each keeps one command in flight (sections, ``/source N``, questions, ``/start``,
-``/status``), the next sent as soon as the reply arrives, ``updates`` commands in all. Meanwhile the admin edits the digest and sends ``/reload`` ``broadcasts`` times,
-evenly through the day, each once the one before has reached every subscriber; the bot
-sends at 1000/s paid (the double's limits off: replies to users are not a broadcast).
+``/status``), the next sent as soon as the reply arrives, ``updates`` commands in all.
+Meanwhile the admin edits the digest and sends ``/reload`` ``broadcasts`` times: the first
+before the users start, the others evenly through the day, each once the one before has
+reached every subscriber. The bot sends at 1000/s paid (the double's limits off: replies
+to users are not a broadcast).
 
 The bot is ``python -m bot`` with a probe (``probed_bot.py``): on SIGUSR1 it reports its
 asyncio tasks, open file descriptors and resident memory. Read at start, after the warm-up
-(the first :data:`WARMUP_SHARE` of the updates, when caches, pools and the store's
-connections exist) and at the end, when the load has drained, every broadcast is complete
-and the bot has been left alone for ``settle`` seconds. Figures: RSS growth from after the
-warm-up to the end, tasks and fds at the same two moments, the error lines the bot logged
-(ERROR, CRITICAL, tracebacks), and each broadcast's notified count against the updates
-every subscriber received.
+(the first broadcast, alone, then the first :data:`WARMUP_SHARE` of the updates: the
+sender's connection pools, the caches and the store's connections then exist) and at the
+end, when the load has drained, every broadcast is complete and the bot has been left alone
+for ``settle`` seconds. Figures: RSS growth from after the warm-up to the end, tasks and
+fds at the same moments, the error lines the bot logged (ERROR, CRITICAL, tracebacks), and
+each broadcast's notified count against the updates every subscriber received.
 """
 
 from __future__ import annotations
@@ -170,21 +172,29 @@ def run_long_day(
             time.sleep(settle)
             at_start = probe()
             began = time.monotonic()
+            said: list[int] = []
+            reloads: list[float] = []
+
+            def broadcast(turn: int) -> None:
+                _toggle(digest, turn)
+                reloads.append(time.monotonic())
+                said.append(notified(admin_says(api, "/reload", timeout=120)))
+
+            # The warm-up walks every path once: a broadcast (its sender's connection pools),
+            # then the first share of the updates (caches, the store's connections).
+            broadcast(0)
+            _wait(lambda: api.counted_total >= subscribers, bot)
             api.start_load(users, day_script(paragraph_count()), until=float("inf"), limit=updates)
             warmup = round(updates * WARMUP_SHARE)
             _wait(lambda: len(api.exchanges) >= warmup, bot)
             after_warmup = probe()
-            said: list[int] = []
-            reloads: list[float] = []
-            for turn in range(broadcasts):
+            for turn in range(1, broadcasts):
                 # Evenly through what is left of the day, each after the one before is done.
-                mark = warmup + (updates - warmup) * turn // broadcasts
+                mark = warmup + (updates - warmup) * (turn - 1) // (broadcasts - 1)
                 _wait(lambda: len(api.exchanges) >= mark, bot)  # noqa: B023 - called at once
                 done = turn * subscribers
                 _wait(lambda: api.counted_total >= done, bot)  # noqa: B023 - called at once
-                _toggle(digest, turn)
-                reloads.append(time.monotonic())
-                said.append(notified(admin_says(api, "/reload", timeout=120)))
+                broadcast(turn)
             _wait(lambda: len(api.exchanges) >= updates, bot)
             _wait(lambda: api.counted_total >= broadcasts * subscribers, bot)
             seconds = time.monotonic() - began
