@@ -74,6 +74,8 @@ class LongDayRun:
     at_start: Probe
     after_warmup: Probe
     at_end: Probe
+    during: list[Probe]
+    """Read before each broadcast after the warm-up: whether memory levels off or climbs."""
     error_lines: list[str]
     warning_lines: int
     unanswered: int
@@ -188,12 +190,14 @@ def run_long_day(
             warmup = round(updates * WARMUP_SHARE)
             _wait(lambda: len(api.exchanges) >= warmup, bot)
             after_warmup = probe()
+            during: list[Probe] = []
             for turn in range(1, broadcasts):
                 # Evenly through what is left of the day, each after the one before is done.
                 mark = warmup + (updates - warmup) * (turn - 1) // (broadcasts - 1)
                 _wait(lambda: len(api.exchanges) >= mark, bot)  # noqa: B023 - called at once
                 done = turn * subscribers
                 _wait(lambda: api.counted_total >= done, bot)  # noqa: B023 - called at once
+                during.append(probe())
                 broadcast(turn)
             _wait(lambda: len(api.exchanges) >= updates, bot)
             _wait(lambda: api.counted_total >= broadcasts * subscribers, bot)
@@ -234,6 +238,7 @@ def run_long_day(
         at_start=at_start,
         after_warmup=after_warmup,
         at_end=at_end,
+        during=during,
         error_lines=errors,
         warning_lines=sum(" WARNING " in line for line in log.splitlines()),
         unanswered=unanswered,

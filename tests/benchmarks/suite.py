@@ -1015,7 +1015,8 @@ def _long_day_rows(day: LongDayRun | None) -> list[Row]:
         Row(
             f"{label}: RSS growth after warm-up",
             _mb(day.rss_growth),
-            f"{_mb(warm.rss)} after warm-up; {_mb(start.rss)} at start",
+            f"{_mb(start.rss)} at start, {_mb(warm.rss)} after warm-up, then "
+            + ", ".join(_mb(probe.rss) for probe in [*day.during, end]),
             budget="< 10 MB",
             met=day.rss_growth < LONG_DAY_GROWTH_BUDGET,
             limit=f"ours; the day took {day.seconds:.0f} s",
