@@ -146,6 +146,10 @@ def test_concurrency(tmp_path: Path) -> None:
         if pipelined.kind != "bare-ptb-concurrent":  # the one that does not keep order
             assert pipelined.out_of_order == 0, pipelined
             assert pipelined.queued_at_stop == 0, pipelined
+    # At the p99 budget's latency Story Brief runs once more, one command per user.
+    single = [run for run in results.pipelined if run.depth == 1]
+    assert [(run.kind, run.latency) for run in single] == [("story-brief", 0.05)], single
+    assert any("one command each" in row.figure for row in table(results))
     assert [run.kind for run in results.bursts] == ["story-brief", "bare-ptb-concurrent"]
     for burst in results.bursts:
         assert burst.lost == 0 and burst.replies == burst.chats == SMOKE.burst_chats, burst
