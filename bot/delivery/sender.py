@@ -172,9 +172,8 @@ class DeliverySender:
         """Finish the sends under way, start no other: :meth:`run` then returns.
 
         Deliveries claimed but not yet sent are released (due again at once, for whoever
-        sends next); if the store cannot be reached they are kept, and released when it
-        answers again (or resumed at the next start). None of them reached a chat, so none
-        is sent twice.
+        sends next), or kept until the store answers if it cannot be reached (resumed at
+        the next start if the process stops first). None reached a chat: none goes twice.
         """
         self._stopping.set()
         self._wake.set()
