@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 
 from telegram import Chat, Update
 from telegram.constants import ChatMemberStatus, ChatType
 
 from bot.chat.context import BriefContext
+from bot.chat.fallbacks import store_unavailable
 from bot.chat.replies import command_word, send_template
 from bot.render import digest_context
 
+logger = logging.getLogger(__name__)
+
+STORE_TIMEOUT = 5.0
+"""Seconds a subscription's read or write may take: a database that stops answering (a
+network partition) gets the "unavailable" reply then, not a chat that waits for minutes."""
 SILENT = "silent"
 """``/subscribe silent``: updates arrive without a sound (``disable_notification``)."""
 
@@ -41,7 +49,14 @@ async def _manage(
     if chat is None:  # pragma: no cover - registered for messages only
         return
     allowed = await may_manage_subscription(update, context)
-    outcome = await change(chat) if allowed else "group_admins_only"
+    try:
+        async with asyncio.timeout(STORE_TIMEOUT):
+            outcome = await change(chat) if allowed else "group_admins_only"
+    except Exception as error:
+        if not store_unavailable(error):
+            raise
+        await _unavailable(update, context, error)
+        return
     await send_template(
         update,
         context,
@@ -105,13 +120,29 @@ async def status(update: Update, context: BriefContext) -> None:
     if chat is None:  # pragma: no cover - registered for messages only
         return
     services = context.bot_data
+    try:
+        async with asyncio.timeout(STORE_TIMEOUT):
+            subscription = await services.store.subscriptions.subscription(chat.id)
+    except Exception as error:
+        if not store_unavailable(error):
+            raise
+        await _unavailable(update, context, error)
+        return
     await send_template(
         update,
         context,
         "status.html",
-        subscription=await services.store.subscriptions.subscription(chat.id),
+        subscription=subscription,
         group=chat.type != ChatType.PRIVATE,
         version=services.library.version,
+    )
+
+
+async def _unavailable(update: Update, context: BriefContext, error: Exception) -> None:
+    """The database is away: say so, and that the rest of the bot works meanwhile."""
+    logger.warning("subscriptions unavailable: the database failed (%s)", type(error).__name__)
+    await send_template(
+        update, context, "store_unavailable.html", command=command_word(update.effective_message)
     )
 
 

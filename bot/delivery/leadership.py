@@ -114,6 +114,7 @@ class _AdvisoryLock:
         self._session_timeout = session_timeout
         self._connection: AsyncConnection | None = None
         self._held = False
+        self._unreachable = False
 
     async def acquire(self) -> bool:
         try:
@@ -125,10 +126,22 @@ class _AdvisoryLock:
                 self._held = bool(result.scalar_one())
         except Exception as error:
             # The server is down or the connection broke: start afresh at the next try. If
-            # the lock was granted before the error, closing the session releases it.
-            logger.warning("cannot try the delivery leader lock: %s", error)
+            # the lock was granted before the error, closing the session releases it. Said
+            # once per outage: a database away for a minute is not thirty warnings.
+            if self._unreachable:
+                logger.debug("cannot try the delivery leader lock: %s", _describe(error))
+            else:
+                logger.warning(
+                    "cannot try the delivery leader lock (trying again until the database "
+                    "answers): %s",
+                    _describe(error),
+                )
+            self._unreachable = True
             await self._discard()
             return False
+        if self._unreachable:
+            logger.info("the database answers again: the delivery leader lock can be tried")
+            self._unreachable = False
         return self._held
 
     async def check(self) -> bool:
@@ -139,7 +152,7 @@ class _AdvisoryLock:
             async with asyncio.timeout(self._timeout):
                 await connection.execute(text("SELECT 1"))
         except Exception as error:
-            logger.warning("the delivery leader lock's connection failed: %s", error)
+            logger.warning("the delivery leader lock's connection failed: %s", _describe(error))
             await self._discard()
             return False
         return True
@@ -155,7 +168,7 @@ class _AdvisoryLock:
                 )
         except Exception as error:
             # Closing the session releases the lock just as well.
-            logger.warning("cannot release the delivery leader lock: %s", error)
+            logger.warning("cannot release the delivery leader lock: %s", _describe(error))
             await self._discard()
 
     async def close(self) -> None:
@@ -200,6 +213,12 @@ class _AdvisoryLock:
             await connection.invalidate()
         with contextlib.suppress(Exception):
             await connection.close()
+
+
+def _describe(error: BaseException) -> str:
+    """The error's class and first line: SQLAlchemy adds the statement and a link below."""
+    first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {first}" if first else type(error).__name__
 
 
 _Outcome = Literal["over", "lost", "failed"]

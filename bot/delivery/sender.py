@@ -12,6 +12,10 @@ A crash can therefore only leave ``sending`` rows behind; each was either not se
 (sent once after the restart) or sent without its outcome committed (the message in
 flight: sent twice). Rows never leave the ledger without an outcome, so nobody is skipped.
 
+When the database goes away while the process lives, the drain stops at the first write
+that fails, keeps what it could not write and writes it first once the database answers
+(:mod:`bot.delivery.outage`): nothing is lost, and nothing sent is sent again.
+
 What keeps a fast broadcast fast (a thousand messages a second with ``allow_paid_broadcast``
 is one message a millisecond, for one process):
 
@@ -42,11 +46,12 @@ from bot import metrics
 from bot.delivery.errors import (
     ChatMoved,
     ChatUnreachable,
-    PermanentFailure,
+    DeliveryError,
     RetryLater,
     TransientFailure,
 )
 from bot.delivery.limiter import SendLimiter
+from bot.delivery.outage import Bounded, Unrecorded, Unsettled, describe
 from bot.delivery.ports import Claimed, Ledger, Message, Transport
 
 logger = logging.getLogger(__name__)
@@ -76,6 +81,11 @@ class SenderPolicy:
     backoff_cap: float = 60.0
     idle_poll: float = 5.0
     """Look at the ledger at least this often even when nobody wakes the sender."""
+    store_timeout: float = 5.0
+    """Seconds a call to the ledger may take before it counts as failed (see run())."""
+    outage_poll: float = 1.0
+    """Seconds between tries while the store fails (at most ``idle_poll``): how soon a
+    broadcast resumes once the database is back."""
 
     @classmethod
     def for_rate(cls, rate: float) -> SenderPolicy:
@@ -112,6 +122,8 @@ class DeliverySender:
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
         self.ledger = ledger
+        # Time-limited: a silent database must not hang the workers until they are cancelled.
+        self._store: Ledger = Bounded(ledger, policy.store_timeout)
         self.transport = transport
         self.limiter = limiter
         self.policy = policy
@@ -119,6 +131,7 @@ class DeliverySender:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._messages: dict[int, asyncio.Future[Message]] = {}
+        self._unsettled = Unsettled()
 
     def wake(self) -> None:
         """New deliveries were published: look at the ledger now."""
@@ -131,17 +144,23 @@ class DeliverySender:
             # Cleared before looking, so a wake() during the drain is not lost.
             self._wake.clear()
             try:
+                # What an outage left unwritten first: before the requeue below (whose rows
+                # these are not, once recorded) and before claiming anything again.
+                if await self._unsettled.settle(self._store):
+                    self._unsettled.answered()
                 if not resumed:
-                    requeued = await self.ledger.requeue_in_flight()
+                    requeued = await self._store.requeue_in_flight()
                     resumed = True
                     if requeued:
                         logger.info("resuming %d deliveries in flight at the last stop", requeued)
-                if await self.drain_once():
+                claimed = await self.drain_once()
+                self._unsettled.answered()
+                if claimed:
                     continue
                 timeout = await self._idle_time()
-            except Exception:
-                logger.exception("delivery loop failed; retrying")
-                timeout = self.policy.idle_poll
+            except Exception as error:
+                timeout = min(self.policy.outage_poll, self.policy.idle_poll)
+                self._unsettled.failed(error, timeout)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
 
@@ -153,15 +172,14 @@ class DeliverySender:
         """Finish the sends under way, start no other: :meth:`run` then returns.
 
         Deliveries claimed but not yet sent are released (due again at once, for whoever
-        sends next); if the store cannot be reached they are kept, and released when it
-        answers again (or resumed at the next start). None of them reached a chat, so none
-        is sent twice.
+        sends next), or kept until the store answers if it cannot be reached (resumed at
+        the next start if the process stops first). None reached a chat: none goes twice.
         """
         self._stopping.set()
         self._wake.set()
 
     async def _idle_time(self) -> float:
-        due = await self.ledger.next_due_at()
+        due = await self._store.next_due_at()
         if due is None:
             return self.policy.idle_poll
         wait = (due - self._clock()).total_seconds()
@@ -169,8 +187,8 @@ class DeliverySender:
 
     async def drain_once(self) -> int:
         """Send everything due, several in flight; return how many rows were claimed."""
-        feed = _Feed(self.ledger, self.policy, self._clock, self._stopping)
-        outcomes = _SentOutcomes(self.ledger, self.policy.commit_window)
+        feed = _Feed(self._store, self.policy, self._clock, self._stopping)
+        outcomes = _SentOutcomes(self._store, self.policy.commit_window)
 
         async def worker() -> None:
             # Ends when the feed does: nothing due, stopping, or the ledger failed (the
@@ -185,10 +203,11 @@ class DeliverySender:
                 try:
                     if not await self._deliver(delivery, message, outcomes):
                         feed.give_back(delivery)
-                except Exception:
-                    # The store failed to record an outcome: the row stays in flight and is
-                    # resumed at the next start. One bad row must not stop the others.
-                    logger.exception("delivery %d to chat %d failed", delivery.id, delivery.chat_id)
+                except Unrecorded as unrecorded:
+                    # Kept to write once the store answers; nothing more is sent meanwhile,
+                    # so that a crash during the outage resends little.
+                    self._unsettled.keep(delivery, unrecorded.message_id)
+                    feed.fail(unrecorded.error)
 
         # A task group: if one worker is cancelled or dies, so do the others, and none is
         # left running behind the drain.
@@ -205,15 +224,18 @@ class DeliverySender:
         if not unsent:
             return
         try:
-            await self.ledger.release([(row.id, row.claimed_at) for row in unsent])
-        except Exception:
-            logger.exception(
-                "could not release %d claimed deliveries; they are resumed at the next start",
-                len(unsent),
+            await self._store.release([(row.id, row.claimed_at) for row in unsent])
+        except Exception as error:
+            # Released once the store answers (or at the next start): none was sent.
+            logger.warning(
+                "could not release %d claimed deliveries yet: %s", len(unsent), describe(error)
             )
+            for row in unsent:
+                self._unsettled.keep(row, None)
 
     async def _deliver(self, delivery: Claimed, message: Message, outcomes: _SentOutcomes) -> bool:
-        """Send one delivery and record its outcome; False if stopped before sending it."""
+        """Send one delivery and record its outcome (else :class:`Unrecorded`); False if
+        stopped before sending it."""
         message_id = 0
         parts = message.parts
         try:
@@ -235,35 +257,44 @@ class DeliverySender:
                     )
                 finally:
                     self.limiter.sent(delivery.chat_id)
-        except RetryLater as error:
+        except DeliveryError as error:
+            try:
+                await self._record_failure(delivery, error)
+            except Exception as failure:
+                raise Unrecorded(None, failure) from failure
+            return True
+        try:
+            await outcomes.record(delivery.id, message_id)
+        except Exception as failure:
+            raise Unrecorded(message_id, failure) from failure
+        metrics.count_delivery("sent")
+        return True
+
+    async def _record_failure(self, delivery: Claimed, error: DeliveryError) -> None:
+        """Write what a failed send means for its row: retried later, or closed."""
+        if isinstance(error, RetryLater):
             self.limiter.pause(error.after)
             at = self._clock() + timedelta(seconds=error.after)
-            await self.ledger.retry_later(delivery.id, at=at, error=str(error), count_attempt=False)
+            await self._store.retry_later(delivery.id, at=at, error=str(error), count_attempt=False)
             metrics.count_delivery("retried")
-        except ChatUnreachable as error:
-            await self.ledger.mark_blocked(delivery.id, str(error))
+        elif isinstance(error, ChatUnreachable):
+            await self._store.mark_blocked(delivery.id, str(error))
             metrics.count_delivery("blocked")
-        except ChatMoved as error:
-            await self.ledger.move_chat(delivery.chat_id, error.new_chat_id)
-            await self.ledger.retry_later(
+        elif isinstance(error, ChatMoved):
+            await self._store.move_chat(delivery.chat_id, error.new_chat_id)
+            await self._store.retry_later(
                 delivery.id, at=self._clock(), error=str(error), count_attempt=False
             )
             metrics.count_delivery("retried")
-        except TransientFailure as error:
-            if delivery.attempts + 1 >= self.policy.max_attempts:
-                await self.ledger.mark_failed(delivery.id, str(error))
-                metrics.count_delivery("failed")
-            else:
-                at = self._clock() + timedelta(seconds=self.policy.backoff(delivery.attempts))
-                await self.ledger.retry_later(delivery.id, at=at, error=str(error))
-                metrics.count_delivery("retried")
-        except PermanentFailure as error:
-            await self.ledger.mark_failed(delivery.id, str(error))
+        elif (
+            isinstance(error, TransientFailure) and delivery.attempts + 1 < self.policy.max_attempts
+        ):
+            at = self._clock() + timedelta(seconds=self.policy.backoff(delivery.attempts))
+            await self._store.retry_later(delivery.id, at=at, error=str(error))
+            metrics.count_delivery("retried")
+        else:  # permanent, or transient too many times
+            await self._store.mark_failed(delivery.id, str(error))
             metrics.count_delivery("failed")
-        else:
-            await outcomes.record(delivery.id, message_id)
-            metrics.count_delivery("sent")
-        return True
 
     async def _broadcast_message(self, broadcast_id: int) -> Message:
         # The task, not its result, is kept: the workers that start a broadcast together
@@ -272,7 +303,7 @@ class DeliverySender:
             if len(self._messages) > 16:  # a handful of live broadcasts at most
                 self._messages.clear()
             self._messages[broadcast_id] = asyncio.ensure_future(
-                self.ledger.broadcast_message(broadcast_id)
+                self._store.broadcast_message(broadcast_id)
             )
         reading = self._messages[broadcast_id]
         try:
@@ -315,6 +346,12 @@ class _Feed:
     def give_back(self, delivery: Claimed) -> None:
         """``delivery`` was handed out but not sent (stopping)."""
         self._given_back.append(delivery)
+
+    def fail(self, error: Exception) -> None:
+        """The store failed under a worker: hand out nothing more (the drain raises it)."""
+        if self.failure is None:
+            self.failure = error
+        self._exhausted = True
 
     def unsent(self) -> list[Claimed]:
         """The rows claimed and never sent: to be released."""
