@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -14,6 +15,9 @@ from bot.chat.replies import send_template
 from bot.render import digest_context
 
 logger = logging.getLogger(__name__)
+
+COUNT_TIMEOUT = 5.0
+"""Seconds counting an unanswered question may take before it is given up."""
 
 
 async def answer(update: Update, context: BriefContext, question: str) -> None:
@@ -37,15 +41,20 @@ async def answer(update: Update, context: BriefContext, question: str) -> None:
         **digest_context(services.digest),
     )
     if found.kind == "not_in_article":
-        await count_unanswered(services, question)
+        # Beside the chat's queue, not in it: a slow database must not hold the chat's next
+        # update (PTB awaits the task at shutdown, and it ends within COUNT_TIMEOUT).
+        context.application.create_task(
+            count_unanswered(services, question), update=update, name="count-unanswered"
+        )
 
 
 async def count_unanswered(services: Services, question: str) -> None:
-    """Count ``question`` for /unanswered; a database that is down costs the count, never
-    the reply (which has gone out already)."""
+    """Count ``question`` for /unanswered; a database that is down or silent costs the
+    count, never the reply (which has gone out already)."""
     try:
-        await services.store.unanswered.record(question)
-    except (SQLAlchemyError, OSError) as error:
+        async with asyncio.timeout(COUNT_TIMEOUT):
+            await services.store.unanswered.record(question)
+    except (SQLAlchemyError, OSError, TimeoutError) as error:
         logger.warning("an unanswered question was not counted: %s", type(error).__name__)
 
 
