@@ -66,3 +66,18 @@ def stop_bot(process: subprocess.Popen[bytes], cwd: Path) -> tuple[int, str]:
         process.kill()
         process.wait()
     return process.returncode, (cwd / "stderr.log").read_text(encoding="utf-8")
+
+
+def run_bot(*arguments: str, cwd: Path, **environment: str) -> subprocess.CompletedProcess[str]:
+    """``python -m bot ARGUMENTS`` to its end in ``cwd``, without this process's ``BOT_`` settings."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("BOT_")}
+    env.update(environment)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *arguments],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )

@@ -21,22 +21,9 @@ from bot.render import Renderer
 from tests.botapi import BotApiDouble
 from tests.conftest import EditDigest
 from tests.e2e import TEST_TOKEN, settings_for
+from tests.processes import run_bot
 
 FAKE_TOKEN = "123456:TEST-TOKEN-never-printed-0000000000"  # a real one's shape
-
-
-def run_bot(*arguments: str, cwd: Path, **environment: str) -> subprocess.CompletedProcess[str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("BOT_")}
-    env.update(environment)
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *arguments],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_check_passes_on_the_shipped_digest(tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ client POSTing Updates to the bot's server, as Telegram would, with or without t
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import os
 import re
@@ -16,20 +15,14 @@ import socket
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from starlette.applications import Starlette
 
 from bot import metrics
 from bot.chat.app import build_application
-from bot.chat.context import BriefApplication
-from bot.config import Settings, webhook_path
+from bot.config import webhook_path
 from bot.digest import Digest
 from bot.logs import RedactSecrets
 from bot.store import Store
@@ -39,19 +32,21 @@ from bot.web import (
     ListenError,
     create_web_app,
     listen_socket,
-    make_server,
     registered_url,
-    serve,
 )
 from tests.botapi import BotApiDouble
 from tests.broadcast_helpers import EDIT, UPDATE_PREFIX
 from tests.conftest import EditDigest
-from tests.e2e import TEST_TOKEN, settings_for
+from tests.e2e import TEST_TOKEN
+from tests.e2e.webhooks import (
+    SECRET,
+    message_update,
+    serving,
+    webhook_bot,
+    webhook_settings,
+)
 
-SECRET = "s3cret-test"
 ADMIN = 5501
-_update_ids = itertools.count(900001)
-_message_ids = itertools.count(1)
 
 
 @pytest.fixture
@@ -59,107 +54,6 @@ def api() -> Iterator[BotApiDouble]:
     with BotApiDouble() as double:
         yield double
         assert double.violations == []
-
-
-@dataclass
-class Webhook:
-    """A bot serving its webhook, and a client in Telegram's place."""
-
-    api: BotApiDouble
-    application: BriefApplication
-    settings: Settings
-    client: httpx.AsyncClient
-
-    async def post_update(
-        self, update: dict[str, Any], secret: str | None = SECRET, path: str = "/telegram"
-    ) -> httpx.Response:
-        headers = {} if secret is None else {SECRET_HEADER: secret}
-        return await self.client.post(path, json=update, headers=headers)
-
-    async def say(self, chat_id: int, text: str, *, replies: int = 1) -> list[str]:
-        """Post a user's message with the right secret; wait for the bot's replies."""
-        before = len(self.api.messages(chat_id))
-        response = await self.post_update(message_update(chat_id, text))
-        assert response.status_code == 200
-        messages = await self.api.wait_for_messages_async(chat_id, before + replies)
-        return [message.visible_text for message in messages[before:]]
-
-
-def message_update(chat_id: int, text: str) -> dict[str, Any]:
-    """An Update with a private message, shaped as Telegram (and the double) sends it."""
-    user = {"id": chat_id, "is_bot": False, "first_name": "Alice", "language_code": "en"}
-    message: dict[str, Any] = {
-        "message_id": next(_message_ids),
-        "date": int(time.time()),
-        "chat": {"id": chat_id, "type": "private", "first_name": "Alice"},
-        "from": user,
-        "text": text,
-    }
-    if text.startswith("/"):
-        command = text.split()[0]
-        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
-    return {"update_id": next(_update_ids), "message": message}
-
-
-def webhook_settings(api: BotApiDouble, tmp_path: Path, port: int, **overrides: Any) -> Settings:
-    return settings_for(
-        api,
-        tmp_path / "state.sqlite3",
-        mode="webhook",
-        webhook_url=f"http://127.0.0.1:{port}/telegram",
-        webhook_secret=SECRET,
-        **overrides,
-    )
-
-
-async def wait_started(server: uvicorn.Server, task: asyncio.Task[None]) -> None:
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if task.done():
-            task.result()  # the error that stopped it
-            raise AssertionError("the server stopped before it started")
-        assert time.monotonic() < deadline, "the server did not start"
-        await asyncio.sleep(0.01)
-
-
-@asynccontextmanager
-async def webhook_bot(
-    api: BotApiDouble, tmp_path: Path, digest: Digest | None = None, **overrides: Any
-) -> AsyncIterator[Webhook]:
-    """Run :func:`serve` in this event loop on a free port; stop it as SIGTERM would."""
-    with socket.create_server(("127.0.0.1", 0)) as sock:
-        port = sock.getsockname()[1]
-        settings = webhook_settings(api, tmp_path, port, **overrides)
-        application = build_application(settings, digest=digest)
-        server = make_server(application, settings)
-        task = asyncio.create_task(serve(application, settings, server=server, sockets=[sock]))
-        try:
-            await wait_started(server, task)
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-                yield Webhook(api, application, settings, client)
-        finally:
-            server.should_exit = True  # what Uvicorn's SIGTERM handler does
-            await task
-
-
-@asynccontextmanager
-async def serving(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    """Serve any ASGI app on a free port, with a client for it."""
-    with socket.create_server(("127.0.0.1", 0)) as sock:
-        port = sock.getsockname()[1]
-        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
-        server = uvicorn.Server(config)
-        task = asyncio.create_task(server.serve(sockets=[sock]))
-        try:
-            await wait_started(server, task)
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-                yield client
-        finally:
-            server.should_exit = True
-            await task
-
-
-# -- the webhook ----------------------------------------------------------------------------
 
 
 async def test_registers_the_webhook_and_serves_posted_updates(

@@ -10,7 +10,6 @@ made general and never used to tune it, so its figure is the honest one for an u
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,8 +17,9 @@ import yaml
 
 from bot.answers import AnswerEngine
 from bot.digest import Digest, inspect_digest, load_digest
+from tests import DATA_DIR
 
-STORIES_DIR = Path(__file__).parent / "data" / "stories"
+STORIES_DIR = DATA_DIR / "stories"
 STORIES = sorted(path.name for path in STORIES_DIR.iterdir() if path.is_dir())
 MIN_ANSWERABLE = 25
 MIN_UNANSWERABLE = 5

@@ -11,10 +11,11 @@ import pytest
 from bot import SEEDS_DIR
 from bot.digest import RULES, inspect_digest
 from bot.digest.closest import closest_passage, describe
+from tests import REPO_ROOT
 from tests.conftest import EditDigest
-from tests.test_cli import run_bot
+from tests.processes import run_bot
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = REPO_ROOT / "README.md"
 
 
 def problem_lines(path: Path) -> list[str]:

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from bot.console import Screen, choice_keys, display_width, render
+from tests import REPO_ROOT
 
 # Starts the console on the pty given as its stdin, as a session leader whose controlling
 # terminal that pty is: only then does Ctrl-C typed on it send SIGINT to the console.
@@ -43,7 +44,7 @@ def console_environment(tmp_path: Path) -> dict[str, str]:
     env.update(
         TERM="xterm",
         TMPDIR=str(tmp_path / "tmp"),
-        PYTHONPATH=str(Path(__file__).resolve().parents[1]),
+        PYTHONPATH=str(REPO_ROOT),
     )
     return env
 

@@ -19,7 +19,7 @@ from bot.web import make_server, serve
 from bot.webapp.initdata import sign_init_data
 from tests.botapi import BotApiDouble
 from tests.e2e import TEST_TOKEN, converse, settings_for
-from tests.test_web import wait_started
+from tests.e2e.webhooks import wait_started
 
 USER = 3003
 GROUP = -100300400

@@ -25,8 +25,9 @@ from bot.answers import (
 )
 from bot.answers.text import GENERIC, words
 from bot.digest import Digest, inspect_digest
+from tests import DATA_DIR
 
-QUESTIONS_PATH = Path(__file__).parent / "data" / "questions.yaml"
+QUESTIONS_PATH = DATA_DIR / "questions.yaml"
 MIN_ACCURACY = 0.9
 MIN_RIGHT = 68
 """The seed's right answers before the engine was made general (68/74): it may not fall."""

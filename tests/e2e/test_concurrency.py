@@ -17,7 +17,7 @@ import pytest
 from bot.digest import Digest
 from tests.botapi import BotApiDouble, Fault
 from tests.e2e import polling, settings_for
-from tests.test_web import message_update, webhook_bot
+from tests.e2e.webhooks import message_update, webhook_bot
 
 CHATS = range(5001, 5041)
 STEPS = ("/subscribe", "/status", "/unsubscribe", "/status", "/summary")

@@ -1,7 +1,7 @@
 """Exactly one process drains the ledger: the leader lock, on SQLite and PostgreSQL.
 
 The PostgreSQL tests run when ``BOT_TEST_DATABASE_URL`` is set; each gets a database of its
-own (created from that server and dropped afterwards, as in tests/test_store.py), so its
+own (created from that server and dropped afterwards, as in tests/unit/store/test_store.py), so its
 advisory locks are its own. Failover times are printed (``pytest -s`` shows them).
 """
 
@@ -23,11 +23,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from bot.delivery.leadership import LEADER_LOCK_KEY, Leadership
+from tests import REPO_ROOT
 from tests.postgres import PG_URL, SKIP_REASON, fresh_database
 
 needs_pg = pytest.mark.skipif(not PG_URL, reason=SKIP_REASON)
 
-REPO = Path(__file__).resolve().parent.parent
 FAILOVER_BOUND = 10.0
 """Seconds within which another replica must take over (issue 4)."""
 
@@ -331,7 +331,7 @@ class Replicas:
         self.processes: dict[int, asyncio.subprocess.Process] = {}
 
     async def start(self) -> int:
-        env = os.environ | {"PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
+        env = os.environ | {"PYTHONPATH": str(REPO_ROOT), "PYTHONUNBUFFERED": "1"}
         index = len(self.processes)
         with (self.directory / f"stderr-{index}.log").open("wb") as stderr:
             process = await asyncio.create_subprocess_exec(

@@ -8,6 +8,7 @@ import pytest
 
 from bot import DEFAULT_DIGEST_PATH
 from bot.config import SettingsError, load_settings
+from tests import REPO_ROOT
 
 FAKE_TOKEN = "123456:TEST-TOKEN-not-real-000000000000000"  # the shape of a real one
 
@@ -129,7 +130,7 @@ def test_an_empty_token_is_not_set(monkeypatch: pytest.MonkeyPatch, empty: str) 
 
 def test_the_env_example_as_copied_is_usable(tmp_path: Path) -> None:
     # The README says `cp .env.example .env`; nothing in it may stop `console` or `check`.
-    example = Path(__file__).parents[1] / ".env.example"
+    example = REPO_ROOT / ".env.example"
     (tmp_path / ".env").write_text(example.read_text(encoding="utf-8"), encoding="utf-8")
     settings = load_settings()
     assert settings.token is None

@@ -25,12 +25,13 @@ from bot.draft import DraftResult, draft_digest
 from bot.draft.items import Drafted
 from bot.draft.measure import Scores, compare, measure_all, stories, table, unlisted_quotes
 from bot.draft.writer import Draft, prune
+from tests import DATA_DIR, REPO_ROOT
 from tests.botapi import BotApiDouble
 from tests.e2e import polling, settings_for
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO_ROOT
 SEED = ROOT / "seeds" / "000_5af58b1d35c2d298.txt"
-DATA = Path(__file__).resolve().parent / "data" / "draft"
+DATA = DATA_DIR / "draft"
 
 FINAL = """\
 Home
