@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import SecretStr
 
@@ -16,6 +17,20 @@ from tests.botapi import BotApiDouble, BotMessage
 
 # The double's token: shaped like one from @BotFather (bot.config checks that), but fake.
 TEST_TOKEN = "123456:TEST-TOKEN-0123456789abcdefghijklmn"
+ADMIN = 7001
+"""The admin's chat in the shared ``settings`` fixture (tests/e2e/conftest.py)."""
+
+Double = TypeVar("Double", bound=BotApiDouble)
+
+
+@contextmanager
+def checked(double: Double) -> Iterator[Double]:
+    """Run ``double``; on the way out, the bot must have kept every rule of the Bot API and
+    answered every button press it was sent."""
+    with double:
+        yield double
+        assert double.violations == []
+        assert double.unanswered_callbacks() == set()
 
 
 def settings_for(api: BotApiDouble, database: Path, **overrides: object) -> Settings:
@@ -30,10 +45,16 @@ def settings_for(api: BotApiDouble, database: Path, **overrides: object) -> Sett
 
 @asynccontextmanager
 async def polling(
-    api: BotApiDouble, settings: Settings, digest: Digest | None = None
+    api: BotApiDouble,
+    settings: Settings,
+    digest: Digest | None = None,
+    configure: Callable[[BriefApplication], None] | None = None,
 ) -> AsyncIterator[BriefApplication]:
-    """Run the application as ``run_polling`` would, inside the test's event loop."""
+    """Run the application as ``run_polling`` would, inside the test's event loop;
+    ``configure``, if given, may adjust the application before it starts."""
     application = build_application(settings, digest=digest)
+    if configure is not None:
+        configure(application)
     async with running(application):
         assert application.updater is not None
         await application.updater.start_polling(poll_interval=0, timeout=1)

@@ -12,7 +12,6 @@ import asyncio
 import dataclasses
 import itertools
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,25 +35,17 @@ from tests.broadcast_helpers import (
     max_in_window,
     notified,
     parse_stats,
-    polling_with,
     sender_of,
     update_calls,
     update_counts,
     updates,
 )
 from tests.conftest import EditDigest
-from tests.e2e import converse, settings_for
+from tests.e2e import converse, polling, settings_for
 from tests.postgres import open_store
 
 GROUP = -100777888
 GROUP_MEMBER = 424242  # who speaks in a group by default in the double
-
-
-@pytest.fixture
-def api() -> Iterator[BotApiDouble]:
-    with BotApiDouble() as double:
-        yield double
-        assert double.violations == []
 
 
 @pytest.fixture
@@ -118,7 +109,7 @@ async def test_every_active_subscriber_gets_one_update_and_nobody_else(
     await add_subscribers(database_url(database), stored)
     by_command, leaver, stranger = [2001, 2002], 2003, 3001
     api.chat_admins[GROUP] = {GROUP_MEMBER}
-    async with polling_with(api, settings(api, database, seeds_copy, 50)) as application:
+    async with polling(api, settings(api, database, seeds_copy, 50)) as application:
         for chat in [*by_command, leaver]:
             [subscribed] = await converse(api, chat, "/subscribe")
             assert subscribed.visible_text.startswith("✅ Subscribed.")
@@ -161,7 +152,7 @@ async def test_429_pauses_every_send_for_retry_after_and_the_chat_gets_its_updat
     await add_subscribers(database_url(database), subscribers)
     # At 10 messages/s a slot is ~100 ms away from the next: no send is in flight, acquired
     # before the 429 was seen, when the 429 arrives.
-    async with polling_with(api, settings(api, database, seeds_copy, 10)) as application:
+    async with polling(api, settings(api, database, seeds_copy, 10)) as application:
         api.inject(
             Fault(method="sendMessage", chat_id=limited, status=429, retry_after=retry_after)
         )
@@ -209,7 +200,7 @@ async def test_blocked_and_vanished_chats_go_inactive_and_are_never_retried(
                 times=-1,
             )
         )
-    async with polling_with(api, settings(api, database, seeds_copy, 50)) as application:
+    async with polling(api, settings(api, database, seeds_copy, 50)) as application:
         edit_digest(*EDIT)
         assert notified(await reload(api)) == len(subscribers)
         await api.wait_for_async(lambda d: all(updates(d, c) for c in served), timeout=10)
@@ -260,8 +251,8 @@ async def test_server_errors_are_retried_with_backoff_and_given_up_after_max_att
         sender = sender_of(application)
         sender.policy = dataclasses.replace(sender.policy, max_attempts=3)
 
-    async with polling_with(
-        api, settings(api, database, seeds_copy, 50), fewer_attempts
+    async with polling(
+        api, settings(api, database, seeds_copy, 50), configure=fewer_attempts
     ) as application:
         policy = sender_of(application).policy
         edit_digest(*EDIT)
@@ -300,7 +291,7 @@ async def test_slow_answers_do_not_stall_the_broadcast_or_duplicate_it(
     await add_subscribers(database_url(database), subscribers)
     for chat in slow:
         api.inject(Fault(method="sendMessage", chat_id=chat, status=200, delay=delay))
-    async with polling_with(api, settings(api, database, seeds_copy, 25)) as application:
+    async with polling(api, settings(api, database, seeds_copy, 25)) as application:
         edit_digest(*EDIT)
         await reload(api)
         await api.wait_for_async(lambda d: all(updates(d, c) for c in subscribers), timeout=12)
@@ -322,7 +313,7 @@ async def test_the_send_rate_never_exceeds_the_setting(
     rate, count = 20, 60
     subscribers = list(range(1501, 1501 + count))
     await add_subscribers(database_url(database), subscribers)
-    async with polling_with(api, settings(api, database, seeds_copy, rate)) as application:
+    async with polling(api, settings(api, database, seeds_copy, rate)) as application:
         edit_digest(*EDIT)
         await reload(api)
         await api.wait_for_async(
@@ -346,7 +337,7 @@ async def test_one_chat_gets_at_most_one_message_per_second(
 ) -> None:
     subscribers = list(range(1601, 1606))
     await add_subscribers(database_url(database), subscribers)
-    async with polling_with(api, settings(api, database, seeds_copy, 50)) as application:
+    async with polling(api, settings(api, database, seeds_copy, 50)) as application:
         edit_digest(*EDIT)
         await reload(api)
         await api.wait_for_async(lambda d: all(updates(d, c) for c in subscribers), timeout=5)
@@ -380,7 +371,7 @@ async def test_a_chat_that_blocked_the_bot_gets_no_more_updates(
     blocker = subscribers[2]
     api.chat_admins[GROUP] = {GROUP_MEMBER}
     await add_subscribers(database_url(database), subscribers)
-    async with polling_with(api, settings(api, database, seeds_copy, 50)) as application:
+    async with polling(api, settings(api, database, seeds_copy, 50)) as application:
         await converse(api, GROUP, "/subscribe", chat_type="supergroup")
         api.bot_membership_changed(blocker, "kicked")
         api.bot_membership_changed(GROUP, "left", chat_type="supergroup")
@@ -407,7 +398,7 @@ async def test_a_chat_that_unsubscribes_during_a_broadcast_gets_nothing_more(
 ) -> None:
     subscribers = list(range(1801, 1831))
     await add_subscribers(database_url(database), subscribers)
-    async with polling_with(api, settings(api, database, seeds_copy, 10)) as application:
+    async with polling(api, settings(api, database, seeds_copy, 10)) as application:
         edit_digest(*EDIT)
         await reload(api)
         await api.wait_for_async(lambda d: len(update_calls(d)) >= 3, timeout=5)
@@ -445,7 +436,7 @@ async def test_an_update_in_two_parts_keeps_both_rate_limits(
     finally:
         await store.close()
     assert publication.recipients == len(subscribers)
-    async with polling_with(api, settings(api, database, seeds_copy, rate)) as application:
+    async with polling(api, settings(api, database, seeds_copy, rate)) as application:
         await api.wait_for_async(
             lambda d: all(len(d.messages(c)) == 2 for c in subscribers), timeout=10
         )

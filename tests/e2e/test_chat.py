@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,20 +22,6 @@ from tests.e2e import converse, polling, settings_for
 
 USER = 1001
 GROUP = -100200300
-
-
-@pytest.fixture
-def api() -> Iterator[BotApiDouble]:
-    with BotApiDouble() as double:
-        yield double
-        assert double.violations == []
-        assert double.unanswered_callbacks() == set()
-
-
-@pytest.fixture
-async def bot(api: BotApiDouble, digest: Digest, tmp_path: Path) -> AsyncIterator[None]:
-    async with polling(api, settings_for(api, tmp_path / "state.sqlite3"), digest):
-        yield
 
 
 @pytest.mark.usefixtures("bot")

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from bot.digest import Digest
 from tests.botapi import BotApiDouble, Fault
@@ -21,13 +18,6 @@ from tests.e2e.webhooks import message_update, webhook_bot
 
 CHATS = range(5001, 5041)
 STEPS = ("/subscribe", "/status", "/unsubscribe", "/status", "/summary")
-
-
-@pytest.fixture
-def api() -> Iterator[BotApiDouble]:
-    with BotApiDouble() as double:
-        yield double
-        assert double.violations == []
 
 
 def expected(position: int, reply: str) -> bool:

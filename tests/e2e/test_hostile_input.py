@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +26,9 @@ from bot.render import Renderer
 from bot.web import SECRET_HEADER, create_web_app
 from tests.botapi import BotApiDouble
 from tests.conftest import ARTICLE_NAME, EditDigest
-from tests.e2e import polling, settings_for
+from tests.e2e import ADMIN, settings_for
 
 ARTICLE = (SEEDS_DIR / ARTICLE_NAME).read_text(encoding="utf-8")
-ADMIN = 8001
 SECRET = "hostile-input-secret"
 _ids = itertools.count(1)
 
@@ -225,25 +224,6 @@ async def test_wrong_content_and_sizes_at_the_webhook_are_refused(
 
 
 # -- forged buttons and admin commands that are not the admin asking now -----------------
-
-
-@pytest.fixture
-def api() -> Iterator[BotApiDouble]:
-    with BotApiDouble() as double:
-        yield double
-        assert double.violations == []
-        assert double.unanswered_callbacks() == set()
-
-
-@pytest.fixture
-async def bot(
-    api: BotApiDouble, digest: Digest, tmp_path: Path, seeds_copy: Path
-) -> AsyncIterator[BriefApplication]:
-    settings = settings_for(
-        api, tmp_path / "state.sqlite3", admin_ids=frozenset({ADMIN}), digest_path=seeds_copy
-    )
-    async with polling(api, settings) as application:
-        yield application
 
 
 FORGED = [

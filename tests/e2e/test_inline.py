@@ -2,29 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-
 import pytest
 
-from bot.digest import Digest
 from tests.botapi import BotApiDouble
-from tests.e2e import polling, settings_for
 
 USER = 2002
-
-
-@pytest.fixture
-def api() -> Iterator[BotApiDouble]:
-    with BotApiDouble() as double:
-        yield double
-        assert double.violations == []
-
-
-@pytest.fixture
-async def bot(api: BotApiDouble, digest: Digest, tmp_path: Path) -> AsyncIterator[None]:
-    async with polling(api, settings_for(api, tmp_path / "state.sqlite3"), digest):
-        yield
 
 
 async def answer_of(api: BotApiDouble, query: str) -> list[dict[str, object]]:

@@ -3,33 +3,13 @@ but the admin (readers never see the lexicon)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from bot.config import Settings
 from tests.botapi import BotApiDouble
 from tests.conftest import EditDigest
-from tests.e2e import converse, polling, settings_for
+from tests.e2e import ADMIN, converse, polling
 
-ADMIN = 7201
 USER = 7202
 REPATRIATE_ENTRY = "  - [repatriate, repatriation, deport, deportation,"
-
-
-@pytest.fixture
-def api() -> Iterator[BotApiDouble]:
-    with BotApiDouble() as double:
-        yield double
-        assert double.violations == []
-
-
-@pytest.fixture
-def settings(api: BotApiDouble, seeds_copy: Path, tmp_path: Path) -> Settings:
-    return settings_for(
-        api, tmp_path / "state.sqlite3", admin_ids=frozenset({ADMIN}), digest_path=seeds_copy
-    )
 
 
 async def text_of(api: BotApiDouble, chat: int, command: str) -> str:

@@ -6,11 +6,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
-
-import pytest
 
 from bot.chat.context import BriefApplication
 from bot.config import Settings
@@ -22,24 +19,16 @@ from tests.broadcast_helpers import (
     SECOND_EDIT,
     add_subscribers,
     database_url,
-    polling_with,
     updates,
 )
 from tests.conftest import EditDigest
-from tests.e2e import converse, settings_for
+from tests.e2e import converse, polling, settings_for
 from tests.postgres import open_store
 
 THIRD_EDIT = (
     "    context: On how the Megaports plan would benefit both countries.",
     "    context: On what the Megaports plan would bring both countries.",
 )
-
-
-@pytest.fixture
-def api() -> Iterator[BotApiDouble]:
-    with BotApiDouble() as double:
-        yield double
-        assert double.violations == []
 
 
 def bot_settings(api: BotApiDouble, database: Path, digest_path: Path) -> Settings:
@@ -65,7 +54,7 @@ async def test_three_quick_publishes_reach_each_subscriber_as_one_combined_messa
     chats = list(range(10_001, 11_001))  # 1,000 subscribers, at 25 messages a second
     await add_subscribers(database_url(database), chats)
     settings = bot_settings(api, database, seeds_copy)
-    async with polling_with(api, settings) as application:
+    async with polling(api, settings) as application:
         for edit in (EDIT, SECOND_EDIT, THIRD_EDIT):
             edit_digest(*edit)
             assert "Published version" in await reload(api)
@@ -116,7 +105,7 @@ async def test_a_publish_undone_before_it_was_sent_sends_nothing(
     database = tmp_path / "state.sqlite3"
     chats = list(range(20_001, 20_401))  # more than the sender claims at once
     await add_subscribers(database_url(database), chats)
-    async with polling_with(api, bot_settings(api, database, seeds_copy)) as application:
+    async with polling(api, bot_settings(api, database, seeds_copy)) as application:
         edit_digest(*EDIT)
         assert "Published version" in await reload(api)
         [rolled_back] = await converse(api, ADMIN, "/rollback")
@@ -135,7 +124,7 @@ async def test_silent_subscribers_get_updates_without_a_sound(
     api: BotApiDouble, tmp_path: Path, seeds_copy: Path, edit_digest: EditDigest
 ) -> None:
     database = tmp_path / "state.sqlite3"
-    async with polling_with(api, bot_settings(api, database, seeds_copy)) as application:
+    async with polling(api, bot_settings(api, database, seeds_copy)) as application:
         [quiet] = await converse(api, 31, "/subscribe silent")
         assert "without a sound" in quiet.visible_text
         [loud] = await converse(api, 32, "/subscribe")
@@ -171,7 +160,7 @@ async def test_unanswered_questions_are_counted_for_admins_only(
     api: BotApiDouble, tmp_path: Path, seeds_copy: Path
 ) -> None:
     database = tmp_path / "state.sqlite3"
-    async with polling_with(api, bot_settings(api, database, seeds_copy)):
+    async with polling(api, bot_settings(api, database, seeds_copy)):
         for chat, question in [
             (41, "What does the weather forecast say?"),
             (42, "what does the weather forecast say"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,13 +16,6 @@ from tests.processes import run_bot_until_it_exits, start_bot, stop_bot
 
 USER = 4242
 SECRET_PART = TEST_TOKEN.partition(":")[2]
-
-
-@pytest.fixture
-def api() -> Iterator[BotApiDouble]:
-    with BotApiDouble(token=TEST_TOKEN) as double:
-        yield double
-        assert double.violations == []
 
 
 def ask(api: BotApiDouble, text: str, replies: int = 1) -> list[str]:

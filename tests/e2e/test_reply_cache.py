@@ -4,12 +4,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-import pytest
 from telegram import InlineKeyboardMarkup
 
 from bot.chat.keyboards import SharedKeyboard, paragraphs_keyboard, sections_keyboard
@@ -18,29 +16,13 @@ from bot.digest import Digest
 from bot.render import DigestCache, Renderer
 from tests.botapi import BotApiDouble
 from tests.conftest import ARTICLE_NAME, EditDigest
-from tests.e2e import converse, polling, settings_for
+from tests.e2e import ADMIN, converse, polling
 
-ADMIN = 7101
 USER = 7102
 OTHER = 7103
 GROUP = -100710
 QUOTE_CONTEXT = "    context: Continuing the same remarks."
 PARAGRAPH_NINE = "Chertoff said the plan would benefit both countries."
-
-
-@pytest.fixture
-def api() -> Iterator[BotApiDouble]:
-    with BotApiDouble() as double:
-        yield double
-        assert double.violations == []
-        assert double.unanswered_callbacks() == set()
-
-
-@pytest.fixture
-def settings(api: BotApiDouble, seeds_copy: Path, tmp_path: Path) -> Settings:
-    return settings_for(
-        api, tmp_path / "state.sqlite3", admin_ids=frozenset({ADMIN}), digest_path=seeds_copy
-    )
 
 
 async def text_of(api: BotApiDouble, chat: int, command: str, chat_type: str = "private") -> str:

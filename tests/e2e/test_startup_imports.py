@@ -13,7 +13,6 @@ import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -26,18 +25,11 @@ import bot.store.schema
 from bot.store import SCHEMA_HEAD, Store, alembic_config
 from tests.botapi import BotApiDouble
 from tests.e2e import TEST_TOKEN
-from tests.postgres import empty_database, open_store
+from tests.postgres import open_store
 from tests.processes import stop_bot
 
 USER = 5151
 WEBHOOK_STACK = ("bot.web", "starlette", "uvicorn")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """An empty database: an SQLite file, or a fresh PostgreSQL database."""
-    async with empty_database(request.param, tmp_path) as url:
-        yield url
 
 
 async def revisions(url: str) -> list[str] | None:
@@ -177,13 +169,6 @@ del sys.argv[1:]
 atexit.register(lambda: open(out, "w").write("\\n".join(sorted(sys.modules))))
 runpy.run_module("bot", run_name="__main__", alter_sys=True)
 """
-
-
-@pytest.fixture
-def api() -> Iterator[BotApiDouble]:
-    with BotApiDouble(token=TEST_TOKEN) as double:
-        yield double
-        assert double.violations == []
 
 
 def _bot_environment(api: BotApiDouble, tmp_path: Path, **extra: str) -> dict[str, str]:

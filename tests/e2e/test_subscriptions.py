@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import pytest
@@ -13,10 +12,8 @@ from bot.config import Settings
 from bot.digest import load_digest
 from tests.botapi import BotApiDouble
 from tests.conftest import EditDigest
-from tests.e2e import converse, polling, settings_for
-from tests.postgres import fresh_database
+from tests.e2e import ADMIN, converse, polling
 
-ADMIN = 7001
 USER = 7002
 OTHER = 7003
 GROUP = -100777
@@ -24,26 +21,9 @@ QUOTE_CONTEXT = "    context: Continuing the same remarks."
 
 
 @pytest.fixture
-def api() -> Iterator[BotApiDouble]:
-    with BotApiDouble() as double:
-        yield double
-        assert double.violations == []
-        assert double.unanswered_callbacks() == set()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def settings(
-    request: pytest.FixtureRequest, api: BotApiDouble, seeds_copy: Path, tmp_path: Path
-) -> AsyncIterator[Settings]:
-    """The bot's settings, its state on SQLite and (when configured) on PostgreSQL."""
-    base = settings_for(
-        api, tmp_path / "state.sqlite3", admin_ids=frozenset({ADMIN}), digest_path=seeds_copy
-    )
-    if request.param == "sqlite":
-        yield base
-        return
-    async with fresh_database() as url:
-        yield base.model_copy(update={"database_url": url})
+def settings(settings: Settings, database_url: str) -> Settings:
+    """The shared settings, the state on SQLite and (when configured) on PostgreSQL."""
+    return settings.model_copy(update={"database_url": database_url})
 
 
 T = TypeVar("T")

@@ -14,7 +14,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -47,13 +47,6 @@ from tests.e2e.webhooks import (
 )
 
 ADMIN = 5501
-
-
-@pytest.fixture
-def api() -> Iterator[BotApiDouble]:
-    with BotApiDouble() as double:
-        yield double
-        assert double.violations == []
 
 
 async def test_registers_the_webhook_and_serves_posted_updates(

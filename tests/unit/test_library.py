@@ -11,27 +11,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from bot.digest import load_digest
 from bot.library import DigestLibrary
 from bot.render import Renderer
 from bot.store import Store, Version
 from tests.conftest import EditDigest
-from tests.postgres import empty_database, open_store
+from tests.postgres import open_store
 
 ADMIN = 9001
 QUOTE_CONTEXT = "    context: Continuing the same remarks."
 OTHER_REPLICA_WAIT = 5.0
 """Seconds the other replica's publication may take; far more than it needs when nothing
 holds the current pointer."""
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """An empty database: an SQLite file, or a fresh PostgreSQL database."""
-    async with empty_database(request.param, tmp_path) as url:
-        yield url
 
 
 async def publish_elsewhere(store: Store, digest_yaml: str, article_text: str) -> Version:

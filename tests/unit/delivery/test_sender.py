@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections import Counter
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
@@ -23,7 +22,6 @@ from bot.delivery import (
 )
 from bot.delivery.sender import SenderPolicy, _SentOutcomes
 from bot.store import Delivery, DeliveryLedger, Store
-from tests.postgres import empty_database, open_store
 
 FAST = SenderPolicy(
     concurrency=4, batch=50, max_attempts=3, backoff_base=0.01, backoff_cap=0.05, idle_poll=0.05
@@ -48,15 +46,6 @@ class ScriptedTransport:
             raise script.pop(0)
         self.sent.append(chat_id)
         return len(self.sent)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    """The real store, on SQLite and (when BOT_TEST_DATABASE_URL is set) on PostgreSQL."""
-    async with empty_database(request.param, tmp_path) as url:
-        opened = await open_store(url)
-        yield opened
-        await opened.close()
 
 
 async def publish_to(store: Store, chats: range) -> int:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import tracemalloc
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -35,27 +34,10 @@ from bot.store import (
 )
 from bot.store.engine import async_url
 from bot.store.tables import Base, SubscriptionRow, UTCDateTime
-from tests.postgres import empty_database, open_store
+from tests.postgres import open_store
 
 # Telegram supergroup ids are -100 followed by ten digits: far beyond 32 bits.
 SUPERGROUP = -1001234567890
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """An empty database: an SQLite file, or a fresh PostgreSQL database."""
-    async with empty_database(request.param, tmp_path) as url:
-        yield url
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[Store]:
-    """A store opened on the test's database, closed afterwards."""
-    opened = await open_store(database_url)
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 async def scalar(store: Store, sql: str, **params: Any) -> Any:
