@@ -78,10 +78,10 @@ async def test_pooled_request_spreads_requests_over_the_least_busy_pools() -> No
         async with bot:
             calls = [asyncio.create_task(bot.get_me()) for _ in range(16)]
             await asyncio.sleep(0.15)  # every call is now waiting for the double's answer
-            assert pooled._in_flight == [8, 8]
+            assert pooled.in_flight == [8, 8]
             users = await asyncio.gather(*calls)
         assert {user.id for user in users} == {users[0].id}
-        assert pooled._in_flight == [0, 0]
+        assert pooled.in_flight == [0, 0]
 
 
 async def test_a_reply_starts_its_chats_gap_and_a_429_on_it_pauses_the_broadcast() -> None:

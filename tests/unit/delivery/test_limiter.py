@@ -148,9 +148,9 @@ async def test_chats_are_forgotten_once_their_interval_has_passed() -> None:
     limiter = SendLimiter(1000, clock=clock, sleep=clock.sleep)
     await acquire_all(limiter, clock, list(range(20_000)))  # 20 s of sending, 1000 a second
     # Only the last second or two of chats is remembered, not every chat ever seen...
-    assert len(limiter._chat_next) <= 4 * 1000
+    assert limiter.remembered_chats <= 4 * 1000
     # ...and a sweep is not repeated on every message while the recent ones fill the table.
-    assert limiter._sweep_at >= 2 * 1000
+    assert limiter.sweep_at >= 2 * 1000
 
 
 async def test_a_reply_uses_up_a_slot_without_waiting_for_one() -> None:
