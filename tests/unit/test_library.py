@@ -1,4 +1,5 @@
-"""The digest library against the real store: a rollback prepares first, then commits."""
+"""The digest library against the real store: what start-up serves and publishes, and a
+rollback that prepares first, then commits."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from bot.digest import load_digest
 from bot.library import DigestLibrary
@@ -96,6 +99,89 @@ async def publish_an_edit(library: DigestLibrary, edit_digest: EditDigest) -> Ve
     version = (await library.reload(ADMIN, check=False)).version
     assert version.id == 2
     return version
+
+
+def add_a_comment(path: Path) -> None:
+    """Edit the digest file where no reader looks: a comment at its end."""
+    path.write_text(path.read_text(encoding="utf-8") + "# An editor's note.\n", encoding="utf-8")
+
+
+# -- start-up ------------------------------------------------------------------------------
+
+
+async def test_the_first_start_publishes_the_file(database_url: str, seeds_copy: Path) -> None:
+    on_disk = load_digest(seeds_copy)
+    async with serving(database_url, seeds_copy) as (store, library):
+        version = library.version
+        assert (version.id, version.reason, version.published_by) == (1, "start", None)
+        assert version.fingerprint == library.current.fingerprint == on_disk.fingerprint
+        assert await store.versions.current_version() == version
+        assert await store.versions.file_fingerprint() == on_disk.fingerprint
+        assert await store.ledger.latest_broadcast() is None  # nobody to tell of a first start
+
+
+@pytest.mark.parametrize(
+    ("edit", "published"),
+    [
+        pytest.param(None, False, id="unchanged"),
+        pytest.param("comment", False, id="layout-only"),
+        pytest.param("quote", True, id="changed-for-readers"),
+    ],
+)
+async def test_a_restart_publishes_the_file_only_when_a_reader_would_see_a_change(
+    database_url: str, seeds_copy: Path, edit_digest: EditDigest, edit: str | None, published: bool
+) -> None:
+    async with serving(database_url, seeds_copy) as (_, library):
+        first = library.version
+    if edit == "comment":
+        add_a_comment(seeds_copy)
+    elif edit == "quote":
+        edit_digest(QUOTE_CONTEXT, "    context: Still speaking.")
+    on_disk = load_digest(seeds_copy)
+    async with serving(database_url, seeds_copy) as (store, library):
+        # Either way the file is remembered as loaded: a later edit is told apart from it.
+        assert await store.versions.file_fingerprint() == on_disk.fingerprint
+        assert await store.versions.current_version() == library.version
+        if published:
+            assert (library.version.id, library.version.reason) == (2, "start")
+            assert library.version.replaces_version_id == first.id
+            assert library.current.fingerprint == on_disk.fingerprint
+        else:
+            assert library.version == first
+            assert library.current.fingerprint == first.fingerprint
+
+
+async def test_a_restart_keeps_a_rollback_while_the_file_is_as_last_loaded(
+    database_url: str, seeds_copy: Path, edit_digest: EditDigest
+) -> None:
+    async with serving(database_url, seeds_copy) as (_, library):
+        v2 = await publish_an_edit(library, edit_digest)
+        restored = (await library.rollback(ADMIN)).restored
+        assert restored is not None
+        assert restored.fingerprint != v2.fingerprint
+    # The file on disk still says version 2: the operator has not touched it since.
+    async with serving(database_url, seeds_copy) as (store, library):
+        assert library.version == restored
+        assert library.current.fingerprint == restored.fingerprint
+        assert await store.versions.current_version() == restored
+
+
+async def test_a_stored_version_that_no_longer_validates_gives_way_to_the_file(
+    database_url: str, seeds_copy: Path
+) -> None:
+    store = await open_store(database_url)
+    try:
+        # Published by an older release whose rules were looser.
+        broken = await publish_elsewhere(store, "title: no longer valid\n", "An article.\n")
+    finally:
+        await store.close()
+    async with serving(database_url, seeds_copy) as (store, library):
+        assert (library.version.id, library.version.reason) == (broken.id + 1, "start")
+        assert library.current.fingerprint == load_digest(seeds_copy).fingerprint
+        assert await store.versions.current_version() == library.version
+
+
+# -- rollback ------------------------------------------------------------------------------
 
 
 async def test_a_publication_elsewhere_during_a_rollback_is_not_undone(
