@@ -15,7 +15,7 @@ flight: sent twice). Rows never leave the ledger without an outcome, so nobody i
 What keeps a fast broadcast fast (a thousand messages a second with ``allow_paid_broadcast``
 is one message a millisecond, for one process):
 
-* ``sent`` outcomes are committed together (:class:`_SentOutcomes`): whoever has one while
+* ``sent`` outcomes are committed together (:class:`SentOutcomes`): whoever has one while
   no commit is running writes every outcome waiting, so there is one transaction per
   commit's worth of answers rather than one per message. The messages "in flight" at a
   crash are those being sent plus those whose answer waits for that commit: a few
@@ -169,7 +169,7 @@ class DeliverySender:
     async def drain_once(self) -> int:
         """Send everything due, several in flight; return how many rows were claimed."""
         feed = _Feed(self.ledger, self.policy, self._clock, self._stopping)
-        outcomes = _SentOutcomes(self.ledger, self.policy.commit_window)
+        outcomes = SentOutcomes(self.ledger, self.policy.commit_window)
 
         async def worker() -> None:
             # Ends when the feed does: nothing due, stopping, or the ledger failed (the
@@ -212,7 +212,7 @@ class DeliverySender:
             )
 
     async def _deliver(
-        self, delivery: Claimed, parts: Sequence[str], outcomes: _SentOutcomes
+        self, delivery: Claimed, parts: Sequence[str], outcomes: SentOutcomes
     ) -> bool:
         """Send one delivery and record its outcome; False if stopped before sending it."""
         message_id = 0
@@ -351,7 +351,7 @@ class _Feed:
             return self._ready.popleft()
 
 
-class _SentOutcomes:
+class SentOutcomes:
     """Commits ``sent`` outcomes in groups: one transaction for all the answers waiting.
 
     Whoever records an outcome while no commit is running writes it, with every outcome

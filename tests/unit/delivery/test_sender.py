@@ -20,7 +20,7 @@ from bot.delivery import (
     SendLimiter,
     TransientFailure,
 )
-from bot.delivery.sender import SenderPolicy, _SentOutcomes
+from bot.delivery.sender import SenderPolicy, SentOutcomes
 from bot.store import Delivery, DeliveryLedger, Store
 
 FAST = SenderPolicy(
@@ -309,7 +309,7 @@ class FlakyOutcomes:
 
 async def test_a_failed_commit_fails_every_outcome_in_it_and_only_those() -> None:
     ledger = FlakyOutcomes()
-    outcomes = _SentOutcomes(ledger)  # type: ignore[arg-type]
+    outcomes = SentOutcomes(ledger)  # type: ignore[arg-type]
     first = await asyncio.gather(
         *(outcomes.record(row, row * 10) for row in (1, 2, 3)), return_exceptions=True
     )
@@ -323,7 +323,7 @@ async def test_a_failed_commit_fails_every_outcome_in_it_and_only_those() -> Non
 async def test_a_cancelled_writer_leaves_nobody_waiting_forever() -> None:
     ledger = FlakyOutcomes()
     ledger.fail_next = False
-    outcomes = _SentOutcomes(ledger, window=10.0)  # type: ignore[arg-type]
+    outcomes = SentOutcomes(ledger, window=10.0)  # type: ignore[arg-type]
     writer = asyncio.create_task(outcomes.record(1, 10))
     await asyncio.sleep(0)
     waiter = asyncio.create_task(outcomes.record(2, 20))
@@ -427,7 +427,7 @@ async def test_a_writer_cancelled_after_its_commit_failed_leaves_no_unread_error
     loop = asyncio.get_running_loop()
     loop.set_exception_handler(lambda _loop, context: unread.append(context))
     try:
-        outcomes = _SentOutcomes(FailThenHang())  # type: ignore[arg-type]
+        outcomes = SentOutcomes(FailThenHang())  # type: ignore[arg-type]
         writer = asyncio.create_task(outcomes.record(1, 10))
         await asyncio.sleep(0)
         other = asyncio.create_task(outcomes.record(2, 20))  # goes in the second commit
