@@ -22,6 +22,7 @@ from tests.benchmarks.stats import achieved_rate as benchmark_rate
 from tests.benchmarks.stats import busiest_window
 from tests.botapi import BotApiDouble, BotMessage, Call
 from tests.botapi.server import Request, Response
+from tests.e2e import text_of
 from tests.postgres import open_store
 
 ADMIN = 777
@@ -111,6 +112,21 @@ def achieved_rate(times: Sequence[float]) -> float:
     if math.isnan(rate):
         raise ValueError("need at least two distinct times")
     return rate
+
+
+async def reload(api: BotApiDouble) -> str:
+    """The admin's /reload, and the bot's reply to it."""
+    return await text_of(api, ADMIN, "/reload")
+
+
+async def stats(api: BotApiDouble) -> str:
+    """The admin's /stats, and the bot's reply to it."""
+    return await text_of(api, ADMIN, "/stats")
+
+
+def window_and_rate(times: Sequence[float]) -> tuple[int, float]:
+    """The busiest one-second window of ``times``, and the average rate over them."""
+    return max_in_window(times), achieved_rate(times)
 
 
 def sender_of(application: BriefApplication) -> DeliverySender:

@@ -72,3 +72,9 @@ async def converse(
     api.send_text(chat_id, text, chat_type=chat_type)
     messages = await api.wait_for_messages_async(chat_id, before + replies)
     return messages[before:]
+
+
+async def text_of(api: BotApiDouble, chat_id: int, text: str, chat_type: str = "private") -> str:
+    """Send ``text`` as a user and return the visible text of the bot's one reply."""
+    [message] = await converse(api, chat_id, text, chat_type=chat_type)
+    return message.visible_text

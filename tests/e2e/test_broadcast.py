@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import itertools
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,7 @@ from tests.broadcast_helpers import (
     EDIT,
     SECOND_EDIT,
     UPDATE_PREFIX,
-    achieved_rate,
+    Stats,
     add_subscribers,
     database_url,
     delivered_times,
@@ -35,10 +36,13 @@ from tests.broadcast_helpers import (
     max_in_window,
     notified,
     parse_stats,
+    reload,
     sender_of,
+    stats,
     update_calls,
     update_counts,
     updates,
+    window_and_rate,
 )
 from tests.conftest import EditDigest
 from tests.e2e import converse, polling, settings_for
@@ -81,6 +85,27 @@ async def settled(application: BriefApplication, within: float = 12.0) -> Broadc
         await asyncio.sleep(0.05)
 
 
+async def publish(
+    api: BotApiDouble,
+    application: BriefApplication,
+    edit_digest: EditDigest,
+    edit: tuple[str, str],
+    *,
+    told: Sequence[int],
+    reached: Sequence[int],
+    each: int = 1,
+) -> Stats:
+    """Make ``edit``, /reload (which must say it tells ``told``), wait until each chat of
+    ``reached`` has ``each`` updates and the broadcast has settled: the admin's /stats."""
+    edit_digest(*edit)
+    assert notified(await reload(api)) == len(told)
+    await api.wait_for_async(
+        lambda double: all(len(updates(double, c)) >= each for c in reached), timeout=10
+    )
+    await settled(application)
+    return parse_stats(await stats(api))
+
+
 async def active_among(application: BriefApplication, chats: list[int]) -> list[int]:
     """The chats among ``chats`` whose subscription is active."""
     store = application.bot_data.store
@@ -90,16 +115,6 @@ async def active_among(application: BriefApplication, chats: list[int]) -> list[
         if subscription is not None and subscription.active:
             active.append(chat)
     return active
-
-
-async def reload(api: BotApiDouble) -> str:
-    [reply] = await converse(api, ADMIN, "/reload")
-    return reply.visible_text
-
-
-async def stats(api: BotApiDouble) -> str:
-    [reply] = await converse(api, ADMIN, "/stats")
-    return reply.visible_text
 
 
 async def test_every_active_subscriber_gets_one_update_and_nobody_else(
@@ -201,21 +216,15 @@ async def test_blocked_and_vanished_chats_go_inactive_and_are_never_retried(
             )
         )
     async with polling(api, settings(api, database, seeds_copy, 50)) as application:
-        edit_digest(*EDIT)
-        assert notified(await reload(api)) == len(subscribers)
-        await api.wait_for_async(lambda d: all(updates(d, c) for c in served), timeout=10)
-        await settled(application)
-        first = parse_stats(await stats(api))
+        first = await publish(api, application, edit_digest, EDIT, told=subscribers, reached=served)
         assert (first.active, first.inactive) == (len(served), len(refusing))
         assert (first.recipients, first.sent, first.pending) == (len(subscribers), len(served), 0)
         assert (first.blocked, first.failed) == (len(refusing), 0)
 
         # A second update goes to the others only, and nobody refusing is tried again.
-        edit_digest(*SECOND_EDIT)
-        assert notified(await reload(api)) == len(served)
-        await api.wait_for_async(lambda d: all(len(updates(d, c)) == 2 for c in served), timeout=10)
-        await settled(application)
-        second = parse_stats(await stats(api))
+        second = await publish(
+            api, application, edit_digest, SECOND_EDIT, told=served, reached=served, each=2
+        )
         assert (second.recipients, second.sent, second.blocked) == (len(served), len(served), 0)
         assert (second.active, second.inactive) == (len(served), len(refusing))
 
@@ -322,8 +331,7 @@ async def test_the_send_rate_never_exceeds_the_setting(
         await settled(application)
     times = delivered_times(api, subscribers)
     assert len(times) == count
-    busiest = max_in_window(times)
-    achieved = achieved_rate(times)
+    busiest, achieved = window_and_rate(times)
     print(
         f"\nrate: {count} subscribers, setting {rate}/s, busiest 1-s window {busiest}, "
         f"achieved {achieved:.2f}/s ({achieved / rate:.1%} of the setting)"
@@ -381,12 +389,8 @@ async def test_a_chat_that_blocked_the_bot_gets_no_more_updates(
             assert time.monotonic() < deadline, "the membership changes were not handled"
             await asyncio.sleep(0.05)
 
-        edit_digest(*EDIT)
         served = [chat for chat in subscribers if chat != blocker]
-        assert notified(await reload(api)) == len(served)
-        await api.wait_for_async(lambda d: all(updates(d, c) for c in served), timeout=5)
-        await settled(application)
-        after = parse_stats(await stats(api))
+        after = await publish(api, application, edit_digest, EDIT, told=served, reached=served)
     assert (after.active, after.inactive) == (len(served), len(gone))
     assert (after.recipients, after.sent, after.blocked) == (len(served), len(served), 0)
     assert update_calls(api, gone) == []

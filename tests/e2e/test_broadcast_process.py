@@ -23,17 +23,16 @@ from tests.broadcast_helpers import (
     ADMIN,
     EDIT,
     HeldAnswers,
-    achieved_rate,
     add_subscribers,
     database_url,
     delivered_times,
     ledger,
-    max_in_window,
     notified,
     table_count,
     update_calls,
     update_counts,
     updates,
+    window_and_rate,
 )
 from tests.conftest import EditDigest
 from tests.e2e import checked
@@ -89,10 +88,6 @@ def wait_settled(database: Path, timeout: float) -> None:
     while open_deliveries(database):
         assert time.monotonic() < deadline, "the broadcast did not finish"
         time.sleep(0.1)
-
-
-def window_and_rate(times: list[float]) -> tuple[int, float]:
-    return max_in_window(times), achieved_rate(times)
 
 
 def test_kill_9_mid_broadcast_resumes_without_skipping_anyone(

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import os
 import shutil
-import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -85,17 +83,7 @@ def test_an_empty_token_stops_only_run(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("BOT_TOKEN=\n", encoding="utf-8")
     check = run_bot("check", cwd=tmp_path)
     assert check.returncode == 0, check.stderr
-    env = {key: value for key, value in os.environ.items() if not key.startswith("BOT_")}
-    console = subprocess.run(
-        [sys.executable, "-m", "bot", "console"],
-        input="/help\n",
-        cwd=tmp_path,
-        env=env | {"BOT_TOKEN": ""},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    console = run_bot("console", cwd=tmp_path, stdin="/help\n", BOT_TOKEN="")
     assert console.returncode == 0, console.stderr
     assert "/summary" in console.stdout
     run = run_bot("run", cwd=tmp_path)
@@ -104,17 +92,8 @@ def test_an_empty_token_stops_only_run(tmp_path: Path) -> None:
 
 
 def test_console_holds_a_conversation_from_piped_input(tmp_path: Path) -> None:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("BOT_")}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "console"],
-        input="/start\n1\n/quotes\n/figures\n/source 3\n",
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    result = run_bot("console", cwd=tmp_path, stdin="/start\n1\n/quotes\n/figures\n/source 3\n")
+    assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "[1] 📰 Summary" in out
     assert "Key figure: about 39,000" in out  # button 1 pressed

@@ -24,6 +24,7 @@ import pytest
 
 from bot.console import Screen, choice_keys, display_width, render
 from tests import REPO_ROOT
+from tests.processes import run_bot, without_bot_settings
 
 # Starts the console on the pty given as its stdin, as a session leader whose controlling
 # terminal that pty is: only then does Ctrl-C typed on it send SIGINT to the console.
@@ -37,7 +38,7 @@ CTRL_C, CTRL_D, UP_ARROW = "\x03", "\x04", "\x1b[A"
 
 def console_environment(tmp_path: Path) -> dict[str, str]:
     """No BOT_* settings from the outside, and a temporary directory the test can inspect."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("BOT_")}
+    env = without_bot_settings()
     env.pop("NO_COLOR", None)
     env.pop("COLUMNS", None)
     (tmp_path / "tmp").mkdir(exist_ok=True)
@@ -236,16 +237,11 @@ def test_an_empty_line_gets_a_hint(console: ConsoleOnPty) -> None:
 
 
 def run_piped(tmp_path: Path, text: str, *arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "console", *arguments],
-        input=text,
-        cwd=tmp_path,
-        env=console_environment(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
+    result = run_bot(
+        "console", *arguments, cwd=tmp_path, stdin=text, env=console_environment(tmp_path)
     )
+    assert result.returncode == 0, result.stderr
+    return result
 
 
 def test_piped_output_is_plain_text(tmp_path: Path) -> None:
@@ -348,15 +344,14 @@ def test_a_reader_that_stops_reading_ends_it_quietly(tmp_path: Path) -> None:
 
 
 def test_a_store_that_cannot_be_used_names_the_option(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "console", "--database", "postgresql://nobody@127.0.0.1:1/x"],
-        input="/start\n",
+    unusable = "postgresql://nobody@127.0.0.1:1/x"
+    result = run_bot(
+        "console",
+        "--database",
+        unusable,
         cwd=tmp_path,
+        stdin="/start\n",
         env=console_environment(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
     )
     assert result.returncode == 2
     assert result.stderr.startswith("error: --database: the state store cannot be used:")

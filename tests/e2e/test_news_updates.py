@@ -19,6 +19,7 @@ from tests.broadcast_helpers import (
     SECOND_EDIT,
     add_subscribers,
     database_url,
+    reload,
     updates,
 )
 from tests.conftest import EditDigest
@@ -40,11 +41,6 @@ def bot_settings(api: BotApiDouble, database: Path, digest_path: Path) -> Settin
 def statuses(database: Path) -> dict[str, int]:
     with closing(sqlite3.connect(database)) as connection:
         return dict(connection.execute("SELECT status, count(*) FROM deliveries GROUP BY status"))
-
-
-async def reload(api: BotApiDouble) -> str:
-    [reply] = await converse(api, ADMIN, "/reload")
-    return reply.visible_text
 
 
 async def test_three_quick_publishes_reach_each_subscriber_as_one_combined_message(

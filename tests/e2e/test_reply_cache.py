@@ -16,18 +16,13 @@ from bot.digest import Digest
 from bot.render import DigestCache, Renderer
 from tests.botapi import BotApiDouble
 from tests.conftest import ARTICLE_NAME, EditDigest
-from tests.e2e import ADMIN, converse, polling
+from tests.e2e import ADMIN, converse, polling, text_of
 
 USER = 7102
 OTHER = 7103
 GROUP = -100710
 QUOTE_CONTEXT = "    context: Continuing the same remarks."
 PARAGRAPH_NINE = "Chertoff said the plan would benefit both countries."
-
-
-async def text_of(api: BotApiDouble, chat: int, command: str, chat_type: str = "private") -> str:
-    [message] = await converse(api, chat, command, chat_type=chat_type)
-    return message.visible_text
 
 
 async def test_a_reload_and_a_rollback_are_seen_in_the_very_next_reply(

@@ -8,7 +8,6 @@ polling bot never imports the webhook stack (bot.web: Starlette, Uvicorn) nor th
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import socket
 import subprocess
@@ -26,7 +25,7 @@ from bot.store import SCHEMA_HEAD, Store, alembic_config
 from tests.botapi import BotApiDouble
 from tests.e2e import TEST_TOKEN
 from tests.postgres import open_store
-from tests.processes import stop_bot
+from tests.processes import bot_environment, run_bot, stop_bot
 
 USER = 5151
 WEBHOOK_STACK = ("bot.web", "starlette", "uvicorn")
@@ -172,17 +171,8 @@ runpy.run_module("bot", run_name="__main__", alter_sys=True)
 
 
 def _bot_environment(api: BotApiDouble, tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("BOT_")}
-    return (
-        env
-        | {
-            "BOT_TOKEN": TEST_TOKEN,
-            "BOT_API_BASE_URL": api.base_url,
-            "BOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'state.sqlite3'}",
-            "PYTHONUNBUFFERED": "1",
-        }
-        | extra
-    )
+    database = f"sqlite+aiosqlite:///{tmp_path / 'state.sqlite3'}"
+    return bot_environment(api, BOT_DATABASE_URL=database, **extra)
 
 
 def _polling_run(api: BotApiDouble, tmp_path: Path, run: int) -> tuple[set[str], str]:
@@ -230,16 +220,8 @@ def test_a_polling_bot_imports_no_webhook_stack_and_on_restart_no_alembic(
 
 
 def test_webhook_settings_are_still_checked_before_start(tmp_path: Path) -> None:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("BOT_")}
-    env |= {"BOT_TOKEN": TEST_TOKEN, "BOT_MODE": "webhook", "BOT_WEBHOOK_SECRET": "s3cret"}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    result = run_bot(
+        cwd=tmp_path, BOT_TOKEN=TEST_TOKEN, BOT_MODE="webhook", BOT_WEBHOOK_SECRET="s3cret"
     )
     assert result.returncode == 2
     assert result.stderr.startswith("error: bad settings\nBOT_WEBHOOK_URL: required")
@@ -248,8 +230,7 @@ def test_webhook_settings_are_still_checked_before_start(tmp_path: Path) -> None
 def test_a_webhook_port_in_use_exits_2_naming_it(api: BotApiDouble, tmp_path: Path) -> None:
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
-        result = subprocess.run(
-            [sys.executable, "-m", "bot"],
+        result = run_bot(
             cwd=tmp_path,
             env=_bot_environment(
                 api,
@@ -259,10 +240,6 @@ def test_a_webhook_port_in_use_exits_2_naming_it(api: BotApiDouble, tmp_path: Pa
                 BOT_WEBHOOK_SECRET="s3cret",
                 BOT_PORT=str(port),
             ),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
         )
     assert result.returncode == 2, result.stderr
     assert "error: BOT_LISTEN, BOT_PORT: " in result.stderr

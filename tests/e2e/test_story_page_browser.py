@@ -23,11 +23,10 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 
-from bot.answers import AnswerEngine
 from bot.digest import Digest
-from bot.render import Renderer
 from bot.webapp.initdata import sign_init_data
-from bot.webapp.routes import PageBackend, page_routes
+from bot.webapp.routes import page_routes
+from tests.unit.webapp.backend import memory_backend
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
@@ -75,25 +74,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server(digest: Digest) -> Iterator[str]:
     """The page's routes under Uvicorn on a loopback port, in a thread."""
-    subscribed: dict[int, bool] = {}
-    engine = AnswerEngine(digest)
-
-    async def is_subscribed(user_id: int) -> bool:
-        return subscribed.get(user_id, False)
-
-    async def set_subscribed(user_id: int, wanted: bool) -> bool:
-        subscribed[user_id] = wanted
-        return wanted
-
-    backend = PageBackend(
-        token=TOKEN,
-        renderer=Renderer(),
-        digest=lambda: digest,
-        version=lambda: 1,
-        answer=engine.answer,
-        subscribed=is_subscribed,
-        set_subscribed=set_subscribed,
-    )
+    backend = memory_backend(digest, TOKEN, version=1)
     port = free_port()
     config = uvicorn.Config(
         Starlette(routes=page_routes(backend, "/story")),

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,14 +10,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.chat.app import build_application
 from bot.config import Settings, SettingsError, load_settings
 from bot.digest import Digest
-from bot.web import make_server, serve
 from bot.webapp.initdata import sign_init_data
 from tests.botapi import BotApiDouble
 from tests.e2e import TEST_TOKEN, converse, settings_for
-from tests.e2e.webhooks import wait_started
+from tests.e2e.webhooks import served_bot
 
 USER = 3003
 GROUP = -100300400
@@ -30,21 +26,13 @@ async def page(
     api: BotApiDouble, digest: Digest, tmp_path: Path
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Settings]]:
     """The bot polling the double, its page on a free port; stopped as SIGTERM would."""
-    with socket.create_server(("127.0.0.1", 0)) as sock:
-        port = sock.getsockname()[1]
-        settings = settings_for(
-            api, tmp_path / "state.sqlite3", webapp_url=f"http://127.0.0.1:{port}/story"
-        )
-        application = build_application(settings, digest=digest)
-        server = make_server(application, settings)
-        task = asyncio.create_task(serve(application, settings, server=server, sockets=[sock]))
-        try:
-            await wait_started(server, task)
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-                yield client, settings
-        finally:
-            server.should_exit = True
-            await task
+
+    def settings_at(port: int) -> Settings:
+        story = f"http://127.0.0.1:{port}/story"
+        return settings_for(api, tmp_path / "state.sqlite3", webapp_url=story)
+
+    async with served_bot(settings_at, digest) as (_, settings, client):
+        yield client, settings
 
 
 def init_data(user_id: int = USER) -> str:

@@ -12,7 +12,7 @@ from bot.config import Settings
 from bot.digest import load_digest
 from tests.botapi import BotApiDouble
 from tests.conftest import EditDigest
-from tests.e2e import ADMIN, converse, polling
+from tests.e2e import ADMIN, polling, text_of
 
 USER = 7002
 OTHER = 7003
@@ -45,9 +45,11 @@ async def eventually(
         await asyncio.sleep(0.02)
 
 
-async def text_of(api: BotApiDouble, chat: int, command: str, chat_type: str = "private") -> str:
-    [message] = await converse(api, chat, command, chat_type=chat_type)
-    return message.visible_text
+async def subscribe_and_publish_an_edit(api: BotApiDouble, edit_digest: EditDigest) -> str:
+    """USER subscribes, a quote's context is edited and the admin publishes it: the reply."""
+    await text_of(api, USER, "/subscribe")
+    edit_digest(QUOTE_CONTEXT, "    context: Still speaking.")
+    return await text_of(api, ADMIN, "/reload")
 
 
 async def test_subscribe_status_unsubscribe(api: BotApiDouble, settings: Settings) -> None:
@@ -199,9 +201,7 @@ async def test_state_survives_a_restart_and_a_rollback_stays_in_force(
     api: BotApiDouble, settings: Settings, edit_digest: EditDigest
 ) -> None:
     async with polling(api, settings):
-        await text_of(api, USER, "/subscribe")
-        edit_digest(QUOTE_CONTEXT, "    context: Still speaking.")
-        await text_of(api, ADMIN, "/reload")
+        await subscribe_and_publish_an_edit(api, edit_digest)
         await text_of(api, ADMIN, "/rollback")
         await api.wait_for_messages_async(USER, 3)
     sent_before = len(api.messages(USER))
@@ -237,9 +237,7 @@ async def test_a_file_put_back_after_a_rollback_and_edited_again_is_published(
 ) -> None:
     original = settings.digest_path.read_text(encoding="utf-8")
     async with polling(api, settings):
-        await text_of(api, USER, "/subscribe")
-        edit_digest(QUOTE_CONTEXT, "    context: Still speaking.")
-        await text_of(api, ADMIN, "/reload")
+        await subscribe_and_publish_an_edit(api, edit_digest)
         await text_of(api, ADMIN, "/rollback")  # version 1 current, the edit still on disk
     # The operator puts the file back as served (a restart with the current version in
     # the file) and later makes the edit again, deliberately: it is published this time.
@@ -294,9 +292,7 @@ async def test_paid_broadcasts_pass_allow_paid_broadcast_on_updates_only(
 ) -> None:
     paid = settings.model_copy(update={"broadcast_rate": 100.0, "paid_broadcast": True})
     async with polling(api, paid):
-        await text_of(api, USER, "/subscribe")
-        edit_digest(QUOTE_CONTEXT, "    context: Still speaking.")
-        await text_of(api, ADMIN, "/reload")
+        await subscribe_and_publish_an_edit(api, edit_digest)
         [_, update] = await api.wait_for_messages_async(USER, 2)
     to_user = [
         call.params for call in api.calls_to("sendMessage") if call.params["chat_id"] == USER

@@ -6,7 +6,7 @@ import asyncio
 import itertools
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,23 +91,47 @@ async def wait_started(server: uvicorn.Server, task: asyncio.Task[None]) -> None
 
 
 @asynccontextmanager
-async def webhook_bot(
-    api: BotApiDouble, tmp_path: Path, digest: Digest | None = None, **overrides: Any
-) -> AsyncIterator[Webhook]:
-    """Run :func:`serve` in this event loop on a free port; stop it as SIGTERM would."""
+async def client_until_stopped(
+    server: uvicorn.Server, task: asyncio.Task[None], port: int
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of ``server`` (serving in ``task`` on ``port``) once it has started; on the
+    way out, the server stopped as SIGTERM would."""
+    try:
+        await wait_started(server, task)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            yield client
+    finally:
+        server.should_exit = True  # what Uvicorn's SIGTERM handler does
+        await task
+
+
+@asynccontextmanager
+async def served_bot(
+    settings_at: Callable[[int], Settings], digest: Digest | None = None
+) -> AsyncIterator[tuple[BriefApplication, Settings, httpx.AsyncClient]]:
+    """Run :func:`serve` in this event loop on a free port, with ``settings_at(port)``: the
+    application, its settings and a client of its server."""
     with socket.create_server(("127.0.0.1", 0)) as sock:
         port = sock.getsockname()[1]
-        settings = webhook_settings(api, tmp_path, port, **overrides)
+        settings = settings_at(port)
         application = build_application(settings, digest=digest)
         server = make_server(application, settings)
         task = asyncio.create_task(serve(application, settings, server=server, sockets=[sock]))
-        try:
-            await wait_started(server, task)
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-                yield Webhook(api, application, settings, client)
-        finally:
-            server.should_exit = True  # what Uvicorn's SIGTERM handler does
-            await task
+        async with client_until_stopped(server, task, port) as client:
+            yield application, settings, client
+
+
+@asynccontextmanager
+async def webhook_bot(
+    api: BotApiDouble, tmp_path: Path, digest: Digest | None = None, **overrides: Any
+) -> AsyncIterator[Webhook]:
+    """The bot in webhook mode (see :func:`served_bot`), with Telegram's side of it."""
+
+    def settings_at(port: int) -> Settings:
+        return webhook_settings(api, tmp_path, port, **overrides)
+
+    async with served_bot(settings_at, digest) as (application, settings, client):
+        yield Webhook(api, application, settings, client)
 
 
 @asynccontextmanager
@@ -118,13 +142,8 @@ async def serving(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
         config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
         server = uvicorn.Server(config)
         task = asyncio.create_task(server.serve(sockets=[sock]))
-        try:
-            await wait_started(server, task)
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-                yield client
-        finally:
-            server.should_exit = True
-            await task
+        async with client_until_stopped(server, task, port) as client:
+            yield client
 
 
 # -- the webhook ----------------------------------------------------------------------------

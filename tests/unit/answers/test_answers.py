@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from bot.answers import (
     BM25,
@@ -26,6 +25,7 @@ from bot.answers import (
 from bot.answers.text import GENERIC, words
 from bot.digest import Digest, inspect_digest
 from tests import DATA_DIR
+from tests.unit.answers.questions import check_questions, evaluate, read_questions
 
 QUESTIONS_PATH = DATA_DIR / "questions.yaml"
 MIN_ACCURACY = 0.9
@@ -39,88 +39,32 @@ def engine(digest: Digest) -> AnswerEngine:
 
 
 def load_questions() -> list[dict[str, Any]]:
-    data = yaml.safe_load(QUESTIONS_PATH.read_text(encoding="utf-8"))
-    questions: list[dict[str, Any]] = data["questions"]
-    return questions
-
-
-def answerable(question: dict[str, Any]) -> bool:
-    return bool(question.get("answerable", True))
-
-
-def describe(answer: Answer) -> str:
-    if answer.figure is not None:
-        figure = answer.figure
-        return f"figure {figure.value!r} cite {figure.cite} (score {answer.score:.2f})"
-    if answer.quote is not None:
-        quote = answer.quote
-        return f"quote {quote.text[:50]!r} cite {quote.cite} (score {answer.score:.2f})"
-    if answer.sentences:
-        first = answer.sentences[0]
-        return f"{answer.kind} p{first.paragraph} {first.text[:60]!r} (score {answer.score:.2f})"
-    return f"{answer.kind} (score {answer.score:.2f})"
+    return read_questions(QUESTIONS_PATH)
 
 
 # --- the evaluation ------------------------------------------------------------------------
 
 
 def test_the_evaluation_data_is_well_formed(digest: Digest) -> None:
-    questions = load_questions()
-    paragraphs = len(digest.article.paragraphs)
-    texts = [q["question"] for q in questions]
-    assert len(texts) == len(set(texts)), "a question is listed twice"
-    for question in questions:
-        assert set(question) <= {"question", "paragraphs", "answerable"}, question
-        assert isinstance(question["question"], str)
-        assert question["question"].strip()
-        if answerable(question):
-            assert question["paragraphs"], question
-            assert all(1 <= n <= paragraphs for n in question["paragraphs"]), question
-        else:
-            assert question["answerable"] is False
-            assert "paragraphs" not in question, question
-    assert sum(map(answerable, questions)) >= 40
-    assert sum(not answerable(q) for q in questions) >= 12
+    check_questions(
+        load_questions(),
+        len(digest.article.paragraphs),
+        answerable_min=40,
+        unanswerable_min=12,
+    )
 
 
 def test_evaluation_top1_accuracy_and_honest_replies(engine: AnswerEngine) -> None:
-    questions = load_questions()
-    right = 0
-    total = 0
-    handled = 0
-    unanswerable = 0
-    misses: list[str] = []
-    for question in questions:
-        text = question["question"]
-        answer = engine.answer(text)
-        if answerable(question):
-            total += 1
-            if answer.paragraph in question["paragraphs"]:
-                right += 1
-            else:
-                misses.append(
-                    f"  {text!r}: expected paragraph {question['paragraphs']}, "
-                    f"got {describe(answer)}"
-                )
-        else:
-            unanswerable += 1
-            if answer.kind == "not_in_article":
-                handled += 1
-            else:
-                misses.append(f"  {text!r}: expected not_in_article, got {describe(answer)}")
-    accuracy = right / total
+    result = evaluate(engine, load_questions())
     print(
-        f"\nanswer evaluation: top-1 accuracy {right}/{total} ({accuracy:.1%}); "
-        f"unanswerable handled {handled}/{unanswerable}"
+        f"\nanswer evaluation: top-1 accuracy {result.right}/{result.answerable} "
+        f"({result.accuracy:.1%}); unanswerable handled {result.honest}/{result.unanswerable}"
     )
-    if misses:
-        print("misses:\n" + "\n".join(misses))
-    report = f"accuracy {right}/{total}, unanswerable {handled}/{unanswerable}\n" + "\n".join(
-        misses
-    )
-    assert accuracy >= MIN_ACCURACY, report
-    assert right >= MIN_RIGHT, report
-    assert handled == unanswerable, report
+    if result.misses:
+        print("misses:\n" + "\n".join(result.misses))
+    assert result.accuracy >= MIN_ACCURACY, result.report()
+    assert result.right >= MIN_RIGHT, result.report()
+    assert result.honest == result.unanswerable, result.report()
 
 
 # --- sentences -----------------------------------------------------------------------------

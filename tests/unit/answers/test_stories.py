@@ -9,15 +9,19 @@ made general and never used to tune it, so its figure is the honest one for an u
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import yaml
 
 from bot.answers import AnswerEngine
-from bot.digest import Digest, inspect_digest, load_digest
+from bot.digest import inspect_digest, load_digest
 from tests import DATA_DIR
+from tests.unit.answers.questions import (
+    Measurement,
+    check_questions,
+    evaluate,
+    read_questions,
+)
 
 STORIES_DIR = DATA_DIR / "stories"
 STORIES = sorted(path.name for path in STORIES_DIR.iterdir() if path.is_dir())
@@ -43,53 +47,13 @@ HONEST_TODAY = {"council-ferry": 4, "tannery-appeal": 3}
 
 
 def load_questions(story: str) -> list[dict[str, Any]]:
-    data = yaml.safe_load((STORIES_DIR / story / "questions.yaml").read_text(encoding="utf-8"))
-    questions: list[dict[str, Any]] = data["questions"]
-    return questions
+    return read_questions(STORIES_DIR / story / "questions.yaml")
 
 
-def answerable(question: dict[str, Any]) -> bool:
-    return bool(question.get("answerable", True))
-
-
-@dataclass(frozen=True)
-class Measurement:
-    """How the answer engine does on one story's questions."""
-
-    right: int
-    answerable: int
-    honest: int
-    unanswerable: int
-    misses: tuple[str, ...]
-
-    @property
-    def accuracy(self) -> float:
-        return self.right / self.answerable if self.answerable else 0.0
-
-
-def measure(story: str, digest: Digest | None = None) -> Measurement:
+def measure(story: str) -> Measurement:
     """Top-1 accuracy and honest replies of the current engine on ``story``'s questions."""
-    digest = digest or load_digest(STORIES_DIR / story / "digest.yaml")
-    engine = AnswerEngine(digest)
-    right = honest = 0
-    misses: list[str] = []
-    questions = load_questions(story)
-    for question in questions:
-        answer = engine.answer(question["question"])
-        if answerable(question):
-            if answer.paragraph in question["paragraphs"]:
-                right += 1
-            else:
-                misses.append(
-                    f"{question['question']!r}: want {question['paragraphs']}, "
-                    f"got {answer.kind} p{answer.paragraph}"
-                )
-        elif answer.kind == "not_in_article":
-            honest += 1
-        else:
-            misses.append(f"{question['question']!r}: want not_in_article, got {answer.kind}")
-    count = sum(map(answerable, questions))
-    return Measurement(right, count, honest, len(questions) - count, tuple(misses))
+    engine = AnswerEngine(load_digest(STORIES_DIR / story / "digest.yaml"))
+    return evaluate(engine, load_questions(story))
 
 
 def test_there_are_at_least_five_stories() -> None:
@@ -108,22 +72,12 @@ def test_story_digest_passes_every_rule(story: str) -> None:
 @pytest.mark.parametrize("story", STORIES)
 def test_story_questions_are_well_formed(story: str) -> None:
     digest = load_digest(STORIES_DIR / story / "digest.yaml")
-    paragraphs = len(digest.article.paragraphs)
-    questions = load_questions(story)
-    texts = [question["question"].casefold() for question in questions]
-    assert len(texts) == len(set(texts)), "a question is listed twice"
-    for question in questions:
-        assert set(question) <= {"question", "paragraphs", "answerable"}, question
-        assert isinstance(question["question"], str)
-        assert question["question"].strip()
-        if answerable(question):
-            assert question["paragraphs"], question
-            assert all(1 <= n <= paragraphs for n in question["paragraphs"]), question
-        else:
-            assert question["answerable"] is False
-            assert "paragraphs" not in question, question
-    assert sum(map(answerable, questions)) >= MIN_ANSWERABLE
-    assert sum(not answerable(q) for q in questions) >= MIN_UNANSWERABLE
+    check_questions(
+        load_questions(story),
+        len(digest.article.paragraphs),
+        answerable_min=MIN_ANSWERABLE,
+        unanswerable_min=MIN_UNANSWERABLE,
+    )
 
 
 @pytest.mark.parametrize("story", STORIES)

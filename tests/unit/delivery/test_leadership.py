@@ -89,6 +89,22 @@ class Term:
         self._stop.set()
 
 
+Candidate = tuple[Leadership, Term, "asyncio.Task[None]"]
+
+
+def candidate(pg_url: str) -> Candidate:
+    """A replica running for leadership at once: its Leadership, its Term, its run."""
+    leadership, term = Leadership(pg_url), Term()
+    return leadership, term, asyncio.create_task(leadership.run(term.lead, term.stop_leading))
+
+
+async def leader_and_follower(pg_url: str) -> tuple[Candidate, Candidate]:
+    """A replica that leads, then a second one running for leadership."""
+    first = candidate(pg_url)
+    await wait_until(lambda: first[0].is_leader, 5, "the first leads")
+    return first, candidate(pg_url)
+
+
 async def wait_until(condition: Callable[[], bool], within: float, what: str) -> float:
     """Poll ``condition`` until true; the seconds it took. Fails after ``within`` seconds."""
     started = time.monotonic()
@@ -209,11 +225,8 @@ async def test_exactly_one_of_two_leads_and_the_other_takes_over_on_cancel(pg_ur
 
 
 async def test_stop_hands_over_after_the_sender_returned(pg_url: str) -> None:
-    first, second = Leadership(pg_url), Leadership(pg_url)
-    first_term, second_term = Term(), Term()
-    first_run = asyncio.create_task(first.run(first_term.lead, first_term.stop_leading))
-    await wait_until(lambda: first.is_leader, 5, "the first leads")
-    second_run = asyncio.create_task(second.run(second_term.lead, second_term.stop_leading))
+    leader, follower = await leader_and_follower(pg_url)
+    (first, first_term, first_run), (second, second_term, second_run) = leader, follower
     try:
         await never_both(first, second, 1.0)
         stopped = time.monotonic()
@@ -228,11 +241,8 @@ async def test_stop_hands_over_after_the_sender_returned(pg_url: str) -> None:
 
 
 async def test_a_lost_lock_connection_stops_the_leader(pg_url: str) -> None:
-    first, second = Leadership(pg_url), Leadership(pg_url)
-    first_term, second_term = Term(), Term()
-    first_run = asyncio.create_task(first.run(first_term.lead, first_term.stop_leading))
-    await wait_until(lambda: first.is_leader, 5, "the first leads")
-    second_run = asyncio.create_task(second.run(second_term.lead, second_term.stop_leading))
+    leader, follower = await leader_and_follower(pg_url)
+    (first, first_term, first_run), (second, second_term, second_run) = leader, follower
     try:
         await never_both(first, second, 1.0)
         [holder] = await lock_holders(pg_url)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -64,19 +65,25 @@ async def publish_to(store: Store, chats: range) -> int:
     return publication.broadcast_id
 
 
-async def drain(sender: DeliverySender, store: Store, seconds: float = 10.0) -> None:
-    """Run the sender until no delivery is pending or in flight."""
+@asynccontextmanager
+async def running(sender: DeliverySender) -> AsyncIterator[None]:
+    """The sender running meanwhile; stopped, and its run awaited, on the way out."""
     task = asyncio.create_task(sender.run())
     try:
-        async with asyncio.timeout(seconds):
-            while True:
-                progress = await store.ledger.latest_broadcast()
-                if progress is not None and progress.pending == progress.sending == 0:
-                    return
-                await asyncio.sleep(0.02)
+        yield
     finally:
         sender.stop()
         await task
+
+
+async def drain(sender: DeliverySender, store: Store, seconds: float = 10.0) -> None:
+    """Run the sender until no delivery is pending or in flight."""
+    async with running(sender), asyncio.timeout(seconds):
+        while True:
+            progress = await store.ledger.latest_broadcast()
+            if progress is not None and progress.pending == progress.sending == 0:
+                return
+            await asyncio.sleep(0.02)
 
 
 async def test_every_subscriber_gets_one_message(store: Store) -> None:
@@ -164,17 +171,13 @@ async def test_a_crash_in_flight_resends_only_what_was_in_flight(store: Store) -
 async def test_wake_starts_a_new_broadcast_without_waiting(store: Store) -> None:
     transport = ScriptedTransport()
     sender = DeliverySender(store.ledger, transport, SendLimiter(1000), SenderPolicy(idle_poll=30))
-    task = asyncio.create_task(sender.run())
-    try:
+    async with running(sender):
         await asyncio.sleep(0.05)  # the sender is idle, for up to 30 s
         await publish_to(store, range(1, 3))
         sender.wake()
         async with asyncio.timeout(5):
             while len(transport.sent) < 2:
                 await asyncio.sleep(0.01)
-    finally:
-        sender.stop()
-        await task
 
 
 async def test_stop_finishes_sends_under_way_and_starts_no_other(store: Store) -> None:

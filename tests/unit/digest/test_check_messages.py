@@ -9,19 +9,14 @@ from pathlib import Path
 import pytest
 
 from bot import SEEDS_DIR
-from bot.digest import RULES, inspect_digest
+from bot.digest import RULES
 from bot.digest.closest import closest_passage, describe
 from tests import REPO_ROOT
 from tests.conftest import EditDigest
 from tests.processes import run_bot
+from tests.unit.digest.broken import FIRST_QUOTE, problem_lines
 
 README = REPO_ROOT / "README.md"
-
-
-def problem_lines(path: Path) -> list[str]:
-    digest, problems = inspect_digest(path)
-    assert digest is None
-    return [str(problem) for problem in problems]
 
 
 def line_of(path: Path, text: str) -> int:
@@ -79,12 +74,9 @@ def test_a_misquote_cited_to_the_wrong_paragraph_is_found_where_it_is(
 
 
 def test_an_invented_quote_says_nothing_comes_close(edit_digest: EditDigest) -> None:
-    old = (
-        "      They will not be getting released into the United States. We can have a huge"
-        " effect on\n      this by starting to establish deterrents, which we have not been"
-        " able to do up to now.\n"
+    path, _ = edit_digest(
+        FIRST_QUOTE, "      Beijing welcomed the proposal warmly on every count.\n"
     )
-    path, _ = edit_digest(old, "      Beijing welcomed the proposal warmly on every count.\n")
     [problem] = problem_lines(path)
     assert problem.endswith(
         "is not verbatim in paragraph 5; no passage of paragraph 5 comes close: "

@@ -12,12 +12,7 @@ from bot.digest import Digest, DigestError, inspect_digest, load_digest
 from bot.digest.article import Article, blocks, normalise
 from bot.digest.grounding import canonical_number, numbers_in
 from tests.conftest import EditDigest
-
-
-def problem_lines(path: Path) -> list[str]:
-    digest, problems = inspect_digest(path)
-    assert digest is None
-    return [str(problem) for problem in problems]
+from tests.unit.digest.broken import FIRST_QUOTE, problem_lines
 
 
 def test_shipped_digest_is_grounded(digest: Digest) -> None:
@@ -282,12 +277,7 @@ def test_a_quote_across_the_narration_is_not_a_quote(edit_digest: EditDigest) ->
 
 
 def test_a_one_word_quote_is_refused(edit_digest: EditDigest) -> None:
-    old = (
-        "    text: >-\n      They will not be getting released into the United States. We can have a"
-        " huge effect on\n      this by starting to establish deterrents, which we have not been"
-        " able to do up to now.\n"
-    )
-    path, line = edit_digest(old, "    text: now\n")
+    path, line = edit_digest("    text: >-\n" + FIRST_QUOTE, "    text: now\n")
     assert problem_lines(path) == [f"{path}:{line}: quote-too-short: 'now' has fewer than 3 words"]
 
 

@@ -14,12 +14,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from starlette.applications import Starlette
 
-from bot.answers import AnswerEngine
 from bot.digest import Digest
-from bot.render import Renderer
 from bot.webapp.initdata import InitDataError, sign_init_data, validate_init_data
 from bot.webapp.page import Mark, nest, story_page
 from bot.webapp.routes import PageBackend, page_routes, render_page
+from tests.unit.webapp.backend import memory_backend
 
 TOKEN = "123456:TEST-TOKEN"
 USER = json.dumps({"id": 4242, "first_name": "Ada"})
@@ -128,25 +127,7 @@ class _Structure(HTMLParser):
 
 @pytest.fixture
 def backend(digest: Digest) -> PageBackend:
-    subscribed: dict[int, bool] = {}
-    engine = AnswerEngine(digest)
-
-    async def is_subscribed(user_id: int) -> bool:
-        return subscribed.get(user_id, False)
-
-    async def set_subscribed(user_id: int, wanted: bool) -> bool:
-        subscribed[user_id] = wanted
-        return wanted
-
-    return PageBackend(
-        token=TOKEN,
-        renderer=Renderer(),
-        digest=lambda: digest,
-        version=lambda: 3,
-        answer=engine.answer,
-        subscribed=is_subscribed,
-        set_subscribed=set_subscribed,
-    )
+    return memory_backend(digest, TOKEN, version=3)
 
 
 def test_the_page_is_well_formed_with_every_paragraph_and_landmark(
