@@ -61,14 +61,17 @@ def database_url(path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
-async def add_subscribers(url: str, chat_ids: Iterable[int]) -> None:
-    """Subscribe private chats straight in the store (migrating it first if needed)."""
+async def add_subscribers(url: str, chat_ids: Iterable[int]) -> list[int]:
+    """Subscribe private chats straight in the store (migrating it first if needed); the
+    chats, as a list."""
+    chats = list(chat_ids)
     store = await open_store(url)
     try:
-        for chat_id in chat_ids:
+        for chat_id in chats:
             await store.subscriptions.subscribe(chat_id, chat_type="private", title=None)
     finally:
         await store.close()
+    return chats
 
 
 def is_update_call(call: Call) -> bool:

@@ -320,8 +320,7 @@ async def test_the_send_rate_never_exceeds_the_setting(
     api: BotApiDouble, database: Path, seeds_copy: Path, edit_digest: EditDigest
 ) -> None:
     rate, count = 20, 60
-    subscribers = list(range(1501, 1501 + count))
-    await add_subscribers(database_url(database), subscribers)
+    subscribers = await add_subscribers(database_url(database), range(1501, 1501 + count))
     async with polling(api, settings(api, database, seeds_copy, rate)) as application:
         edit_digest(*EDIT)
         await reload(api)
@@ -343,8 +342,7 @@ async def test_the_send_rate_never_exceeds_the_setting(
 async def test_one_chat_gets_at_most_one_message_per_second(
     api: BotApiDouble, database: Path, seeds_copy: Path, edit_digest: EditDigest
 ) -> None:
-    subscribers = list(range(1601, 1606))
-    await add_subscribers(database_url(database), subscribers)
+    subscribers = await add_subscribers(database_url(database), range(1601, 1606))
     async with polling(api, settings(api, database, seeds_copy, 50)) as application:
         edit_digest(*EDIT)
         await reload(api)
@@ -400,8 +398,7 @@ async def test_a_chat_that_blocked_the_bot_gets_no_more_updates(
 async def test_a_chat_that_unsubscribes_during_a_broadcast_gets_nothing_more(
     api: BotApiDouble, database: Path, seeds_copy: Path, edit_digest: EditDigest
 ) -> None:
-    subscribers = list(range(1801, 1831))
-    await add_subscribers(database_url(database), subscribers)
+    subscribers = await add_subscribers(database_url(database), range(1801, 1831))
     async with polling(api, settings(api, database, seeds_copy, 10)) as application:
         edit_digest(*EDIT)
         await reload(api)
@@ -423,8 +420,7 @@ async def test_an_update_in_two_parts_keeps_both_rate_limits(
     # An update longer than Telegram's 4096 characters is split (Renderer.messages); here the
     # ledger holds such a broadcast, written as /reload would, and the bot resumes it at start.
     rate = 10
-    subscribers = list(range(1901, 1921))
-    await add_subscribers(database_url(database), subscribers)
+    subscribers = await add_subscribers(database_url(database), range(1901, 1921))
     digest = load_digest(seeds_copy)
     store = await open_store(database_url(database))
     try:

@@ -155,7 +155,10 @@ class Page:
         self.page = self.context.new_page()
         self.page.goto(url)
 
-    def close(self) -> None:
+    def __enter__(self) -> Page:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
         self.context.close()
 
 
@@ -172,8 +175,7 @@ def valid_init_data() -> str:
 def test_page_renders_every_paragraph_quote_and_figure(
     browser: object, server: str, digest: Digest, artefacts: Path
 ) -> None:
-    view = Page(browser, server, valid_init_data())
-    try:
+    with Page(browser, server, valid_init_data()) as view:
         page = view.page
         assert page.locator("p.para").count() == len(digest.article.paragraphs)
         marked_quotes = {
@@ -189,25 +191,19 @@ def test_page_renders_every_paragraph_quote_and_figure(
         assert page.evaluate("window.__ready") is True
         page.screenshot(path=str(artefacts / "story-light.png"), full_page=True)
         assert view.refused == []
-    finally:
-        view.close()
 
 
 def test_dark_theme_follows_telegram(browser: object, server: str, artefacts: Path) -> None:
-    view = Page(browser, server, valid_init_data(), dark=True)
-    try:
+    with Page(browser, server, valid_init_data(), dark=True) as view:
         background = view.page.evaluate("getComputedStyle(document.body).backgroundColor")
         assert background == "rgb(23, 33, 43)"  # DARK["bg_color"]
         view.page.screenshot(path=str(artefacts / "story-dark.png"), full_page=True)
-    finally:
-        view.close()
 
 
 def test_tapping_a_citation_highlights_its_paragraph_and_back_returns(
     browser: object, server: str
 ) -> None:
-    view = Page(browser, server, valid_init_data())
-    try:
+    with Page(browser, server, valid_init_data()) as view:
         page = view.page
         link = page.locator("section[aria-labelledby=figures] a[data-cite]").first
         number = link.get_attribute("data-cite")
@@ -217,13 +213,10 @@ def test_tapping_a_citation_highlights_its_paragraph_and_back_returns(
         assert page.evaluate("window.__back.visible") is True
         page.evaluate("window.__back.handler()")
         assert page.evaluate("window.__back.visible") is False
-    finally:
-        view.close()
 
 
 def test_a_marked_item_opens_its_entry_by_keyboard(browser: object, server: str) -> None:
-    view = Page(browser, server, None)
-    try:
+    with Page(browser, server, None) as view:
         page = view.page
         mark = page.locator(".mk.figure[data-entry]").first
         mark.focus()
@@ -231,43 +224,32 @@ def test_a_marked_item_opens_its_entry_by_keyboard(browser: object, server: str)
         dialog = page.locator("dialog#entry")
         assert dialog.get_attribute("open") is not None
         assert "¶" in dialog.inner_text()
-    finally:
-        view.close()
 
 
 def test_ask_answers_with_valid_init_data(browser: object, server: str) -> None:
-    view = Page(browser, server, valid_init_data())
-    try:
+    with Page(browser, server, valid_init_data()) as view:
         page = view.page
         page.fill("#question", "how many migrants does China have to take back?")
         page.click("#ask-form button")
         page.wait_for_selector("#answer a[data-cite]")
         page.locator("#answer a[data-cite]").first.click()
         assert page.locator("p.para.hl").count() == 1
-    finally:
-        view.close()
 
 
 def test_ask_is_refused_with_forged_init_data(browser: object, server: str) -> None:
     forged = valid_init_data().replace("Ada", "Eve")
-    view = Page(browser, server, forged)
-    try:
+    with Page(browser, server, forged) as view:
         page = view.page
         page.fill("#question", "how many migrants?")
         page.click("#ask-form button")
         page.wait_for_function("document.getElementById('answer').textContent.length > 1")
         assert "does not validate" in page.inner_text("#answer")
         assert page.locator("#answer a[data-cite]").count() == 0
-    finally:
-        view.close()
 
 
 def test_a_plain_browser_reads_but_cannot_ask(browser: object, server: str) -> None:
-    view = Page(browser, server, None)
-    try:
+    with Page(browser, server, None) as view:
         page = view.page
         assert page.locator("#question").is_disabled()
         assert page.locator("#subscribe").is_disabled()
         assert page.locator("p.para").count() > 0
-    finally:
-        view.close()
