@@ -13,12 +13,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bot.answers import AnswerEngine
 from bot.digest import Digest, inspect_digest, inspect_texts
 from bot.digest.diff import Changed, DigestDiff, SectionChanges, diff_digests
 from bot.render import DigestCache, Renderer
-from bot.store import Publication, Store, Version, VersionReason
+from bot.store import Announcement, Publication, Store, Version, VersionReason
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,18 @@ class RollbackOutcome:
     moved: bool = False
     """True when the current version changed while the correction was being prepared
     (another replica published or rolled back): nothing was changed, the admin may retry."""
+
+
+CHANGES_PREFIX = "changes:"
+"""Callback data of the button under a cut update: ``changes:<base id>:<fingerprint>``."""
+FINGERPRINT_IN_BUTTON = 16
+"""Hex digits of the new version's fingerprint a button carries (callback data: 64 bytes)."""
+
+
+def all_changes_keyboard(label: str, base_id: int, fingerprint: str) -> dict[str, Any]:
+    """The inline keyboard, as the Bot API's JSON, with one button listing every change."""
+    data = f"{CHANGES_PREFIX}{base_id}:{fingerprint[:FINGERPRINT_IN_BUTTON]}"
+    return {"inline_keyboard": [[{"text": label, "callback_data": data}]]}
 
 
 class DigestLibrary:
@@ -177,11 +190,13 @@ class DigestLibrary:
             else:  # another replica made it current: validate it like any stored version
                 served = await asyncio.to_thread(self._digest_of, current)
             diff = changes_between(served or restored, restored)
+            announcement = self.announcement(restored, diff, correction=True, base_id=current.id)
             publication = await self.store.versions.rollback(
                 current,
                 target,
                 published_by=admin_id,
-                announcement=self._announcement(restored, diff, correction=True),
+                announcement=list(announcement.parts),
+                keyboard=announcement.keyboard,
                 combined=await self._combined(restored, correction=True),
             )
             if publication is None:
@@ -202,11 +217,17 @@ class DigestLibrary:
         announce: DigestDiff | None,
     ) -> Publication:
         # A change no reader can see (the lexicon) is published without a broadcast.
-        parts = (
+        announcement = (
             None
             if announce is None or not announce.for_readers
-            else self._announcement(digest, announce, correction=False)
+            else self.announcement(
+                digest,
+                announce,
+                correction=False,
+                base_id=self._version.id if self._version else None,
+            )
         )
+        parts = None if announcement is None else list(announcement.parts)
         publication = await self.store.versions.publish(
             fingerprint=digest.fingerprint,
             digest_yaml=digest.digest_text,
@@ -215,13 +236,16 @@ class DigestLibrary:
             reason=reason,
             file_fingerprint=digest.fingerprint,
             announcement=parts,
+            keyboard=None if announcement is None else announcement.keyboard,
             combined=None if parts is None else await self._combined(digest, correction=False),
         )
         if publication.broadcast_id is not None:
             self.on_broadcast()
         return publication
 
-    async def _combined(self, digest: Digest, *, correction: bool) -> dict[int, list[str] | None]:
+    async def _combined(
+        self, digest: Digest, *, correction: bool
+    ) -> dict[int, Announcement | None]:
         """For chats not yet sent an earlier update: one message from what they were last
         sent (each unsent update's base version) to ``digest``, or None when nothing a
         reader sees differs. A subscriber then gets one message, not one per publish.
@@ -229,7 +253,7 @@ class DigestLibrary:
         The publication lock is held: no other publication can add a base meanwhile, and
         one the sender empties in between only leaves its combined message unsent to none.
         """
-        combined: dict[int, list[str] | None] = {}
+        combined: dict[int, Announcement | None] = {}
         for base_id in sorted(await self.store.ledger.pending_bases()):
             base = await asyncio.to_thread(
                 self._digest_of, await self.store.versions.version(base_id)
@@ -238,17 +262,20 @@ class DigestLibrary:
                 continue
             diff = changes_between(base, digest)
             combined[base_id] = (
-                self._announcement(digest, diff, correction=correction)
+                self.announcement(digest, diff, correction=correction, base_id=base_id)
                 if diff.for_readers
                 else None
             )
         return combined
 
-    def _announcement(self, digest: Digest, diff: DigestDiff, *, correction: bool) -> list[str]:
+    def announcement(
+        self, digest: Digest, diff: DigestDiff, *, correction: bool, base_id: int | None
+    ) -> Announcement:
         """The update message: always one message, the most important changes first.
 
         Every change when they fit Telegram's limit; else as many as fit, in
-        :data:`bot.digest.diff.READING_ORDER`, and a count of the rest.
+        :data:`bot.digest.diff.READING_ORDER`, a count of the rest, and a button that lists
+        them all (the changes from version ``base_id`` to ``digest``).
         """
         total = len(diff.for_readers.entries())
         shown = total
@@ -257,9 +284,30 @@ class DigestLibrary:
                 "update.html", brief=digest.document, diff=diff, correction=correction, shown=shown
             )
             if len(parts) == 1 or shown == 0:
-                return parts[:1]
+                break
             # Fewer entries next time, by about as much as the message is too long.
             shown = min(shown - 1, int(shown / len(parts)))
+        keyboard = None
+        if shown < total and base_id is not None:
+            keyboard = all_changes_keyboard(
+                self.renderer.labels.all_changes, base_id, digest.fingerprint
+            )
+        return Announcement(tuple(parts[:1]), keyboard)
+
+    async def all_changes(self, base_id: int, fingerprint: str) -> DigestDiff | None:
+        """Every change from version ``base_id`` to the version with ``fingerprint`` (a
+        prefix will do), for the button under an update that was cut; None if either is
+        unknown or no longer valid."""
+        version = await self.store.versions.with_fingerprint(fingerprint)
+        if version is None:
+            return None
+        try:
+            base = await self.store.versions.version(base_id)
+        except LookupError:
+            return None
+        old = await asyncio.to_thread(self._digest_of, base)
+        new = await asyncio.to_thread(self._digest_of, version)
+        return None if old is None or new is None else changes_between(old, new).for_readers
 
     def _serve(self, digest: Digest, version: Version) -> None:
         if digest is not self._current:

@@ -40,6 +40,7 @@ class Labels:
     read_story: str
     share: str
     open_brief: str
+    all_changes: str
 
     def paragraph_button(self, number: int) -> str:
         return self.paragraph.format(number=number)
@@ -68,6 +69,7 @@ class Renderer:
             read_story=str(getattr(module, "read_story_button")),  # noqa: B009
             share=str(getattr(module, "share_button")),  # noqa: B009
             open_brief=str(getattr(module, "open_brief_button")),  # noqa: B009
+            all_changes=str(getattr(module, "all_changes_button")),  # noqa: B009
         )
 
     def text(self, name: str, **context: Any) -> str:

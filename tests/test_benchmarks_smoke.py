@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.benchmarks.page import chromium
 from tests.benchmarks.suite import SMOKE, Results, format_table, main, run_suite, table
 
 PG_URL = os.environ.get("BOT_TEST_DATABASE_URL")
@@ -129,3 +130,53 @@ def test_answering(tmp_path: Path) -> None:
     assert answering.median <= answering.p99
     figures = [row.figure for row in table(results)]
     assert figures == ["answer a question (median)", "answer a question (p99)"]
+
+
+def test_concurrency(tmp_path: Path) -> None:
+    results = run("concurrency", tmp_path)
+    kinds = {"story-brief", "bare-ptb-same", "bare-ptb-concurrent"}
+    assert {run.kind for run in results.pipelined} == kinds
+    assert {run.latency for run in results.pipelined} == set(SMOKE.concurrency_latencies)
+    for pipelined in results.pipelined:
+        assert pipelined.replies > 0 and positive(pipelined.replies_per_second), pipelined
+        assert positive(pipelined.p50) and pipelined.p50 <= pipelined.p99, pipelined
+        # Every reply was matched to its command: its order was checked.
+        assert pipelined.ordered_replies >= pipelined.replies, pipelined
+        assert pipelined.stray_replies == 0 and pipelined.violations == 0, pipelined
+        if pipelined.kind != "bare-ptb-concurrent":  # the one that does not keep order
+            assert pipelined.out_of_order == 0, pipelined
+            assert pipelined.queued_at_stop == 0, pipelined
+    # At the p99 budget's latency Story Brief runs once more, one command per user.
+    single = [run for run in results.pipelined if run.depth == 1]
+    assert [(run.kind, run.latency) for run in single] == [("story-brief", 0.05)], single
+    assert any("one command each" in row.figure for row in table(results))
+    assert [run.kind for run in results.bursts] == ["story-brief", "bare-ptb-concurrent"]
+    for burst in results.bursts:
+        assert burst.lost == 0 and burst.replies == burst.chats == SMOKE.burst_chats, burst
+        assert positive(burst.replies_per_second) and positive(burst.p99), burst
+        assert burst.burst_rss >= burst.idle_rss > 0, burst
+        assert burst.violations == 0, burst
+
+
+@pytest.mark.skipif(chromium() is None, reason="Debian's chromium package is not installed")
+def test_story_page_and_inline(tmp_path: Path) -> None:
+    results = run("page", tmp_path)
+    page, inline = results.page, results.inline
+    assert page is not None and inline is not None
+    assert 0 < page.gzip_bytes < page.raw_bytes, page
+    assert page.browser_transferred > 0 and page.refused == [], page
+    assert 0 < page.dom_content_loaded <= page.load <= page.load_worst, page
+    assert math.isfinite(page.load), page
+    assert positive(inline.inline_per_second) and positive(inline.replies_per_second), inline
+    assert positive(inline.inline_p99), inline
+    assert inline.inline_unanswered == 0 and inline.violations == 0, inline
+
+
+def test_long_day(tmp_path: Path) -> None:
+    results = run("longday", tmp_path)
+    day = results.long_day
+    assert day is not None
+    assert day.updates == SMOKE.longday_updates and day.unanswered == 0, day
+    assert day.complete and day.error_lines == [] and day.violations == 0, day
+    assert len(day.broadcast_seconds) == SMOKE.longday_broadcasts, day
+    assert all(positive(seconds) for seconds in day.broadcast_seconds), day

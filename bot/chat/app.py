@@ -30,7 +30,16 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot import metrics
-from bot.chat import asking, commands, drafting, fallbacks, inline, reading, subscriptions
+from bot.chat import (
+    asking,
+    commands,
+    drafting,
+    fallbacks,
+    inline,
+    reading,
+    subscriptions,
+    updates,
+)
 from bot.chat.background import BackgroundTasks
 from bot.chat.commands import NEW_MESSAGES
 from bot.chat.context import BriefApplication, BriefBot, BriefContext, Services, bot_data_type
@@ -161,6 +170,7 @@ def register_handlers(application: BriefApplication) -> None:
             # Buttons, by the kind their data names; anything else only gets its answer.
             CallbackQueryHandler(reading.section_button, pattern=SECTION_PATTERN),
             CallbackQueryHandler(reading.paragraph_button, pattern=PARAGRAPH_PATTERN),
+            CallbackQueryHandler(updates.all_changes_button, pattern=updates.CHANGES_PATTERN),
             CallbackQueryHandler(fallbacks.unknown_button),
             InlineQueryHandler(inline.inline_query),
             ChatMemberHandler(subscriptions.my_membership, ChatMemberHandler.MY_CHAT_MEMBER),

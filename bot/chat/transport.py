@@ -6,10 +6,11 @@ from __future__ import annotations
 import functools
 import math
 import ssl
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 import httpx
+from telegram import InlineKeyboardMarkup
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -51,9 +52,16 @@ class TelegramTransport:
         """Pass allow_paid_broadcast: up to ``FloodLimit.PAID_MESSAGES_PER_SECOND`` messages a
         second instead of ``FloodLimit.MESSAGES_PER_SECOND``, at a price in Stars."""
 
-    async def send(self, chat_id: int, text: str, *, silent: bool = False) -> int:
-        """Send one message (``silent``: without a sound); return its id, or raise what the
-        answer means for delivery."""
+    async def send(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        silent: bool = False,
+        keyboard: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Send one message (``silent``: without a sound; ``keyboard``: inline buttons as the
+        Bot API's JSON); return its id, or raise what the answer means for delivery."""
         try:
             with metrics.time_send():
                 message = await self.bot.send_message(
@@ -61,6 +69,9 @@ class TelegramTransport:
                     text=text,
                     allow_paid_broadcast=True if self.paid_broadcast else None,
                     disable_notification=True if silent else None,
+                    reply_markup=(
+                        InlineKeyboardMarkup.de_json(dict(keyboard), self.bot) if keyboard else None
+                    ),
                     rate_limit_args=PACED,
                 )
         except RetryAfter as error:

@@ -29,7 +29,7 @@ Failover time
 PostgreSQL releases a session lock when the session ends. When the leader exits or is
 killed (``kill -9`` included), the kernel closes its socket, the server ends the session at
 once, and a waiting replica takes the lock at its next try: within ``retry_interval``
-(2 s) plus a connection set-up. A leader that is alive but cut off or frozen (network
+(2 s) plus a connection set-up, and sends after ``takeover_pause`` (1 s) more. A leader that is alive but cut off or frozen (network
 partition, SIGSTOP, an event loop stalled) keeps its socket open, so the lock session also
 sets ``idle_session_timeout`` (``session_timeout``, 6 s; PostgreSQL 14+): the leader's own
 checks keep it busy every 2 s, and a session silent for 6 s is ended by the server. Such a
@@ -74,6 +74,10 @@ CHECK_INTERVAL = 2.0
 SESSION_TIMEOUT = 6.0
 STOP_TIMEOUT = 10.0
 """Seconds the sender gets to return after stop_leading(); then it is cancelled."""
+TAKEOVER_PAUSE = 1.0
+"""Seconds a PostgreSQL leader waits after taking the lock, before it sends: the previous
+leader's sends of its last second still count in Telegram's per-second window, and this
+process's limiter never saw them. One window later none of them can."""
 
 
 class _Lock(Protocol):
@@ -223,6 +227,7 @@ class Leadership:
         check_interval: float = CHECK_INTERVAL,
         session_timeout: float = SESSION_TIMEOUT,
         stop_timeout: float = STOP_TIMEOUT,
+        takeover_pause: float = TAKEOVER_PAUSE,
     ) -> None:
         """Lead for the database at ``url`` (the store's URL); nothing connects before run()."""
         parsed = async_url(url)
@@ -232,7 +237,9 @@ class Leadership:
         self._lock: _Lock
         if parsed.get_backend_name() == "sqlite":
             self._lock = _AlwaysHeld()
+            self.takeover_pause = 0.0  # one process: nobody sent before it
         else:
+            self.takeover_pause = takeover_pause
             self._lock = _AdvisoryLock(
                 parsed,
                 key,
@@ -267,6 +274,10 @@ class Leadership:
                     continue
                 logger.info("leading: this process drains the delivery ledger")
                 try:
+                    self._is_leader = True  # it holds the lock: health says so at once
+                    await self._pause(self.takeover_pause)
+                    if self._stopping.is_set():
+                        return
                     outcome = await self._lead(lead, stop_leading)
                 finally:
                     self._is_leader = False

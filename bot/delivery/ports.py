@@ -4,9 +4,9 @@ TelegramTransport` are the real ones; the tests give doubles of their own."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Claimed(Protocol):
@@ -26,6 +26,15 @@ class Claimed(Protocol):
     def silent(self) -> bool: ...
 
 
+class Message(Protocol):
+    """A broadcast's message: its parts, and the keyboard under the last (Bot API JSON)."""
+
+    @property
+    def parts(self) -> Sequence[str]: ...
+    @property
+    def keyboard(self) -> Mapping[str, Any] | None: ...
+
+
 class Ledger(Protocol):
     """What the sender needs of the delivery ledger: :class:`bot.store.DeliveryLedger`.
 
@@ -43,11 +52,18 @@ class Ledger(Protocol):
     async def still_due_among(self, delivery_ids: Collection[int]) -> set[int]: ...
     async def release(self, claimed: Collection[tuple[int, datetime]]) -> None: ...
     async def move_chat(self, old_chat_id: int, new_chat_id: int) -> None: ...
-    async def broadcast_parts(self, broadcast_id: int) -> list[str]: ...
+    async def broadcast_message(self, broadcast_id: int) -> Message: ...
     async def next_due_at(self) -> datetime | None: ...
 
 
 class Transport(Protocol):
     """Sends one message to a chat; returns its message id or raises a DeliveryError."""
 
-    async def send(self, chat_id: int, text: str, *, silent: bool = False) -> int: ...
+    async def send(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        silent: bool = False,
+        keyboard: Mapping[str, Any] | None = None,
+    ) -> int: ...

@@ -47,7 +47,7 @@ from bot.delivery.errors import (
     TransientFailure,
 )
 from bot.delivery.limiter import SendLimiter
-from bot.delivery.ports import Claimed, Ledger, Transport
+from bot.delivery.ports import Claimed, Ledger, Message, Transport
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ class DeliverySender:
         self._clock = clock
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
-        self._parts: dict[int, asyncio.Future[list[str]]] = {}
+        self._messages: dict[int, asyncio.Future[Message]] = {}
 
     def wake(self) -> None:
         """New deliveries were published: look at the ledger now."""
@@ -153,8 +153,9 @@ class DeliverySender:
         """Finish the sends under way, start no other: :meth:`run` then returns.
 
         Deliveries claimed but not yet sent are released (due again at once, for whoever
-        sends next); if the store cannot be reached they stay in flight and are resumed at
-        the next start. None of them reached a chat, so none is sent twice.
+        sends next); if the store cannot be reached they are kept, and released when it
+        answers again (or resumed at the next start). None of them reached a chat, so none
+        is sent twice.
         """
         self._stopping.set()
         self._wake.set()
@@ -176,13 +177,13 @@ class DeliverySender:
             # feed keeps that error; it is raised below, once the sends under way are done).
             while (delivery := await feed.next()) is not None:
                 try:
-                    parts = await self._broadcast_parts(delivery.broadcast_id)
+                    message = await self._broadcast_message(delivery.broadcast_id)
                 except Exception:
                     logger.exception("could not read broadcast %d", delivery.broadcast_id)
                     feed.give_back(delivery)  # not sent: released with the rest
                     continue
                 try:
-                    if not await self._deliver(delivery, parts, outcomes):
+                    if not await self._deliver(delivery, message, outcomes):
                         feed.give_back(delivery)
                 except Exception:
                     # The store failed to record an outcome: the row stays in flight and is
@@ -211,13 +212,12 @@ class DeliverySender:
                 len(unsent),
             )
 
-    async def _deliver(
-        self, delivery: Claimed, parts: Sequence[str], outcomes: SentOutcomes
-    ) -> bool:
+    async def _deliver(self, delivery: Claimed, message: Message, outcomes: SentOutcomes) -> bool:
         """Send one delivery and record its outcome; False if stopped before sending it."""
         message_id = 0
+        parts = message.parts
         try:
-            for part in parts:  # one part by construction (see DigestLibrary), but be safe
+            for index, part in enumerate(parts):  # one part by construction, but be safe
                 # Each message takes its own slot: the rates hold per message, not per row.
                 if not await self.limiter.acquire(delivery.chat_id, stop=self._stopping):
                     # Stopping. A row cut between its parts stays in flight (resumed, all
@@ -228,7 +228,10 @@ class DeliverySender:
                         # Flood control began while we waited: this slot is void.
                         raise RetryLater(self.limiter.paused_for)
                     message_id = await self.transport.send(
-                        delivery.chat_id, part, silent=delivery.silent
+                        delivery.chat_id,
+                        part,
+                        silent=delivery.silent,
+                        keyboard=message.keyboard if index == len(parts) - 1 else None,
                     )
                 finally:
                     self.limiter.sent(delivery.chat_id)
@@ -262,21 +265,21 @@ class DeliverySender:
             metrics.count_delivery("sent")
         return True
 
-    async def _broadcast_parts(self, broadcast_id: int) -> list[str]:
+    async def _broadcast_message(self, broadcast_id: int) -> Message:
         # The task, not its result, is kept: the workers that start a broadcast together
         # share one read instead of each asking the store.
-        if broadcast_id not in self._parts:
-            if len(self._parts) > 16:  # a handful of live broadcasts at most
-                self._parts.clear()
-            self._parts[broadcast_id] = asyncio.ensure_future(
-                self.ledger.broadcast_parts(broadcast_id)
+        if broadcast_id not in self._messages:
+            if len(self._messages) > 16:  # a handful of live broadcasts at most
+                self._messages.clear()
+            self._messages[broadcast_id] = asyncio.ensure_future(
+                self.ledger.broadcast_message(broadcast_id)
             )
-        reading = self._parts[broadcast_id]
+        reading = self._messages[broadcast_id]
         try:
             return await asyncio.shield(reading)
         except Exception:
-            if self._parts.get(broadcast_id) is reading:
-                del self._parts[broadcast_id]  # not kept: the next delivery reads again
+            if self._messages.get(broadcast_id) is reading:
+                del self._messages[broadcast_id]  # not kept: the next delivery reads again
             raise
 
 

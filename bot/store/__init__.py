@@ -16,6 +16,7 @@ Where things live:
 from bot.store.ledger import DeliveryLedger
 from bot.store.questions import Unanswered, UnansweredQuestions
 from bot.store.records import (
+    Announcement,
     BroadcastProgress,
     Delivery,
     Publication,
@@ -31,6 +32,7 @@ from bot.store.versions import Versions
 
 __all__ = [
     "SCHEMA_HEAD",
+    "Announcement",
     "BroadcastKind",
     "BroadcastProgress",
     "Delivery",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -25,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.store.records import Announcement
 from bot.store.tables import (
     BroadcastKind,
     BroadcastRow,
@@ -43,12 +45,14 @@ async def add_broadcast(
     parts: list[str],
     created_by: int | None,
     now: datetime,
-    combined: Mapping[int, list[str] | None] | None = None,
+    combined: Mapping[int, Announcement | None] | None = None,
+    keyboard: dict[str, Any] | None = None,
 ) -> tuple[int, int]:
     """Insert a broadcast and a 'pending' delivery per active subscriber.
 
-    ``parts`` say what changed from ``base_version_id`` to ``version_id``. ``combined``
-    holds, for each base of broadcasts still 'pending' for some chats, the message from
+    ``parts`` (and ``keyboard``, under the last) say what changed from ``base_version_id`` to
+    ``version_id``. ``combined`` holds, for each base of broadcasts still 'pending' for some
+    chats, the message from
     that base to ``version_id`` (None: nothing a reader sees changed since): those chats
     get that one message, in a broadcast of its own, instead of both the unsent one and
     this one, and their unsent rows are cancelled as superseded. Rows the sender has
@@ -71,7 +75,7 @@ async def add_broadcast(
         version_id,
         base_version_id,
         kind,
-        parts,
+        Announcement(tuple(parts), keyboard),
         created_by,
         now,
         # Everyone but the chats that get a combined message instead.
@@ -84,7 +88,7 @@ async def add_broadcast(
             .where(DeliveryRow.status == "pending", BroadcastRow.base_version_id == base)
         )
         replacement: int | None = None
-        if combined_parts:
+        if combined_parts is not None and combined_parts.parts:
             replacement, count = await _broadcast(
                 connection,
                 version_id,
@@ -117,7 +121,7 @@ async def _broadcast(
     version_id: int,
     base_version_id: int | None,
     kind: BroadcastKind,
-    parts: list[str],
+    message: Announcement,
     created_by: int | None,
     now: datetime,
     chats: ColumnElement[bool] | None,
@@ -130,7 +134,8 @@ async def _broadcast(
                 version_id=version_id,
                 base_version_id=base_version_id,
                 kind=kind,
-                parts=list(parts),
+                parts=list(message.parts),
+                keyboard=message.keyboard,
                 created_at=now,
                 created_by=created_by,
                 recipients=0,

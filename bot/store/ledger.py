@@ -59,7 +59,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store import subscriptions
-from bot.store.records import BroadcastProgress, Delivery, columns
+from bot.store.records import Announcement, BroadcastProgress, Delivery, columns
 from bot.store.tables import (
     OPEN_STATUSES,
     BroadcastRow,
@@ -268,17 +268,31 @@ class DeliveryLedger:
                 )
             ).scalar_one()
 
-    async def broadcast_parts(self, broadcast_id: int) -> list[str]:
-        """The messages of broadcast ``broadcast_id``; KeyError if there is none."""
+    async def broadcast_message(self, broadcast_id: int) -> Announcement:
+        """The message of broadcast ``broadcast_id``; KeyError if there is none."""
         async with self._engine.begin() as connection:
-            parts = (
+            row = (
                 await connection.execute(
-                    select(BroadcastRow.parts).where(BroadcastRow.id == broadcast_id)
+                    select(BroadcastRow.parts, BroadcastRow.keyboard).where(
+                        BroadcastRow.id == broadcast_id
+                    )
                 )
-            ).scalar_one_or_none()
-        if parts is None:
+            ).one_or_none()
+        if row is None:
             raise KeyError(broadcast_id)
-        return list(parts)
+        return Announcement(tuple(row.parts), row.keyboard)
+
+    async def broadcast(self, broadcast_id: int) -> tuple[int, int | None] | None:
+        """The version broadcast ``broadcast_id`` announced and the one it compared from."""
+        async with self._engine.begin() as connection:
+            row = (
+                await connection.execute(
+                    select(BroadcastRow.version_id, BroadcastRow.base_version_id).where(
+                        BroadcastRow.id == broadcast_id
+                    )
+                )
+            ).one_or_none()
+        return None if row is None else (row.version_id, row.base_version_id)
 
     async def pending_bases(self) -> set[int]:
         """The versions that unsent update messages compare from: a chat with one of these

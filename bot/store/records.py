@@ -48,6 +48,14 @@ class Version:
 
 
 @dataclass(frozen=True)
+class Announcement:
+    """A broadcast's message: its parts, and the keyboard under the last one (Bot API JSON)."""
+
+    parts: tuple[str, ...]
+    keyboard: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
 class Publication:
     """The version now current, and the broadcast announcing it (if any)."""
 

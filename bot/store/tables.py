@@ -8,7 +8,7 @@ frozen dataclasses, never instances of these classes.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import (
     JSON,
@@ -142,6 +142,8 @@ class BroadcastRow(Base):
     recipients: Mapped[int] = mapped_column(Integer)
     base_version_id: Mapped[int | None] = mapped_column(ForeignKey("digest_versions.id"))
     """The version the message compares from (what its recipients had been told last)."""
+    keyboard: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """The inline keyboard under the last part, as the Bot API's JSON; None: no buttons."""
 
 
 class DeliveryRow(Base):

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.store.broadcasts import add_broadcast
-from bot.store.records import Publication, Version, columns
+from bot.store.records import Announcement, Publication, Version, columns
 from bot.store.tables import (
     CURRENT_VERSION_KEY,
     FILE_FINGERPRINT_KEY,
@@ -60,7 +61,8 @@ class Versions:
         reason: VersionReason,
         file_fingerprint: str | None,
         announcement: list[str] | None,
-        combined: Mapping[int, list[str] | None] | None = None,
+        combined: Mapping[int, Announcement | None] | None = None,
+        keyboard: dict[str, Any] | None = None,
     ) -> Publication:
         """Store a new version and make it current; with ``announcement``, broadcast it.
 
@@ -92,8 +94,30 @@ class Versions:
             if file_fingerprint is not None:
                 await _set_state(connection, FILE_FINGERPRINT_KEY, file_fingerprint)
             return await _make_current(
-                connection, version, replaced, "update", announcement, combined, published_by, now
+                connection,
+                version,
+                replaced,
+                "update",
+                Announcement(tuple(announcement), keyboard) if announcement is not None else None,
+                combined,
+                published_by,
+                now,
             )
+
+    async def with_fingerprint(self, prefix: str) -> Version | None:
+        """The newest version whose fingerprint starts with ``prefix``; None if none does."""
+        if not prefix:
+            return None
+        async with self._engine.begin() as connection:
+            row = (
+                await connection.execute(
+                    select(*_VERSION)
+                    .where(VersionRow.fingerprint.startswith(prefix, autoescape=True))
+                    .order_by(VersionRow.id.desc())
+                    .limit(1)
+                )
+            ).one_or_none()
+        return None if row is None else Version(**row._asdict())
 
     async def version(self, version_id: int) -> Version:
         """Stored version ``version_id``."""
@@ -123,7 +147,8 @@ class Versions:
         *,
         published_by: int,
         announcement: list[str] | None,
-        combined: Mapping[int, list[str] | None] | None = None,
+        combined: Mapping[int, Announcement | None] | None = None,
+        keyboard: dict[str, Any] | None = None,
     ) -> Publication | None:
         """Make ``target`` current again, if ``current`` still is; None if it no longer is.
 
@@ -146,7 +171,7 @@ class Versions:
                 target,
                 current.id,
                 "correction",
-                announcement,
+                Announcement(tuple(announcement), keyboard) if announcement is not None else None,
                 combined,
                 published_by,
                 datetime.now(UTC),
@@ -158,8 +183,8 @@ async def _make_current(
     version: Version,
     replaced: int | None,
     kind: BroadcastKind,
-    announcement: list[str] | None,
-    combined: Mapping[int, list[str] | None] | None,
+    announcement: Announcement | None,
+    combined: Mapping[int, Announcement | None] | None,
     created_by: int | None,
     now: datetime,
 ) -> Publication:
@@ -173,10 +198,11 @@ async def _make_current(
         version_id=version.id,
         base_version_id=replaced,
         kind=kind,
-        parts=announcement,
+        parts=list(announcement.parts),
         created_by=created_by,
         now=now,
         combined=combined,
+        keyboard=announcement.keyboard,
     )
     return Publication(version=version, broadcast_id=broadcast_id, recipients=recipients)
 

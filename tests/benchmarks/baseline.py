@@ -16,6 +16,11 @@ Brief answers it with, captured from Story Brief itself) it answers each command
 message instead: the same python-telegram-bot sending the same messages, and nothing else.
 What Story Brief costs beyond that is its own code; what the messages cost is PTB's.
 
+With ``BASELINE_CONCURRENT`` (a number) it hands that many updates at once to its handlers,
+PTB's own ``concurrent_updates``: across chats and within one chat alike, so a chat's
+replies may come out of order. The concurrency benchmark measures it beside Story Brief,
+which runs updates of different chats at once and keeps each chat's in order.
+
 With ``BASELINE_IMPORTS`` (module names, comma-separated) it imports those modules first and
 does nothing with them: the floor for start-up time and memory of any bot built on the
 same libraries as Story Brief.
@@ -85,6 +90,7 @@ def main() -> None:
             )
         )
         .job_queue(None)
+        .concurrent_updates(int(os.environ.get("BASELINE_CONCURRENT", "1")))
         .build()
     )
     application.add_handler(MessageHandler(filters.TEXT, echo))

@@ -12,6 +12,9 @@ the Bot API spec and Telegram's HTML rules) with three additions:
 * **Closed-loop users** (:meth:`BenchDouble.start_load`): each user sends a command, waits
   for the bot's reply, then sends the next one at once. The next command is queued from the
   server thread that stored the reply, so the harness adds no polling delay to a cycle.
+  With ``depth`` above 1 each user keeps that many commands in flight, and when the double
+  knows which reply answers which command (``replies``) it counts the replies that overtook
+  an earlier command of the same chat: one command in flight per chat could never show it.
 * **Memoised checks**: every call is still checked against the spec and Telegram's HTML
   rules, but each distinct text (and each distinct set of other parameters) only once. A
   benchmark sends the same few texts thousands of times, and the double's pure-Python HTML
@@ -120,12 +123,18 @@ class BenchDouble(BotApiDouble):
         self._arrivals: dict[str, float] = {}
         # Closed-loop users (guarded by self._cond).
         self._script: Callable[[int, int], str] | None = None
-        self._outstanding: dict[int, tuple[str, float]] = {}
+        self._outstanding: dict[int, collections.deque[tuple[str, float]]] = {}
         self._turns: dict[int, int] = {}
+        self._command_of_reply: dict[str, str] = {}
         self._load_until = 0.0
+        self._asks_left: int | None = None
         self.exchanges: list[Exchange] = []
         self.stray_replies = 0
         """Messages to a load user that answered no outstanding command."""
+        self.out_of_order = 0
+        """Replies that answered a command while an earlier command of that chat waited."""
+        self.ordered_replies = 0
+        """Replies whose command was known, so that their order could be checked."""
         self.counted_prefix = "🔔"
         """Messages whose text starts with this (updates to subscribers) are counted here:"""
         self.counted: collections.Counter[int] = collections.Counter()
@@ -211,16 +220,35 @@ class BenchDouble(BotApiDouble):
     # -- closed-loop users --------------------------------------------------------------
 
     def start_load(
-        self, users: Sequence[int], script: Callable[[int, int], str], until: float
+        self,
+        users: Sequence[int],
+        script: Callable[[int, int], str],
+        until: float,
+        *,
+        depth: int = 1,
+        replies: Mapping[str, str] | None = None,
+        limit: int | None = None,
     ) -> None:
         """Each chat in ``users`` sends ``script(chat, turn)``, then its next command as
-        soon as the bot has answered, until ``time.monotonic()`` passes ``until``."""
+        soon as the bot has answered, until ``time.monotonic()`` passes ``until``.
+
+        ``depth``: commands each chat keeps in flight. ``replies``: the text of the reply to
+        each command, so that a reply is matched to its own command and one that overtakes
+        an earlier command of its chat is counted in :attr:`out_of_order`. Without it a
+        reply answers the chat's oldest command. ``limit``: commands sent in all, at most.
+        """
         with self._cond:
             self._script = script
             self._load_until = until
+            self._asks_left = limit
+            self._command_of_reply = {text: command for command, text in (replies or {}).items()}
             for chat_id in users:
                 self._turns[chat_id] = 0
-                self._ask(chat_id)
+                self._outstanding[chat_id] = collections.deque()
+                for _ in range(depth):
+                    if self._asks_left == 0:
+                        break
+                    self._ask(chat_id)
 
     def stop_load(self) -> None:
         """No new commands; the ones outstanding may still be answered."""
@@ -230,16 +258,35 @@ class BenchDouble(BotApiDouble):
     def outstanding(self) -> int:
         """Commands sent and not answered yet."""
         with self._cond:
-            return len(self._outstanding)
+            return sum(len(waiting) for waiting in self._outstanding.values())
 
     def _ask(self, chat_id: int) -> None:
         # Called with self._cond held.
         assert self._script is not None
+        if self._asks_left is not None:
+            self._asks_left -= 1
         turn = self._turns[chat_id]
         self._turns[chat_id] = turn + 1
         text = self._script(chat_id, turn)
-        self._outstanding[chat_id] = (text, time.monotonic())
+        self._outstanding[chat_id].append((text, time.monotonic()))
         self.send_text(chat_id, text)
+
+    def _answered(self, chat_id: int, reply: str) -> tuple[str, float] | None:
+        """The command ``reply`` answers, taken off the chat's outstanding ones (lock held)."""
+        waiting = self._outstanding.get(chat_id)
+        if not waiting:
+            return None
+        command = self._command_of_reply.get(reply)
+        if command is not None:
+            self.ordered_replies += 1
+            for position, (text, sent) in enumerate(waiting):
+                if text == command:
+                    if position:
+                        self.out_of_order += 1
+                    del waiting[position]
+                    return text, sent
+            return None
+        return waiting.popleft()
 
     def _send_message(self, params: dict[str, Any]) -> dict[str, Any]:
         result = super()._send_message(params)
@@ -248,17 +295,18 @@ class BenchDouble(BotApiDouble):
             with self._cond:
                 self.counted[int(result["chat"]["id"])] += 1
                 self.counted_total += 1
+            return result  # an update to a subscriber answers none of its commands
         if not isinstance(chat_id, int) or chat_id not in self._turns:
             return result
         received = float(getattr(self._local, "received", time.monotonic()))
         with self._cond:
-            asked = self._outstanding.pop(chat_id, None)
+            asked = self._answered(chat_id, str(params.get("text", "")))
             if asked is None:
                 self.stray_replies += 1
                 return result
             text, sent = asked
             self.exchanges.append(Exchange(chat_id, text, sent, received))
-            if time.monotonic() < self._load_until:
+            if time.monotonic() < self._load_until and self._asks_left != 0:
                 self._ask(chat_id)
         return result
 

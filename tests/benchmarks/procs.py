@@ -20,7 +20,17 @@ from typing import Literal
 
 from tests.benchmarks.double import BenchDouble
 
-Kind = Literal["story-brief", "bare-ptb", "bare-ptb-same", "bare-ptb-stack", "bare-ptb-broadcast"]
+Kind = Literal[
+    "story-brief",
+    "bare-ptb",
+    "bare-ptb-same",
+    "bare-ptb-stack",
+    "bare-ptb-broadcast",
+    "bare-ptb-concurrent",
+    "story-brief-probed",
+]
+PTB_CONCURRENT = 256
+"""``concurrent_updates`` of "bare-ptb-concurrent": as many as Story Brief's default."""
 STACK_MODULES = (
     "sqlalchemy.ext.asyncio",
     "aiosqlite",
@@ -32,6 +42,8 @@ STACK_MODULES = (
 """The libraries Story Brief cannot start without, beyond PTB: "bare-ptb-stack" imports them."""
 BASELINE_SCRIPT = Path(__file__).with_name("baseline.py")
 BASELINE_BROADCAST_SCRIPT = Path(__file__).with_name("baseline_broadcast.py")
+PROBED_SCRIPT = Path(__file__).with_name("probed_bot.py")
+"""``python -m bot`` answering SIGUSR1 with its asyncio tasks and open files."""
 # The double's token: shaped like one from @BotFather (bot.config checks that), but fake.
 TOKEN = "123456:TEST-TOKEN-0123456789abcdefghijklmn"
 READY_TIMEOUT = 60.0
@@ -175,11 +187,15 @@ def spawn(kind: Kind, api: BenchDouble, cwd: Path, **settings: str) -> BotProces
     } | settings
     if kind == "bare-ptb-stack":
         env["BASELINE_IMPORTS"] = ",".join(STACK_MODULES)
+    if kind == "bare-ptb-concurrent":
+        env["BASELINE_CONCURRENT"] = str(PTB_CONCURRENT)
     command = {
         "story-brief": [sys.executable, "-m", "bot"],
+        "story-brief-probed": [sys.executable, str(PROBED_SCRIPT)],
         "bare-ptb": [sys.executable, str(BASELINE_SCRIPT)],
         "bare-ptb-same": [sys.executable, str(BASELINE_SCRIPT)],
         "bare-ptb-stack": [sys.executable, str(BASELINE_SCRIPT)],
+        "bare-ptb-concurrent": [sys.executable, str(BASELINE_SCRIPT)],
         "bare-ptb-broadcast": [sys.executable, str(BASELINE_BROADCAST_SCRIPT)],
     }[kind]
     with (cwd / "stdout.log").open("ab") as stdout, (cwd / "stderr.log").open("ab") as stderr:

@@ -32,14 +32,38 @@ from sqlalchemy.pool import NullPool
 from bot.config import FREE_BROADCAST_RATE
 from tests.benchmarks.answering import P99_BUDGET, AnswerTimes, measure_answering
 from tests.benchmarks.broadcast import BroadcastRun, run_baseline_broadcast, run_broadcast
+from tests.benchmarks.concurrency import (
+    DEPTH,
+    P99_LATENCY,
+    SATURATED,
+    BurstRun,
+    PipelinedRun,
+    run_burst,
+    run_pipelined,
+)
+from tests.benchmarks.concurrency import (
+    KINDS as CONCURRENCY_KINDS,
+)
 from tests.benchmarks.content import ContentTimes, ReloadTimes, measure_content, measure_reload
 from tests.benchmarks.databases import Database, PostgresDatabase, async_url
 from tests.benchmarks.footprint import MemoryRun, StartRun, run_memory, run_start
+from tests.benchmarks.longday import LongDayRun, run_long_day
+from tests.benchmarks.page import InlineRun, PageRun, run_page_and_inline
 from tests.benchmarks.procs import STACK_MODULES, Kind
 from tests.benchmarks.reply import ReplyRun, capture_replies, run_reply
 from tests.benchmarks.stats import median, ratio
 
-SECTIONS = ("start", "reply", "broadcast", "memory", "content", "answering")
+SECTIONS = (
+    "start",
+    "reply",
+    "broadcast",
+    "memory",
+    "content",
+    "answering",
+    "concurrency",
+    "page",
+    "longday",
+)
 DEFAULT_JSON = Path(tempfile.gettempdir()) / "story-brief-benchmarks.json"
 MIB = 1024 * 1024
 GROWTH_BUDGET = 20_000_000
@@ -71,6 +95,20 @@ class Profile:
     answer_repeats: int = 20
     settle: float = 1.0
     """Seconds a bot is left alone before a reading (start-up calls done, memory settled)."""
+    concurrency_latencies: tuple[float, ...] = (0.0, 0.05, 0.15)
+    concurrency_users: tuple[int, ...] = (50, 1_000)
+    concurrency_warmup: float = 2.0
+    concurrency_seconds: float = 6.0
+    burst_chats: int = 10_000
+    burst_latency: float = 0.05
+    page_loads: int = 20
+    inline_users: int = 50
+    inline_warmup: float = 1.0
+    inline_seconds: float = 5.0
+    longday_updates: int = 100_000
+    longday_users: int = 10_000
+    """The users are the subscribers: every broadcast goes to all of them."""
+    longday_broadcasts: int = 5
 
 
 FULL = Profile("full")
@@ -87,6 +125,14 @@ QUICK = Profile(
     content_repeats=7,
     reload_repeats=5,
     answer_repeats=5,
+    concurrency_warmup=1.0,
+    concurrency_seconds=3.0,
+    burst_chats=10_000,
+    page_loads=10,
+    inline_users=20,
+    inline_seconds=3.0,
+    longday_updates=20_000,
+    longday_users=2_000,
 )
 SMOKE = Profile(
     "smoke",
@@ -104,6 +150,18 @@ SMOKE = Profile(
     reload_repeats=2,
     answer_repeats=1,
     settle=0.2,
+    concurrency_latencies=(0.0, 0.05),
+    concurrency_users=(4,),
+    concurrency_warmup=0.3,
+    concurrency_seconds=1.0,
+    burst_chats=100,
+    page_loads=2,
+    inline_users=4,
+    inline_warmup=0.3,
+    inline_seconds=1.0,
+    longday_updates=3_000,
+    longday_users=300,
+    longday_broadcasts=2,
 )
 PROFILES = {profile.name: profile for profile in (FULL, QUICK, SMOKE)}
 
@@ -121,6 +179,11 @@ class Results:
     content: ContentTimes | None = None
     reloads: list[ReloadTimes] = field(default_factory=list)
     answering: AnswerTimes | None = None
+    pipelined: list[PipelinedRun] = field(default_factory=list)
+    bursts: list[BurstRun] = field(default_factory=list)
+    page: PageRun | None = None
+    inline: InlineRun | None = None
+    long_day: LongDayRun | None = None
     skipped: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -137,6 +200,11 @@ class Results:
             "content": None if self.content is None else self.content.as_json(),
             "reloads": [run.as_json() for run in self.reloads],
             "answering": None if self.answering is None else self.answering.as_json(),
+            "pipelined": [run.as_json() for run in self.pipelined],
+            "bursts": [run.as_json() for run in self.bursts],
+            "page": None if self.page is None else self.page.as_json(),
+            "inline": None if self.inline is None else self.inline.as_json(),
+            "long_day": None if self.long_day is None else self.long_day.as_json(),
             "table": [row.as_json() for row in table(self)],
         }
 
@@ -287,8 +355,88 @@ def run_suite(
         progress("answering: the engine on every evaluation question")
         results.answering = measure_answering(profile.answer_repeats)
 
+    if "concurrency" in sections:
+        _run_concurrency(profile, results, fresh, progress)
+
+    if "page" in sections:
+        progress("page: bytes, render in headless Chromium; inline answers beside replies")
+        results.page, results.inline = run_page_and_inline(
+            workdir=fresh("page"),
+            loads=profile.page_loads,
+            users=profile.inline_users,
+            seconds=profile.inline_seconds,
+            warmup=profile.inline_warmup,
+        )
+
+    if "longday" in sections:
+        progress(
+            f"long day: {profile.longday_updates:,} updates from {profile.longday_users:,} "
+            f"users, {profile.longday_broadcasts} broadcasts to them all"
+        )
+        results.long_day = run_long_day(
+            updates=profile.longday_updates,
+            subscribers=profile.longday_users,
+            broadcasts=profile.longday_broadcasts,
+            workdir=fresh("long-day"),
+            settle=profile.settle,
+        )
+
     results.seconds = time.monotonic() - began
     return results
+
+
+def _run_concurrency(
+    profile: Profile,
+    results: Results,
+    fresh: Callable[[str], Path],
+    progress: Callable[[str], None],
+) -> None:
+    progress("concurrency: capturing Story Brief's replies for the bare bots to send")
+    replies = capture_replies(fresh("concurrency-capture"))
+    for users in profile.concurrency_users:
+        for latency in profile.concurrency_latencies:
+            for kind in CONCURRENCY_KINDS:
+                progress(f"concurrency: {kind}, {users} users, {latency * 1000:g} ms")
+                results.pipelined.append(
+                    run_pipelined(
+                        kind,
+                        latency=latency,
+                        users=users,
+                        warmup=profile.concurrency_warmup,
+                        seconds=profile.concurrency_seconds,
+                        workdir=fresh(f"pipelined-{kind}-{users}-{latency * 1000:g}ms"),
+                        replies=replies,
+                        settle=profile.settle / 2,
+                    )
+                )
+            if latency == P99_LATENCY:
+                progress(f"concurrency: story-brief, {users} users, one command each")
+                results.pipelined.append(
+                    run_pipelined(
+                        "story-brief",
+                        latency=latency,
+                        users=users,
+                        warmup=profile.concurrency_warmup,
+                        seconds=profile.concurrency_seconds,
+                        workdir=fresh(f"pipelined-story-brief-{users}-single"),
+                        replies=replies,
+                        depth=1,
+                        settle=profile.settle / 2,
+                    )
+                )
+    # Bare PTB one update at a time would take a round trip per chat: minutes at 10,000.
+    for kind in ("story-brief", "bare-ptb-concurrent"):
+        progress(f"burst: {profile.burst_chats:,} /start, {kind}")
+        results.bursts.append(
+            run_burst(
+                kind,
+                latency=profile.burst_latency,
+                chats=profile.burst_chats,
+                workdir=fresh(f"burst-{kind}"),
+                replies=replies,
+                settle=profile.settle,
+            )
+        )
 
 
 def _rotate(turn: int, kinds: tuple[Kind, ...]) -> list[Kind]:
@@ -389,6 +537,10 @@ def table(results: Results) -> list[Row]:
     rows += _memory_rows(results.memory)
     rows += _content_rows(results.content, results.reloads)
     rows += _answering_rows(results.answering)
+    rows += _pipelined_rows(results.pipelined)
+    rows += _burst_rows(results.bursts)
+    rows += _page_rows(results.page, results.inline)
+    rows += _long_day_rows(results.long_day)
     return rows
 
 
@@ -655,6 +807,274 @@ def _answering_rows(answering: AnswerTimes | None) -> list[Row]:
             budget=f"≤ {P99_BUDGET * 1000:.0f} ms",
             met=answering.p99 <= P99_BUDGET,
             limit=where,
+        ),
+    ]
+
+
+ROUND_TRIPS_BUDGET = 4
+"""p99 update→reply at 50 ms: at most this many Bot API round trips (while the CPU is free)."""
+BURST_RSS_BUDGET = 30_000_000
+"""Bytes above idle during the burst: the budget's 30 MB, in decimal megabytes."""
+
+
+POLL_BATCH = 100
+"""Updates one getUpdates returns at most (Telegram's limit)."""
+
+
+def _load_ceiling(run: PipelinedRun, latency: float) -> float:
+    """The most replies a second the load itself allows at ``latency``, whatever the bot.
+
+    Every command needs two Bot API round trips at least, the getUpdates that brings it and
+    the sendMessage that answers it, so ``users * depth`` commands in flight make at most
+    that many every two round trips; and polling brings at most 100 updates a round trip.
+    """
+    if latency <= 0:
+        return math.inf
+    return min(run.users * run.depth / (2 * latency), POLL_BATCH / latency)
+
+
+def _single_p99_row(run: PipelinedRun, zero_rate: float) -> Row:
+    """The p99 budget, on users with one command each: no wait behind one's own command.
+
+    Judged only where the load cannot saturate the CPU: when the users could ask for more
+    than the bot does at 0 ms (``zero_rate``), commands queue whatever the bot, and the
+    latency is the queue's (1,000 users at 4 round trips would need 5,000 replies a second).
+    """
+    round_trips = ratio(run.p99, run.latency)
+    saturated = run.cpu_share >= SATURATED or _load_ceiling(run, run.latency) >= 0.9 * zero_rate
+    return Row(
+        f"concurrent p99 update→reply @ {run.latency * 1000:g} ms, {run.users:,} users, "
+        "one command each",
+        f"{_ms(run.p99)} ({round_trips:.1f} round trips; p50 {_ms(run.p50)}; "
+        f"{run.replies_per_second:.1f}/s, CPU {run.cpu_share:.0%})",
+        budget=f"≤ {ROUND_TRIPS_BUDGET} round trips while the CPU is not the bound",
+        met=None if saturated else _check(round_trips, lambda r: r <= ROUND_TRIPS_BUDGET),
+        limit="CPU-bound: queueing, no verdict" if saturated else "the round trips",
+    )
+
+
+def _pipelined_rows(runs: list[PipelinedRun]) -> list[Row]:
+    rows: list[Row] = []
+
+    def one(kind: Kind, users: int, latency: float, depth: int = DEPTH) -> PipelinedRun | None:
+        found = [
+            r
+            for r in runs
+            if r.kind == kind and r.users == users and r.latency == latency and r.depth == depth
+        ]
+        return found[0] if found else None
+
+    for users in sorted({run.users for run in runs}):
+        at_zero = one("story-brief", users, 0.0)
+        for latency in sorted({run.latency for run in runs if run.users == users}):
+            ours = one("story-brief", users, latency)
+            serial = one("bare-ptb-same", users, latency)
+            loose = one("bare-ptb-concurrent", users, latency)
+            if ours is None:
+                continue
+            label = f"@ {latency * 1000:g} ms, {users:,} users, {ours.depth} in flight each"
+            zero_rate = math.nan if at_zero is None else at_zero.replies_per_second
+            ceiling = _load_ceiling(ours, latency)
+            # The CPU is the bound when a core is busy, or when the bot already does what it
+            # does with no latency at all: then latency is the queue's, not the round trips'.
+            saturated = ours.cpu_share >= SATURATED or ours.replies_per_second >= 0.9 * zero_rate
+            budget, met, bound = "", None, "CPU (one core): PTB, httpx, our handlers"
+            if latency > 0 and not saturated:
+                bound = "the round trips: each command's getUpdates and sendMessage"
+            if latency > 0:
+                budget = "≥ 0.9x of 0 ms"
+                if ceiling < 0.9 * zero_rate:
+                    budget, bound = (
+                        "",
+                        f"the load, not the bot: at most {ceiling:.0f}/s "
+                        + (
+                            "(getUpdates: 100 updates a round trip)"
+                            if ceiling == POLL_BATCH / latency
+                            else f"({users * ours.depth} in flight, 2 round trips each)"
+                        ),
+                    )
+                else:
+                    met = ours.replies_per_second >= 0.9 * zero_rate
+            rows.append(
+                Row(
+                    f"concurrent replies/s {label}",
+                    f"{ours.replies_per_second:.1f} (CPU {ours.cpu_share:.0%} of a core"
+                    + (
+                        f"; {_x(ratio(ours.replies_per_second, zero_rate))} of 0 ms)"
+                        if latency > 0
+                        else ")"
+                    ),
+                    "" if serial is None else f"{serial.replies_per_second:.1f} one at a time",
+                    ""
+                    if serial is None
+                    else _x(ratio(ours.replies_per_second, serial.replies_per_second)),
+                    budget,
+                    met,
+                    bound
+                    + (
+                        ""
+                        if loose is None
+                        else f"; bare PTB concurrent_updates=256: {loose.replies_per_second:.1f}/s"
+                    ),
+                )
+            )
+            round_trips = ratio(ours.p99, latency) if latency > 0 else math.nan
+            rows.append(
+                Row(
+                    f"concurrent p99 update→reply {label}",
+                    _ms(ours.p99)
+                    + ("" if math.isnan(round_trips) else f" ({round_trips:.1f} round trips)"),
+                    "" if serial is None else f"{_ms(serial.p99)} one at a time",
+                    "" if serial is None else _x(ratio(ours.p99, serial.p99)),
+                    limit=("CPU-bound: queueing; " if saturated and latency > 0 else "")
+                    + ("" if loose is None else f"bare PTB concurrent: {_ms(loose.p99)}"),
+                )
+            )
+            single = one("story-brief", users, latency, depth=1)
+            if single is not None:
+                rows.append(_single_p99_row(single, zero_rate))
+    if runs:
+        # One command per chat cannot come out of order: those runs are not counted here.
+        ours_runs = [r for r in runs if r.kind == "story-brief" and r.depth > 1]
+        checked = sum(r.ordered_replies for r in ours_runs)
+        wrong = sum(r.out_of_order for r in ours_runs)
+        loose_runs = [r for r in runs if r.kind == "bare-ptb-concurrent"]
+        serial_runs = [r for r in runs if r.kind == "bare-ptb-same"]
+        rows.append(
+            Row(
+                "replies out of order within a chat, every run",
+                f"{wrong} of {checked:,}",
+                f"one at a time {sum(r.out_of_order for r in serial_runs)} of "
+                f"{sum(r.ordered_replies for r in serial_runs):,}; concurrent_updates "
+                f"{sum(r.out_of_order for r in loose_runs)} of "
+                f"{sum(r.ordered_replies for r in loose_runs):,}",
+                budget="0",
+                met=wrong == 0,
+                limit="ours: each chat's updates wait for the one before",
+            )
+        )
+    return rows
+
+
+def _burst_rows(bursts: list[BurstRun]) -> list[Row]:
+    rows: list[Row] = []
+    floor = {run.latency: run for run in bursts if run.kind == "bare-ptb-concurrent"}
+    for run in bursts:
+        if run.kind != "story-brief":
+            continue
+        other = floor.get(run.latency)
+        rows.append(
+            Row(
+                f"burst: {run.chats:,} /start from {run.chats:,} chats @ {run.latency * 1000:g} ms",
+                f"{run.replies_per_second:.1f}/s; p99 {_ms(run.p99)}; lost {run.lost}",
+                ""
+                if other is None
+                else f"bare PTB concurrent: {other.replies_per_second:.1f}/s; "
+                f"p99 {_ms(other.p99)}; lost {other.lost}",
+                ""
+                if other is None
+                else _x(ratio(run.replies_per_second, other.replies_per_second)),
+                "none lost",
+                run.lost == 0 and run.replies >= run.chats,
+                "ours: store writes per /start, one core",
+            )
+        )
+        rows.append(
+            Row(
+                f"burst: RSS above idle during {run.chats:,} /start",
+                _mb(run.rss_above_idle),
+                "" if other is None else f"{_mb(other.rss_above_idle)} bare PTB concurrent",
+                budget="< 30 MB",
+                met=run.rss_above_idle < BURST_RSS_BUDGET,
+                limit="ours: every update admitted at once, waiting on a semaphore",
+            )
+        )
+    return rows
+
+
+PAGE_BYTES_BUDGET = 60_000
+"""Bytes the story page may transfer before Telegram's script (the issue's 60 KB)."""
+PAGE_RENDER_BUDGET = 0.300
+
+
+def _page_rows(page: PageRun | None, inline: InlineRun | None) -> list[Row]:
+    rows: list[Row] = []
+    if page is not None:
+        gzip_note = "by the server" if page.gzip_by_server else "computed: the server sends it raw"
+        rows.append(
+            Row(
+                "story page: bytes transferred (Chromium, before Telegram's script)",
+                f"{page.browser_transferred / 1000:.1f} kB",
+                f"raw {page.raw_bytes / 1000:.1f} kB; gzip {page.gzip_bytes / 1000:.1f} kB "
+                f"({gzip_note})",
+                budget="< 60 KB",
+                met=page.browser_transferred < PAGE_BYTES_BUDGET and not page.refused,
+                limit=f"ours: one server-rendered document; outside requests {len(page.refused)}",
+            )
+        )
+        rows.append(
+            Row(
+                "story page: navigation start → load (headless Chromium, loopback)",
+                f"{_ms(page.load)} (DOMContentLoaded {_ms(page.dom_content_loaded)}; "
+                f"worst {_ms(page.load_worst)})",
+                f"median of {page.loads} cold opens",
+                budget="≤ 300 ms",
+                met=_check(page.load, lambda s: s <= PAGE_RENDER_BUDGET),
+                limit="Chromium's parse and layout of our document",
+            )
+        )
+    if inline is not None:
+        rows.append(
+            Row(
+                f"inline answers/s @ {inline.latency * 1000:g} ms, {inline.users} users",
+                f"{inline.inline_per_second:.1f} (p99 {_ms(inline.inline_p99)}; "
+                f"unanswered {inline.inline_unanswered})",
+                f"{inline.replies_per_second:.1f} replies/s, same process and users",
+                _x(ratio(inline.inline_per_second, inline.replies_per_second)),
+                limit="ours: the answer engine and up to ten cited cards per query",
+            )
+        )
+    return rows
+
+
+LONG_DAY_GROWTH_BUDGET = 10_000_000
+"""Bytes of resident memory the long day may add after its warm-up (10 MB, decimal)."""
+
+
+def _long_day_rows(day: LongDayRun | None) -> list[Row]:
+    if day is None:
+        return []
+    label = (
+        f"long day: {day.updates:,} updates from {day.subscribers:,} users, "
+        f"{day.broadcasts} broadcasts to them all"
+    )
+    start, warm, end = day.at_start, day.after_warmup, day.at_end
+    return [
+        Row(
+            f"{label}: RSS growth after warm-up",
+            _mb(day.rss_growth),
+            f"{_mb(start.rss)} at start, {_mb(warm.rss)} after warm-up, then "
+            + ", ".join(_mb(probe.rss) for probe in [*day.during, end]),
+            budget="< 10 MB",
+            met=day.rss_growth < LONG_DAY_GROWTH_BUDGET,
+            limit=f"ours; the day took {day.seconds:.0f} s",
+        ),
+        Row(
+            "  asyncio tasks; open file descriptors: at start, after warm-up, at the end",
+            f"{start.tasks}, {warm.tasks}, {end.tasks}; {start.fds}, {warm.fds}, {end.fds}",
+            budget="end ≤ after warm-up",
+            met=end.tasks <= warm.tasks and end.fds <= warm.fds,
+            limit="ours: tasks per update end with it; pooled connections are reused",
+        ),
+        Row(
+            "  error lines logged; broadcasts complete",
+            f"{len(day.error_lines)}; {'yes' if day.complete else 'NO'} "
+            f"(notified {', '.join(map(str, day.notified))})",
+            "each broadcast's last update after "
+            + ", ".join(f"{seconds:.1f} s" for seconds in day.broadcast_seconds),
+            budget="0; every subscriber every update once",
+            met=not day.error_lines and day.complete and day.unanswered == 0,
+            limit=f"warnings logged: {day.warning_lines}; unanswered {day.unanswered}",
         ),
     ]
 

@@ -11,8 +11,11 @@ import asyncio
 import random
 from pathlib import Path
 
+import pytest
+
 from bot.digest import Digest
 from tests.botapi import BotApiDouble, Fault
+from tests.conftest import EditDigest
 from tests.e2e import polling, settings_for
 from tests.e2e.webhooks import message_update, webhook_bot
 
@@ -81,3 +84,41 @@ async def test_a_webhook_with_a_full_backlog_answers_503_and_loses_nothing_it_to
         # Once the backlog drains, updates are taken again.
         response = await hook.post_update(message_update(6100, "/summary"))
         assert response.status_code == 200
+
+
+async def test_a_burst_of_subscriptions_on_sqlite_records_every_one(
+    api: BotApiDouble, digest: Digest, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A thousand chats subscribe at once: handled side by side, all writing to one SQLite
+    # file. None may fail with "database is locked", and every one is recorded.
+    chats = range(7001, 8001)
+    settings = settings_for(api, tmp_path / "state.sqlite3")
+    async with polling(api, settings, digest) as application:
+        for chat in chats:
+            api.send_text(chat, "/subscribe")
+        for chat in chats:
+            await api.wait_for_messages_async(chat, 1, timeout=60)
+        counts = await application.bot_data.store.subscriptions.subscriber_counts()
+    assert counts.active == len(chats)
+    assert all(api.messages(chat)[0].visible_text.startswith("✅ Subscribed.") for chat in chats)
+    assert "database is locked" not in caplog.text
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]
+
+
+async def test_two_reloads_at_once_publish_once(
+    api: BotApiDouble, tmp_path: Path, seeds_copy: Path, edit_digest: EditDigest
+) -> None:
+    admins = (9001, 9002)
+    settings = settings_for(
+        api, tmp_path / "state.sqlite3", admin_ids=frozenset(admins), digest_path=seeds_copy
+    )
+    async with polling(api, settings) as application:
+        edit_digest("    context: Continuing the same remarks.", "    context: Still speaking.")
+        for admin in admins:
+            api.send_text(admin, "/reload")
+        replies = [
+            (await api.wait_for_messages_async(admin, 1))[0].visible_text for admin in admins
+        ]
+        assert application.bot_data.library.version.id == 2
+    # One published the edit; the other found it published already.
+    assert sorted(reply.split()[0] for reply in replies) == ["No", "✅"]

@@ -16,6 +16,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,9 +24,10 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 
-from bot.digest import Digest
+from bot.digest import Digest, load_digest
 from bot.webapp.initdata import sign_init_data
 from bot.webapp.routes import page_routes
+from tests import DATA_DIR
 from tests.unit.webapp.backend import memory_backend
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
@@ -71,9 +73,9 @@ def free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="module")
-def server(digest: Digest) -> Iterator[str]:
-    """The page's routes under Uvicorn on a loopback port, in a thread."""
+@contextmanager
+def serving(digest: Digest) -> Iterator[str]:
+    """The page's routes for ``digest`` under Uvicorn on a loopback port, in a thread."""
     backend = memory_backend(digest, TOKEN, version=1)
     port = free_port()
     config = uvicorn.Config(
@@ -90,9 +92,18 @@ def server(digest: Digest) -> Iterator[str]:
     while not uvicorn_server.started:
         assert time.monotonic() < deadline, "the page server did not start"
         time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}/story"
-    uvicorn_server.should_exit = True
-    thread.join(10)
+    try:
+        yield f"http://127.0.0.1:{port}/story"
+    finally:
+        uvicorn_server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def server(digest: Digest) -> Iterator[str]:
+    """The seed's page."""
+    with serving(digest) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -253,3 +264,24 @@ def test_a_plain_browser_reads_but_cannot_ask(browser: object, server: str) -> N
         assert page.locator("#question").is_disabled()
         assert page.locator("#subscribe").is_disabled()
         assert page.locator("p.para").count() > 0
+
+
+def test_a_story_the_bot_was_not_written_for_reads_the_same(
+    browser: object, artefacts: Path
+) -> None:
+    story = load_digest(DATA_DIR / "stories" / "council-ferry" / "digest.yaml")
+    with serving(story) as url, Page(browser, url, valid_init_data()) as view:
+        page = view.page
+        assert page.locator("p.para").count() == len(story.article.paragraphs)
+        for kind, items in (
+            ("quote", story.document.quotes),
+            ("figure", story.document.figures),
+        ):
+            marked = {
+                page.locator(f".mk.{kind}[data-entry]").nth(i).get_attribute("data-entry")
+                for i in range(page.locator(f".mk.{kind}[data-entry]").count())
+            }
+            assert marked == {f"{kind}-{i}" for i in range(len(items))}, kind
+        assert story.document.title in page.inner_text("h1")
+        page.screenshot(path=str(artefacts / "story-council-ferry.png"), full_page=True)
+        assert view.refused == []

@@ -47,9 +47,11 @@ async def test_the_page_is_served_beside_polling(
     api: BotApiDouble, digest: Digest, page: tuple[httpx.AsyncClient, Settings]
 ) -> None:
     client, _settings = page
-    response = await client.get("/story")
+    response = await client.get("/story", headers={"Accept-Encoding": "gzip"})
     assert response.status_code == 200
     assert digest.document.title in response.text
+    assert response.headers["content-encoding"] == "gzip"
+    assert int(response.headers["content-length"]) < 60 * 1024
     assert (await client.get("/healthz")).status_code == 200
     # The bot polls meanwhile: /start answers, with the page as a Mini App button.
     [welcome] = await converse(api, USER, "/start")

@@ -93,8 +93,9 @@ Candidate = tuple[Leadership, Term, "asyncio.Task[None]"]
 
 
 def candidate(pg_url: str) -> Candidate:
-    """A replica running for leadership at once: its Leadership, its Term, its run."""
-    leadership, term = Leadership(pg_url), Term()
+    """A replica running for leadership at once (sending as soon as it leads): its
+    Leadership, its Term, its run."""
+    leadership, term = Leadership(pg_url, takeover_pause=0.0), Term()
     return leadership, term, asyncio.create_task(leadership.run(term.lead, term.stop_leading))
 
 
@@ -197,7 +198,7 @@ async def test_an_unreachable_server_never_leads_and_stops_promptly() -> None:
 
 
 async def test_exactly_one_of_two_leads_and_the_other_takes_over_on_cancel(pg_url: str) -> None:
-    first, second = Leadership(pg_url), Leadership(pg_url)
+    first, second = Leadership(pg_url, takeover_pause=0.0), Leadership(pg_url, takeover_pause=0.0)
     first_term, second_term = Term(), Term()
     first_run = asyncio.create_task(first.run(first_term.lead, first_term.stop_leading))
     second_run: asyncio.Task[None] | None = None
@@ -270,7 +271,7 @@ async def test_a_lost_lock_connection_stops_the_leader(pg_url: str) -> None:
 
 
 async def test_a_failing_sender_is_retried(pg_url: str) -> None:
-    leadership = Leadership(pg_url, retry_interval=0.2)
+    leadership = Leadership(pg_url, retry_interval=0.2, takeover_pause=0.0)
     term = Term(fail_first=True)
     run = asyncio.create_task(leadership.run(term.lead, term.stop_leading))
     try:
@@ -436,3 +437,19 @@ async def test_a_frozen_leader_process_is_replaced_and_steps_down(replicas: Repl
     assert replicas.events("LEADING") == [leader, other]
     holders = await lock_holders(replicas.url)
     assert len(holders) == 1
+
+
+async def test_a_new_postgresql_leader_waits_one_window_before_it_sends(pg_url: str) -> None:
+    # The previous leader's last second of sends counts in Telegram's window: a takeover
+    # that sent at once could top the rate (seen as 26 in a second at 25/s).
+    leadership = Leadership(pg_url, takeover_pause=0.5)
+    term = Term()
+    started = time.monotonic()
+    run = asyncio.create_task(leadership.run(term.lead, term.stop_leading))
+    try:
+        await wait_until(lambda: leadership.is_leader, 5, "it leads")
+        assert term.started == 0  # holding the lock, not sending yet
+        await wait_until(lambda: term.started == 1, 5, "lead() starts")
+        assert time.monotonic() - started >= 0.5
+    finally:
+        await finish(run)

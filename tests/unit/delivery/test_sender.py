@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import pytest
 
@@ -22,7 +23,7 @@ from bot.delivery import (
     TransientFailure,
 )
 from bot.delivery.sender import SenderPolicy, SentOutcomes
-from bot.store import Delivery, DeliveryLedger, Store
+from bot.store import Announcement, Delivery, DeliveryLedger, Store
 
 FAST = SenderPolicy(
     concurrency=4, batch=50, max_attempts=3, backoff_base=0.01, backoff_cap=0.05, idle_poll=0.05
@@ -38,7 +39,9 @@ class ScriptedTransport:
     attempts: Counter[int] = field(default_factory=Counter)
     delay: float = 0.0
 
-    async def send(self, chat_id: int, text: str, *, silent: bool = False) -> int:
+    async def send(
+        self, chat_id: int, text: str, *, silent: bool = False, keyboard: Any = None
+    ) -> int:
         self.attempts[chat_id] += 1
         if self.delay:
             await asyncio.sleep(self.delay)
@@ -125,7 +128,7 @@ async def test_retry_after_pauses_everyone(store: Store) -> None:
     attempts: list[tuple[float, int]] = []
     original = transport.send
 
-    async def timed(chat_id: int, text: str, *, silent: bool = False) -> int:
+    async def timed(chat_id: int, text: str, *, silent: bool = False, keyboard: Any = None) -> int:
         attempts.append((asyncio.get_running_loop().time(), chat_id))
         return await original(chat_id, text, silent=silent)
 
@@ -146,7 +149,9 @@ async def test_a_crash_in_flight_resends_only_what_was_in_flight(store: Store) -
     await publish_to(store, range(1, 41))
 
     class CrashingTransport(ScriptedTransport):
-        async def send(self, chat_id: int, text: str, *, silent: bool = False) -> int:
+        async def send(
+            self, chat_id: int, text: str, *, silent: bool = False, keyboard: Any = None
+        ) -> int:
             if len(self.sent) >= 10:
                 raise Crash  # while the other workers' sends are still under way
             return await super().send(chat_id, text)
@@ -273,7 +278,9 @@ async def test_grouped_policy_skips_a_chat_that_left_after_the_claim(store: Stor
     left = 150
 
     class LeavingTransport(ScriptedTransport):
-        async def send(self, chat_id: int, text: str, *, silent: bool = False) -> int:
+        async def send(
+            self, chat_id: int, text: str, *, silent: bool = False, keyboard: Any = None
+        ) -> int:
             if chat_id == 20:  # long after chat 150's row was claimed, before it is asked
                 await store.subscriptions.unsubscribe(left)
             return await super().send(chat_id, text)
@@ -405,7 +412,7 @@ async def test_a_broadcast_that_cannot_be_read_gives_its_rows_back(store: Store)
     await publish_to(store, range(1, 4))
 
     class Unreadable(DeliveryLedger):
-        async def broadcast_parts(self, broadcast_id: int) -> list[str]:
+        async def broadcast_message(self, broadcast_id: int) -> Announcement:
             raise OSError("disk I/O error")
 
     sender = DeliverySender(Unreadable(store.engine), ScriptedTransport(), SendLimiter(5000), FAST)

@@ -2,7 +2,9 @@
 
 - ``subscriptions.silent``: the chat chose ``/subscribe silent`` (updates without a sound).
 - ``broadcasts.base_version_id``: the version a broadcast's message compares from, so that a
-  subscriber not yet sent one update can be sent one combined message instead of two.
+  subscriber not yet sent one update can be sent one combined message instead of two;
+  ``broadcasts.keyboard``: the buttons under its last part (an update cut to fit has one
+  that lists every change).
 - ``unanswered_questions``: questions answered "the article does not say", by their folded
   text, with how many asked them (no user id), for ``/unanswered``.
 
@@ -33,6 +35,7 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("broadcasts") as batch:
         batch.add_column(sa.Column("base_version_id", _ID, nullable=True))
+        batch.add_column(sa.Column("keyboard", sa.JSON(), nullable=True))
         batch.create_foreign_key(
             "fk_broadcasts_base_version_id_digest_versions",
             "digest_versions",
@@ -57,6 +60,7 @@ def downgrade() -> None:
     op.drop_table("unanswered_questions")
     with op.batch_alter_table("broadcasts") as batch:
         batch.drop_constraint("fk_broadcasts_base_version_id_digest_versions", type_="foreignkey")
+        batch.drop_column("keyboard")
         batch.drop_column("base_version_id")
     with op.batch_alter_table("subscriptions") as batch:
         batch.drop_column("silent")

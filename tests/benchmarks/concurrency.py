@@ -1,0 +1,272 @@
+"""Concurrency: how much of the Bot API's latency each bot hides, and whether chats keep order.
+
+Three bots, each sending Story Brief's own replies (so every reply tells which command it
+answers): Story Brief (updates of different chats at once, each chat's in order), bare PTB
+with its default settings (one update at a time) and bare PTB with
+``concurrent_updates=256`` (at once, chats' order not kept).
+
+* **Pipelined load** (:func:`run_pipelined`): ``users`` chats each keep ``depth`` commands in
+  flight (two by default: with one, no reply could ever overtake another), sending the next
+  as soon as one is answered. Replies per second and p99 update→reply over the measured
+  window, as in the reply path; the bot's CPU share of one core in the window (the 4-round-
+  trip budget for p99 holds only while that is below :data:`SATURATED`); and every reply
+  matched to its command: those that overtook an earlier command of their chat are counted.
+* **Burst** (:func:`run_burst`): ``chats`` chats send one ``/start`` each, all queued at
+  once. Replies per second from the first queued update to the last reply, p99, updates
+  with no reply (lost), and the most resident memory above idle while the burst lasts,
+  sampled every :data:`RSS_SAMPLE` seconds.
+
+A round trip is one Bot API call: the double holds each for its ``latency``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.benchmarks.databases import Database
+from tests.benchmarks.double import BenchDouble, harness_gc_paused
+from tests.benchmarks.procs import TOKEN, BotProcess, Kind, spawn
+from tests.benchmarks.reply import FIRST_USER, command_script, paragraph_count
+from tests.benchmarks.stats import percentile
+
+KINDS: tuple[Kind, ...] = ("story-brief", "bare-ptb-same", "bare-ptb-concurrent")
+DEPTH = 2
+P99_LATENCY = 0.05
+"""The latency of the p99 budget: there Story Brief runs once more with one command per user,
+since with two the second waits a round trip for the first by design."""
+DRAIN_TIMEOUT = 10.0
+"""Seconds to wait for the commands still in flight after the window: a bot that handles
+one update at a time at 150 ms with 2,000 of them queued would take minutes; those left are
+reported as queued at the stop, not lost."""
+BURST_TIMEOUT = 300.0
+RSS_SAMPLE = 0.02
+SATURATED = 0.9
+"""CPU share of one core above which the bot is CPU-bound: latency is then the queue's."""
+BURST_FIRST_CHAT = 7_000_001
+
+
+@dataclass(frozen=True)
+class PipelinedRun:
+    """One bot, one latency, one number of users."""
+
+    kind: Kind
+    latency: float
+    users: int
+    depth: int
+    seconds: float
+    replies: int
+    replies_per_second: float
+    p50: float
+    p99: float
+    cpu_share: float
+    """CPU seconds of the bot over wall seconds in the window: 1.0 is one core busy."""
+    ordered_replies: int
+    """Replies matched to their command, whose order was checked."""
+    out_of_order: int
+    queued_at_stop: int
+    stray_replies: int
+    violations: int
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class BurstRun:
+    """``chats`` /starts queued at once, answered by one bot."""
+
+    kind: Kind
+    latency: float
+    chats: int
+    replies: int
+    lost: int
+    seconds: float
+    """From the first update queued to the last reply."""
+    replies_per_second: float
+    p50: float
+    p99: float
+    idle_rss: int
+    burst_rss: int
+    """The most resident memory sampled from the first update to the last reply."""
+    violations: int
+
+    @property
+    def rss_above_idle(self) -> int:
+        return self.burst_rss - self.idle_rss
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self) | {"rss_above_idle": self.rss_above_idle}
+
+
+def _settings(kind: Kind, workdir: Path, replies: Path) -> dict[str, str]:
+    if kind == "story-brief":
+        return {"BOT_DATABASE_URL": Database.sqlite(workdir / "state.sqlite3").url}
+    return {"BASELINE_REPLIES": str(replies)}
+
+
+def _expected(replies: Path) -> dict[str, str]:
+    captured: dict[str, dict[str, Any]] = json.loads(replies.read_text(encoding="utf-8"))
+    return {command: str(reply["text"]) for command, reply in captured.items()}
+
+
+def _stopped(bot: BotProcess, queued: int = 0) -> None:
+    """Stop the bot; one with updates still queued is killed.
+
+    PTB handles every queued update before it stops: for the bot that handles one at a time
+    with 2,000 queued at 150 ms, minutes during which nothing is measured any more.
+    """
+    if queued:
+        bot.kill()
+        return
+    code = bot.stop()
+    if code != 0:
+        raise RuntimeError(f"{bot.kind} exited with {code}:\n{bot.stderr()[-3000:]}")
+
+
+def run_pipelined(
+    kind: Kind,
+    *,
+    latency: float,
+    users: int,
+    warmup: float,
+    seconds: float,
+    workdir: Path,
+    replies: Path,
+    depth: int = DEPTH,
+    settle: float = 0.5,
+) -> PipelinedRun:
+    """Start ``kind``, keep ``depth`` commands in flight per user, stop it; the figures.
+
+    ``replies``: what :func:`tests.benchmarks.reply.capture_replies` wrote; the bare bots
+    send those, and every bot's replies are matched to their commands with it.
+    """
+    script = command_script(paragraph_count())
+    with BenchDouble(TOKEN, latency=latency) as api, harness_gc_paused():
+        bot = spawn(kind, api, workdir, **_settings(kind, workdir, replies))
+        try:
+            bot.wait_ready(api)
+            time.sleep(settle)
+            measured_from = time.monotonic() + warmup
+            measured_to = measured_from + seconds
+            api.start_load(
+                range(FIRST_USER, FIRST_USER + users),
+                script,
+                measured_to,
+                depth=depth,
+                replies=_expected(replies),
+            )
+            time.sleep(max(0.0, measured_from - time.monotonic()))
+            cpu_from = bot.cpu_seconds()
+            time.sleep(max(0.0, measured_to - time.monotonic()))
+            cpu = bot.cpu_seconds() - cpu_from
+            api.stop_load()
+            deadline = time.monotonic() + DRAIN_TIMEOUT
+            while api.outstanding() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            queued = api.outstanding()
+        except BaseException:
+            bot.kill()
+            raise
+        _stopped(bot, queued)
+        exchanges = list(api.exchanges)
+    counted = [e for e in exchanges if measured_from <= e.answered < measured_to]
+    sampled = [e.latency for e in exchanges if measured_from <= e.sent < measured_to]
+    return PipelinedRun(
+        kind=kind,
+        latency=latency,
+        users=users,
+        depth=depth,
+        seconds=seconds,
+        replies=len(counted),
+        replies_per_second=len(counted) / seconds,
+        p50=percentile(sampled, 0.50),
+        p99=percentile(sampled, 0.99),
+        cpu_share=cpu / seconds,
+        ordered_replies=api.ordered_replies,
+        out_of_order=api.out_of_order,
+        queued_at_stop=queued,
+        stray_replies=api.stray_replies,
+        violations=len(api.violations),
+    )
+
+
+class _RssSampler:
+    """The most resident memory of a process, read every :data:`RSS_SAMPLE` seconds."""
+
+    def __init__(self, bot: BotProcess) -> None:
+        self.bot = bot
+        self.most = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> _RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.most = max(self.most, self.bot.rss())
+            except (FileNotFoundError, ProcessLookupError):
+                return
+            self._stop.wait(RSS_SAMPLE)
+
+
+def run_burst(
+    kind: Kind,
+    *,
+    latency: float,
+    chats: int,
+    workdir: Path,
+    replies: Path,
+    settle: float = 1.0,
+) -> BurstRun:
+    """``chats`` chats send /start at once; wait for every reply (or the timeout)."""
+    with BenchDouble(TOKEN, latency=latency) as api, harness_gc_paused():
+        bot = spawn(kind, api, workdir, **_settings(kind, workdir, replies))
+        try:
+            bot.wait_ready(api)
+            time.sleep(settle)  # start-up calls done, memory settled
+            idle = bot.rss()
+            with _RssSampler(bot) as sampler:
+                began = time.monotonic()
+                # One /start per chat, none after it: the load ends as it begins.
+                api.start_load(
+                    range(BURST_FIRST_CHAT, BURST_FIRST_CHAT + chats),
+                    lambda chat, turn: "/start",
+                    until=began,
+                )
+                deadline = began + BURST_TIMEOUT
+                while api.outstanding() and time.monotonic() < deadline:
+                    if bot.process.poll() is not None:
+                        break
+                    time.sleep(0.02)
+            lost = api.outstanding()
+        finally:
+            _stopped(bot)
+        exchanges = list(api.exchanges)
+    latencies = [e.latency for e in exchanges]
+    last = max((e.answered for e in exchanges), default=began)
+    return BurstRun(
+        kind=kind,
+        latency=latency,
+        chats=chats,
+        replies=len(exchanges),
+        lost=lost,
+        seconds=last - began,
+        replies_per_second=len(exchanges) / (last - began) if last > began else float("nan"),
+        p50=percentile(latencies, 0.50),
+        p99=percentile(latencies, 0.99),
+        idle_rss=idle,
+        burst_rss=max(sampler.most, idle),
+        violations=len(api.violations),
+    )
