@@ -28,6 +28,7 @@ from bot.digest import Digest, load_digest
 from bot.webapp.initdata import sign_init_data
 from bot.webapp.routes import page_routes
 from tests import DATA_DIR
+from tests.benchmarks.page import CHROMIUM_ARGS
 from tests.unit.webapp.backend import memory_backend
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
@@ -113,14 +114,7 @@ def browser() -> Iterator[object]:
         launched = playwright.chromium.launch(
             executable_path=path,
             headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
+            args=list(CHROMIUM_ARGS),
         )
         yield launched
         launched.close()
