@@ -7,20 +7,22 @@ receive times (:attr:`tests.botapi.Call.time`).
 
 from __future__ import annotations
 
+import math
 import re
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager, closing
+from collections.abc import Iterable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.chat.app import build_application, running
 from bot.chat.context import BriefApplication
-from bot.config import Settings
 from bot.delivery.sender import DeliverySender
+from tests.benchmarks.stats import achieved_rate as benchmark_rate
+from tests.benchmarks.stats import busiest_window
 from tests.botapi import BotApiDouble, BotMessage, Call
-from tests.botapi.server import _Response
+from tests.botapi.server import Request, Response
+from tests.e2e import text_of
 from tests.postgres import open_store
 
 ADMIN = 777
@@ -47,18 +49,10 @@ class HeldAnswers(BotApiDouble):
 
     hold: float = 0.0
 
-    def _handle(
-        self,
-        http_method: str,
-        path: str,
-        query: str,
-        content_type: str,
-        body: bytes,
-        received: float,
-    ) -> _Response:
-        response = super()._handle(http_method, path, query, content_type, body, received)
+    def _handle(self, request: Request) -> Response:
+        response = super()._handle(request)
         hold = self.hold
-        if hold > 0 and path.rstrip("/").lower().endswith("/sendmessage"):
+        if hold > 0 and request.method == "sendmessage":
             time.sleep(hold)
         return response
 
@@ -67,14 +61,17 @@ def database_url(path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
-async def add_subscribers(url: str, chat_ids: Iterable[int]) -> None:
-    """Subscribe private chats straight in the store (migrating it first if needed)."""
+async def add_subscribers(url: str, chat_ids: Iterable[int]) -> list[int]:
+    """Subscribe private chats straight in the store (migrating it first if needed); the
+    chats, as a list."""
+    chats = list(chat_ids)
     store = await open_store(url)
     try:
-        for chat_id in chat_ids:
+        for chat_id in chats:
             await store.subscriptions.subscribe(chat_id, chat_type="private", title=None)
     finally:
         await store.close()
+    return chats
 
 
 def is_update_call(call: Call) -> bool:
@@ -107,51 +104,36 @@ def update_counts(api: BotApiDouble, chats: Iterable[int]) -> dict[int, int]:
     return {chat: len(updates(api, chat)) for chat in chats}
 
 
-def max_in_window(times: Sequence[float], width: float = 1.0) -> int:
-    """The most events in any half-open window ``[t, t + width)``.
-
-    A window holding events can slide right until it starts at its first event without
-    losing any, so windows starting at event times are the only ones to look at.
-    """
-    ordered = sorted(times)
-    best, end = 0, 0
-    for start, moment in enumerate(ordered):
-        end = max(end, start)
-        while end < len(ordered) and ordered[end] < moment + width:
-            end += 1
-        best = max(best, end - start)
-    return best
+max_in_window = busiest_window
+"""The most events in any half-open window ``[t, t + width)`` (the benchmarks' function)."""
 
 
 def achieved_rate(times: Sequence[float]) -> float:
-    """(n - 1) / (last - first): the average rate between the first and the last event."""
-    ordered = sorted(times)
-    if len(ordered) < 2 or ordered[-1] == ordered[0]:
+    """(n - 1) / (last - first): the average rate between the first and the last event;
+    ValueError unless there are two distinct times."""
+    rate = benchmark_rate(times)
+    if math.isnan(rate):
         raise ValueError("need at least two distinct times")
-    return (len(ordered) - 1) / (ordered[-1] - ordered[0])
+    return rate
+
+
+async def reload(api: BotApiDouble) -> str:
+    """The admin's /reload, and the bot's reply to it."""
+    return await text_of(api, ADMIN, "/reload")
+
+
+async def stats(api: BotApiDouble) -> str:
+    """The admin's /stats, and the bot's reply to it."""
+    return await text_of(api, ADMIN, "/stats")
+
+
+def window_and_rate(times: Sequence[float]) -> tuple[int, float]:
+    """The busiest one-second window of ``times``, and the average rate over them."""
+    return max_in_window(times), achieved_rate(times)
 
 
 def sender_of(application: BriefApplication) -> DeliverySender:
     return application.bot_data.sender
-
-
-@asynccontextmanager
-async def polling_with(
-    api: BotApiDouble,
-    settings: Settings,
-    configure: Callable[[BriefApplication], None] | None = None,
-) -> AsyncIterator[BriefApplication]:
-    """:func:`tests.e2e.polling`, with a hook that may adjust the application before it starts."""
-    application = build_application(settings)
-    if configure is not None:
-        configure(application)
-    async with running(application):
-        assert application.updater is not None
-        await application.updater.start_polling(poll_interval=0, timeout=1)
-        try:
-            yield application
-        finally:
-            await application.updater.stop()
 
 
 @dataclass(frozen=True)

@@ -12,14 +12,18 @@ from tests.botapi import BotApiDouble
 from tests.e2e import TEST_TOKEN
 
 
+def without_bot_settings() -> dict[str, str]:
+    """This process's environment without its ``BOT_`` settings."""
+    return {key: value for key, value in os.environ.items() if not key.startswith("BOT_")}
+
+
 def bot_environment(api: BotApiDouble | str, **extra: str) -> dict[str, str]:
     """This process's environment without its ``BOT_`` settings, pointed at ``api``.
 
     ``api`` is the double, or a base URL where nothing (or the double, later) listens.
     """
-    env = {key: value for key, value in os.environ.items() if not key.startswith("BOT_")}
     return (
-        env
+        without_bot_settings()
         | {
             "BOT_TOKEN": TEST_TOKEN,
             "BOT_API_BASE_URL": api if isinstance(api, str) else api.base_url,
@@ -46,15 +50,7 @@ def run_bot_until_it_exits(
     api: BotApiDouble | str, cwd: Path, **extra: str
 ) -> subprocess.CompletedProcess[str]:
     """Run ``python -m bot`` in ``cwd`` for a start that should fail; its exit and output."""
-    return subprocess.run(
-        [sys.executable, "-m", "bot"],
-        cwd=cwd,
-        env=bot_environment(api, **extra),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_bot(cwd=cwd, env=bot_environment(api, **extra))
 
 
 def stop_bot(process: subprocess.Popen[bytes], cwd: Path) -> tuple[int, str]:
@@ -66,3 +62,24 @@ def stop_bot(process: subprocess.Popen[bytes], cwd: Path) -> tuple[int, str]:
         process.kill()
         process.wait()
     return process.returncode, (cwd / "stderr.log").read_text(encoding="utf-8")
+
+
+def run_bot(
+    *arguments: str,
+    cwd: Path,
+    stdin: str | None = None,
+    env: dict[str, str] | None = None,
+    **environment: str,
+) -> subprocess.CompletedProcess[str]:
+    """``python -m bot ARGUMENTS`` in ``cwd`` to its end, ``stdin`` its input; its environment
+    ``env`` (by default this process's without its ``BOT_`` settings) and ``environment``."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *arguments],
+        input=stdin,
+        cwd=cwd,
+        env=(without_bot_settings() if env is None else env) | environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )

@@ -18,6 +18,7 @@ from telegram import (
     BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    Message,
     Update,
 )
 from telegram.error import (
@@ -68,6 +69,13 @@ async def bot(double: BotApiDouble) -> AsyncIterator[Bot]:
 def keyboard(*labels: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(label, callback_data=label.lower())] for label in labels]
+    )
+
+
+async def edit_html(bot: Bot, message_id: int, text: str, *labels: str) -> Message | bool:
+    """editMessageText of a message in :data:`CHAT`, in HTML, with a keyboard of ``labels``."""
+    return await bot.edit_message_text(
+        text, chat_id=CHAT, message_id=message_id, parse_mode="HTML", reply_markup=keyboard(*labels)
     )
 
 
@@ -139,13 +147,7 @@ async def test_message_ids_are_per_chat_and_shared_with_user_messages(
 
 async def test_edit_message_text(double: BotApiDouble, bot: Bot) -> None:
     sent = await bot.send_message(CHAT, "v1", parse_mode="HTML", reply_markup=keyboard("A"))
-    edited = await bot.edit_message_text(
-        "<b>v2</b>",
-        chat_id=CHAT,
-        message_id=sent.message_id,
-        parse_mode="HTML",
-        reply_markup=keyboard("B"),
-    )
+    edited = await edit_html(bot, sent.message_id, "<b>v2</b>", "B")
     assert isinstance(edited, type(sent))
     assert edited.text == "v2"
     assert edited.edit_date is not None
@@ -155,13 +157,7 @@ async def test_edit_message_text(double: BotApiDouble, bot: Bot) -> None:
     assert message.callback_data("B") == "b"
 
     with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
-        await bot.edit_message_text(
-            "<b>v2</b>",
-            chat_id=CHAT,
-            message_id=sent.message_id,
-            parse_mode="HTML",
-            reply_markup=keyboard("B"),
-        )
+        await edit_html(bot, sent.message_id, "<b>v2</b>", "B")
     # Leaving out reply_markup removes the keyboard, as on Telegram: that is a change.
     await bot.edit_message_text(
         "<b>v2</b>", chat_id=CHAT, message_id=sent.message_id, parse_mode="HTML"
@@ -201,13 +197,7 @@ async def test_callback_query_round_trip(double: BotApiDouble, bot: Bot) -> None
 
 async def test_callback_query_carries_the_message_as_edited(double: BotApiDouble, bot: Bot) -> None:
     sent = await bot.send_message(CHAT, "old", parse_mode="HTML", reply_markup=keyboard("Go"))
-    await bot.edit_message_text(
-        "new",
-        chat_id=CHAT,
-        message_id=sent.message_id,
-        parse_mode="HTML",
-        reply_markup=keyboard("Go"),
-    )
+    await edit_html(bot, sent.message_id, "new", "Go")
     double.press_button(CHAT, sent.message_id, "go")
     [update] = await bot.get_updates()
     assert update.callback_query is not None

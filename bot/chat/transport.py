@@ -145,6 +145,11 @@ class PooledRequest(BaseRequest):
         return len(self._pools)
 
     @property
+    def in_flight(self) -> list[int]:
+        """How many requests each pool has in flight now."""
+        return list(self._in_flight)
+
+    @property
     def read_timeout(self) -> float | None:
         """The pools' default read timeout (the same for all)."""
         return self._pools[0].read_timeout

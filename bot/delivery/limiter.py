@@ -108,6 +108,16 @@ class SendLimiter:
         """Seconds left in the current pause, 0 when not paused."""
         return max(0.0, self._paused_until - self._clock())
 
+    @property
+    def remembered_chats(self) -> int:
+        """How many chats' per-chat gaps are remembered (old ones are swept away)."""
+        return len(self._chat_next)
+
+    @property
+    def sweep_at(self) -> int:
+        """The number of remembered chats past which the next send sweeps the old ones."""
+        return self._sweep_at
+
     def _forget_old(self, now: float) -> None:
         # Memory stays bounded by the chats of the last second, not by every chat ever seen.
         # At a high rate most entries are that recent and survive a sweep, so the next

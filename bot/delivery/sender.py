@@ -19,7 +19,7 @@ that fails, keeps what it could not write and writes it first once the database 
 What keeps a fast broadcast fast (a thousand messages a second with ``allow_paid_broadcast``
 is one message a millisecond, for one process):
 
-* ``sent`` outcomes are committed together (:class:`_SentOutcomes`): whoever has one while
+* ``sent`` outcomes are committed together (:class:`SentOutcomes`): whoever has one while
   no commit is running writes every outcome waiting, so there is one transaction per
   commit's worth of answers rather than one per message. The messages "in flight" at a
   crash are those being sent plus those whose answer waits for that commit: a few
@@ -188,7 +188,7 @@ class DeliverySender:
     async def drain_once(self) -> int:
         """Send everything due, several in flight; return how many rows were claimed."""
         feed = _Feed(self._store, self.policy, self._clock, self._stopping)
-        outcomes = _SentOutcomes(self._store, self.policy.commit_window)
+        outcomes = SentOutcomes(self._store, self.policy.commit_window)
 
         async def worker() -> None:
             # Ends when the feed does: nothing due, stopping, or the ledger failed (the
@@ -233,7 +233,7 @@ class DeliverySender:
             for row in unsent:
                 self._unsettled.keep(row, None)
 
-    async def _deliver(self, delivery: Claimed, message: Message, outcomes: _SentOutcomes) -> bool:
+    async def _deliver(self, delivery: Claimed, message: Message, outcomes: SentOutcomes) -> bool:
         """Send one delivery and record its outcome (else :class:`Unrecorded`); False if
         stopped before sending it."""
         message_id = 0
@@ -391,7 +391,7 @@ class _Feed:
             return self._ready.popleft()
 
 
-class _SentOutcomes:
+class SentOutcomes:
     """Commits ``sent`` outcomes in groups: one transaction for all the answers waiting.
 
     Whoever records an outcome while no commit is running writes it, with every outcome

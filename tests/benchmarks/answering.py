@@ -10,16 +10,15 @@ fast ones there are. The budget is :data:`P99_BUDGET`.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from bot import SEEDS_DIR
 from bot.answers import AnswerEngine
 from bot.digest import load_digest
-from tests.benchmarks.stats import median
+from tests.benchmarks.stats import Figures, median
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 P99_BUDGET = 0.005
@@ -27,16 +26,13 @@ P99_BUDGET = 0.005
 
 
 @dataclass(frozen=True)
-class AnswerTimes:
+class AnswerTimes(Figures):
     questions: int
     """Distinct evaluation questions, all digests together."""
     timings: int
     median: float
     """Seconds per question."""
     p99: float
-
-    def as_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def evaluation_sets() -> list[tuple[Path, list[str]]]:

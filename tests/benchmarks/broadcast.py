@@ -28,7 +28,7 @@ from bot.config import FREE_BROADCAST_RATE
 from tests.benchmarks.databases import FIRST_CHAT, Database
 from tests.benchmarks.double import BenchDouble, harness_gc_paused
 from tests.benchmarks.procs import TOKEN, Kind, spawn
-from tests.benchmarks.scenario import ADMIN, copy_seeds, reload
+from tests.benchmarks.scenario import copy_seeds, reload, spawn_with_subscribers
 from tests.benchmarks.stats import achieved_rate, busiest_window
 
 SETTLE_AFTER = 1.0
@@ -95,13 +95,11 @@ def run_broadcast(
     chats = database.subscribers(subscribers)
     timeout = subscribers / rate * 2 + 60
     with BenchDouble(TOKEN, latency=latency, enforce_limits=True) as api, harness_gc_paused():
-        bot = spawn(
-            "story-brief",
+        bot = spawn_with_subscribers(
             api,
             workdir,
-            BOT_DATABASE_URL=database.url,
-            BOT_DIGEST_PATH=str(digest),
-            BOT_ADMIN_IDS=str(ADMIN),
+            database.url,
+            digest,
             BOT_BROADCAST_RATE=f"{rate:g}",
             BOT_PAID_BROADCAST=str(paid).lower(),
         )

@@ -14,7 +14,7 @@ import asyncio
 import time
 import timeit
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +26,14 @@ from bot.render import Renderer
 from bot.store import Publication, Versions
 from tests.benchmarks.databases import Database
 from tests.benchmarks.scenario import ADMIN, copy_seeds, edit
-from tests.benchmarks.stats import median
+from tests.benchmarks.stats import Figures, median
 from tests.postgres import open_store
 
 RELOAD_SUBSCRIBERS = 1_000
 
 
 @dataclass(frozen=True)
-class ReloadTimes:
+class ReloadTimes(Figures):
     database: str
     subscribers: int
     total: float
@@ -44,12 +44,9 @@ class ReloadTimes:
     """Median of total - publish, reload by reload."""
     runs: int
 
-    def as_json(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class ContentTimes:
+class ContentTimes(Figures):
     load_validate: float
     """Median seconds of load_digest (read, parse, validate, ground)."""
     validate: float
@@ -60,9 +57,6 @@ class ContentTimes:
     render: dict[str, float] = field(default_factory=dict)
     """Median seconds to render (and split) each message template."""
     reloads: list[ReloadTimes] = field(default_factory=list)
-
-    def as_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def per_call(action: Callable[[], object], repeats: int, number: int = 1) -> float:

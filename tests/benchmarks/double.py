@@ -47,7 +47,7 @@ from typing import Any
 
 from tests.botapi import BotApiDouble, Fault
 from tests.botapi.html import ParsedHtml
-from tests.botapi.server import _parse_params, _Response, _Server
+from tests.botapi.server import Request, Response, _Server
 from tests.botapi.spec import SPEC_PATH, BotApiSpec
 
 FREE_LIMIT = 30
@@ -152,28 +152,21 @@ class BenchDouble(BotApiDouble):
         with self._limit_lock:
             return self._arrivals.get(method.lower())
 
-    def _handle(
-        self,
-        http_method: str,
-        path: str,
-        query: str,
-        content_type: str,
-        body: bytes,
-        received: float,
-    ) -> _Response:
-        method = path.rstrip("/").rsplit("/", 1)[-1].lower()
+    def _handle(self, request: Request) -> Response:
+        method, received = request.method, request.received
         with self._limit_lock:
             self._arrivals.setdefault(method, received)
         self._local.received = received
         self._local.retry_after = None
         if self.enforce_limits and method == "sendmessage":
-            self._local.retry_after = self._admit(content_type, body, query, received)
-        return super()._handle(http_method, path, query, content_type, body, received)
+            self._local.retry_after = self._admit(request)
+        return super()._handle(request)
 
-    def _admit(self, content_type: str, body: bytes, query: str, received: float) -> int | None:
-        """None if a message arriving at ``received`` is within the limits, else retry_after."""
+    def _admit(self, request: Request) -> int | None:
+        """None if ``request`` (a message) is within the limits on arrival, else retry_after."""
+        received = request.received
         try:
-            params, _ = _parse_params(content_type, body, query)
+            params = request.params()
         except ValueError:
             return None  # the double itself answers 400 to what it cannot parse
         paid = str(params.get("allow_paid_broadcast", "")).lower() == "true"

@@ -15,14 +15,14 @@ twice ``settle`` seconds after the reply, while the sender is draining at 30/s.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from tests.benchmarks.databases import Database
 from tests.benchmarks.double import BenchDouble
 from tests.benchmarks.procs import TOKEN, Kind, spawn
-from tests.benchmarks.scenario import ADMIN, copy_seeds, reload
+from tests.benchmarks.scenario import copy_seeds, reload, spawn_with_subscribers
+from tests.benchmarks.stats import Figures
 
 SETTLE = 1.0
 MEMORY_RATE = 30
@@ -30,18 +30,15 @@ RELOAD_TIMEOUT = 600.0
 
 
 @dataclass(frozen=True)
-class StartRun:
+class StartRun(Figures):
     kind: Kind
     cold: bool
     start_seconds: float
     idle_rss: int
 
-    def as_json(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class MemoryRun:
+class MemoryRun(Figures):
     database: str
     subscribers: int
     idle_rss: int
@@ -53,9 +50,6 @@ class MemoryRun:
     notified: int
     reload_seconds: float
     seed_seconds: float
-
-    def as_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def run_start(kind: Kind, workdir: Path, *, cold: bool = False, settle: float = SETTLE) -> StartRun:
@@ -85,14 +79,8 @@ def run_memory(
     database.seed(subscribers)
     seed_seconds = time.monotonic() - seeding
     with BenchDouble(TOKEN) as api:
-        bot = spawn(
-            "story-brief",
-            api,
-            workdir,
-            BOT_DATABASE_URL=database.url,
-            BOT_DIGEST_PATH=str(digest),
-            BOT_ADMIN_IDS=str(ADMIN),
-            BOT_BROADCAST_RATE=str(MEMORY_RATE),
+        bot = spawn_with_subscribers(
+            api, workdir, database.url, digest, BOT_BROADCAST_RATE=str(MEMORY_RATE)
         )
         try:
             bot.wait_ready(api)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from bot.digest import load_digest
 from tests.benchmarks.databases import Database
 from tests.benchmarks.double import BenchDouble, harness_gc_paused
 from tests.benchmarks.procs import TOKEN, Kind, spawn
-from tests.benchmarks.stats import percentile
+from tests.benchmarks.stats import Figures, percentile
 
 COMMANDS = ("/summary", "/quotes", "/figures")
 FIRST_USER = 5_000_001
@@ -35,7 +35,7 @@ DRAIN_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
-class ReplyRun:
+class ReplyRun(Figures):
     """One bot under one load at one latency."""
 
     kind: Kind
@@ -54,9 +54,6 @@ class ReplyRun:
     unanswered: int
     stray_replies: int
     violations: int
-
-    def as_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def command_script(paragraphs: int) -> Callable[[int, int], str]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot import DEFAULT_DIGEST_PATH
 from tests.benchmarks.double import BenchDouble
+from tests.benchmarks.procs import BotProcess, spawn
 from tests.broadcast_helpers import ADMIN, EDIT, notified
 
 
@@ -51,3 +52,19 @@ def reload(api: BenchDouble, digest: Path, timeout: float) -> tuple[int, float]:
 
 
 __all__ = ["ADMIN", "admin_says", "copy_seeds", "edit", "reload"]
+
+
+def spawn_with_subscribers(
+    api: BenchDouble, workdir: Path, database_url: str, digest: Path, **settings: str
+) -> BotProcess:
+    """Story Brief on ``database_url`` (its subscribers seeded), serving ``digest``, with
+    :data:`ADMIN` as its admin; ``settings`` are more BOT_* variables."""
+    return spawn(
+        "story-brief",
+        api,
+        workdir,
+        BOT_DATABASE_URL=database_url,
+        BOT_DIGEST_PATH=str(digest),
+        BOT_ADMIN_IDS=str(ADMIN),
+        **settings,
+    )

@@ -5,6 +5,18 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Sequence
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+
+class Figures:
+    """Base of a dataclass of a run's figures: :meth:`as_json` is what the report stores."""
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(cast("DataclassInstance", self))
 
 
 def median(values: Sequence[float]) -> float:

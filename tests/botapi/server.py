@@ -211,8 +211,33 @@ class _ActiveFault:
     remaining: int
 
 
+@dataclass(frozen=True)
+class Request:
+    """One HTTP request as the double's server read it; what :meth:`BotApiDouble._handle`
+    (the hook a subclass may extend) is given."""
+
+    http_method: str
+    path: str
+    query: str
+    content_type: str
+    body: bytes
+    received: float
+    """``time.monotonic()`` when it arrived, before any simulated latency."""
+
+    @property
+    def method(self) -> str:
+        """The Bot API method its path names, lower-cased (methods are case-insensitive)."""
+        return self.path.rstrip("/").rsplit("/", 1)[-1].lower()
+
+    def params(self) -> dict[str, Any]:
+        """Its parameters (query string and body); ValueError if the body cannot be parsed."""
+        return _parse_params(self.content_type, self.body, self.query)[0]
+
+
 @dataclass
-class _Response:
+class Response:
+    """The double's answer to a :class:`Request`."""
+
     status: int
     body: bytes
     content_type: str = "application/json"
@@ -331,9 +356,10 @@ class _Handler(BaseHTTPRequestHandler):
         received = time.monotonic()
         body = self._read_body()
         path, _, query = self.path.partition("?")
-        response = self._double()._handle(
+        request = Request(
             self.command, path, query, self.headers.get("Content-Type", ""), body, received
         )
+        response = self._double()._handle(request)
         try:
             self.send_response(response.status)
             self.send_header("Content-Type", response.content_type)
@@ -784,20 +810,16 @@ class BotApiDouble:
 
     # -- request handling -----------------------------------------------------------------
 
-    def _handle(
-        self,
-        http_method: str,
-        path: str,
-        query: str,
-        content_type: str,
-        body: bytes,
-        received: float,
-    ) -> _Response:
-        method, params, outcome = path, dict[str, Any](), _Outcome(500)
+    def _handle(self, request: Request) -> Response:
+        """Answer ``request`` and record it; a subclass may extend this (flood limits,
+        held answers) and call it for the answer."""
+        method, params, outcome = request.path, dict[str, Any](), _Outcome(500)
         try:
             if self.latency > 0:
                 time.sleep(self.latency)
-            method, params, outcome = self._process(http_method, path, query, content_type, body)
+            method, params, outcome = self._process(
+                request.http_method, request.path, request.query, request.content_type, request.body
+            )
         except Exception:
             detail = traceback.format_exc()
             outcome = _Outcome(
@@ -806,10 +828,10 @@ class BotApiDouble:
                 violations=[f"{method}: the test double crashed:\n{detail}"],
             )
         if outcome.raw is not None:
-            response = _Response(outcome.status, outcome.raw, "text/html; charset=utf-8")
+            response = Response(outcome.status, outcome.raw, "text/html; charset=utf-8")
         else:
             payload = outcome.payload if outcome.payload is not None else {"ok": True}
-            response = _Response(
+            response = Response(
                 outcome.status, json.dumps(payload, ensure_ascii=False).encode("utf-8")
             )
         description = outcome.description
@@ -817,7 +839,7 @@ class BotApiDouble:
             description = outcome.payload.get("description")
         with self._cond:
             self.violations.extend(outcome.violations)
-            self.calls.append(Call(method, params, received, outcome.status, description))
+            self.calls.append(Call(method, params, request.received, outcome.status, description))
             self._cond.notify_all()
         return response
 

@@ -51,22 +51,23 @@ class UploadedFile:
     data: bytes
 
 
+_KINDS: tuple[tuple[type, str], ...] = (
+    (bool, "Boolean"),
+    (int, "Integer"),
+    (float, "Float"),
+    (str, "String"),
+    (list, "Array"),
+    (dict, "object"),
+    (UploadedFile, "file"),
+)
+
+
 def _kind(value: Any) -> str:
     """The Bot API kind of a decoded JSON value."""
-    if isinstance(value, bool):
-        return "Boolean"
-    if isinstance(value, int):
-        return "Integer"
-    if isinstance(value, float):
-        return "Float"
-    if isinstance(value, str):
-        return "String"
-    if isinstance(value, list):
-        return "Array"
-    if isinstance(value, dict):
-        return "object"
-    if isinstance(value, UploadedFile):
-        return "file"
+    # bool before int: a bool is an int to isinstance.
+    for kind, name in _KINDS:
+        if isinstance(value, kind):
+            return name
     return type(value).__name__
 
 
