@@ -68,10 +68,5 @@ async def stats(update: Update, context: BriefContext) -> None:
 
 async def unanswered(update: Update, context: BriefContext) -> None:
     """Admins: the questions most often answered "the article does not say"."""
-    services = context.bot_data
-    await send_template(
-        update,
-        context,
-        "unanswered.html",
-        questions=await services.store.unanswered.most_asked(UNANSWERED_SHOWN),
-    )
+    questions = await context.bot_data.store.unanswered.most_asked(UNANSWERED_SHOWN)
+    await send_template(update, context, "unanswered.html", questions=questions)

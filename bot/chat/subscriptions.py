@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from telegram import Chat, Update
 from telegram.constants import ChatMemberStatus, ChatType
@@ -21,6 +23,35 @@ STORE_TIMEOUT = 5.0
 network partition) gets the "unavailable" reply then, not a chat that waits for minutes."""
 SILENT = "silent"
 """``/subscribe silent``: updates arrive without a sound (``disable_notification``)."""
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class _Read(Generic[T]):
+    """What the store answered (which may itself be None: "not subscribed")."""
+
+    value: T
+
+
+async def _constant(value: T) -> T:
+    return value
+
+
+async def _from_store(
+    update: Update, context: BriefContext, call: Callable[[], Awaitable[T]]
+) -> _Read[T] | None:
+    """``call()`` within :data:`STORE_TIMEOUT`; None once the chat has been told the store
+    is away for a moment. Any other error goes on to the error handler."""
+    try:
+        async with asyncio.timeout(STORE_TIMEOUT):
+            return _Read(await call())
+    except Exception as error:
+        if not store_unavailable(error):
+            raise
+        await _unavailable(update, context, error)
+        return None
 
 
 async def may_manage_subscription(update: Update, context: BriefContext) -> bool:
@@ -49,14 +80,12 @@ async def _manage(
     if chat is None:  # pragma: no cover - registered for messages only
         return
     allowed = await may_manage_subscription(update, context)
-    try:
-        async with asyncio.timeout(STORE_TIMEOUT):
-            outcome = await change(chat) if allowed else "group_admins_only"
-    except Exception as error:
-        if not store_unavailable(error):
-            raise
-        await _unavailable(update, context, error)
+    done = await _from_store(
+        update, context, lambda: change(chat) if allowed else _constant("group_admins_only")
+    )
+    if done is None:
         return
+    outcome = done.value
     await send_template(
         update,
         context,
@@ -120,14 +149,12 @@ async def status(update: Update, context: BriefContext) -> None:
     if chat is None:  # pragma: no cover - registered for messages only
         return
     services = context.bot_data
-    try:
-        async with asyncio.timeout(STORE_TIMEOUT):
-            subscription = await services.store.subscriptions.subscription(chat.id)
-    except Exception as error:
-        if not store_unavailable(error):
-            raise
-        await _unavailable(update, context, error)
+    found = await _from_store(
+        update, context, lambda: services.store.subscriptions.subscription(chat.id)
+    )
+    if found is None:
         return
+    subscription = found.value
     await send_template(
         update,
         context,

@@ -282,18 +282,6 @@ class DeliveryLedger:
             raise KeyError(broadcast_id)
         return Announcement(tuple(row.parts), row.keyboard)
 
-    async def broadcast(self, broadcast_id: int) -> tuple[int, int | None] | None:
-        """The version broadcast ``broadcast_id`` announced and the one it compared from."""
-        async with self._engine.begin() as connection:
-            row = (
-                await connection.execute(
-                    select(BroadcastRow.version_id, BroadcastRow.base_version_id).where(
-                        BroadcastRow.id == broadcast_id
-                    )
-                )
-            ).one_or_none()
-        return None if row is None else (row.version_id, row.base_version_id)
-
     async def pending_bases(self) -> set[int]:
         """The versions that unsent update messages compare from: a chat with one of these
         pending has not yet been told what changed since that version."""
