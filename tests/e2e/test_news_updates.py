@@ -4,6 +4,7 @@ silent subscriptions, and the questions nobody answered — end to end, over HTT
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 import time
 from contextlib import closing
@@ -173,7 +174,8 @@ async def test_unanswered_questions_are_counted_for_admins_only(
         [listed] = await converse(api, ADMIN, "/unanswered")
         [refused] = await converse(api, 41, "/unanswered")
     text = listed.visible_text
-    assert "1. “What does the weather forecast say?” — 2 times" in text
+    # Kept as whichever of the two askings was counted first (they are counted side by side).
+    assert re.search(r"1\. “what does the weather forecast say\??” — 2 times", text, re.IGNORECASE)
     assert "2. “Who won the football match?” — 1 time," in text
     assert "migrants" not in text
     for user in ("41", "42", "43"):
