@@ -34,7 +34,7 @@ partition, SIGSTOP, an event loop stalled) keeps its socket open, so the lock se
 sets ``idle_session_timeout`` (``session_timeout``, 6 s; PostgreSQL 14+): the leader's own
 checks keep it busy every 2 s, and a session silent for 6 s is ended by the server. Such a
 failover takes at most ``session_timeout + retry_interval`` plus a connection set-up: about
-8 s. Both stay under the 10 s the deployment promises (tests/test_leadership.py prints the
+8 s. Both stay under the 10 s the deployment promises (tests/unit/delivery/test_leadership.py prints the
 times it sees).
 
 A frozen leader that wakes up after losing the lock may still finish the sends it had

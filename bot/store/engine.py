@@ -53,7 +53,7 @@ def connect(url: str) -> AsyncEngine:
         pool_pre_ping=not sqlite,
         # Updates are handled side by side (BOT_CONCURRENT_UPDATES): SQLAlchemy's default of
         # 5 + 10 connections made a slow database's queries wait for a connection more than
-        # for the database (tests/test_overload.py: p99 5.2 s, against 1.1 s with 40 + 10).
+        # for the database (tests/e2e/test_overload.py: p99 5.2 s, against 0.94 s with 40 + 10).
         # Two replicas at 40 + 10 stay within PostgreSQL's default of 100 connections.
         **({} if sqlite else {"pool_size": 40, "max_overflow": 10}),
     )
