@@ -1,9 +1,9 @@
 """The state store's tables as SQLAlchemy 2 declarative models.
 
 The migrations (``0001_initial``, ``0002_news_updates``) create exactly this schema;
-``tests/unit/store/test_store.py`` checks the two
-agree on every engine. The store runs Core statements against these tables and hands out
-frozen dataclasses, never instances of these classes.
+``tests/unit/store/test_store.py`` checks the two agree on every engine. The store runs Core
+statements against these tables and hands out frozen dataclasses, never instances of these
+classes.
 """
 
 from __future__ import annotations
