@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
@@ -103,7 +104,10 @@ def build_application(
             raise ValueError("BOT_TOKEN is required to run the bot")
         token = settings.token.get_secret_value()
 
-    policy = SenderPolicy.for_rate(settings.broadcast_rate)
+    store = Store.connect(settings.database_url)
+    policy = dataclasses.replace(
+        SenderPolicy.for_rate(settings.broadcast_rate), store_timeout=store.time_limit
+    )
     # One limiter for every message: the sender waits for its slots, replies take theirs.
     limiter = SendLimiter(settings.broadcast_rate)
     # The bot first: the sender sends with it, and the services are complete before the
@@ -125,7 +129,6 @@ def build_application(
         ),
         rate_limiter=SharedRate(limiter),
     )
-    store = Store.connect(settings.database_url)
     sender = DeliverySender(
         store.ledger,
         TelegramTransport(bot, paid_broadcast=settings.paid_broadcast),

@@ -16,9 +16,6 @@ from bot.render import digest_context
 
 logger = logging.getLogger(__name__)
 
-COUNT_TIMEOUT = 5.0
-"""Seconds counting an unanswered question may take before it is given up."""
-
 
 async def answer(update: Update, context: BriefContext, question: str) -> None:
     """Answer ``question`` from the article: its sentences with their paragraphs, or an
@@ -42,7 +39,7 @@ async def answer(update: Update, context: BriefContext, question: str) -> None:
     )
     if found.kind == "not_in_article":
         # Beside the chat's queue, not in it: a slow database must not hold the chat's next
-        # update (PTB awaits the task at shutdown, and it ends within COUNT_TIMEOUT).
+        # update (PTB awaits the task at shutdown; the store's time limit bounds it).
         context.application.create_task(
             count_unanswered(services, question), update=update, name="count-unanswered"
         )
@@ -52,7 +49,7 @@ async def count_unanswered(services: Services, question: str) -> None:
     """Count ``question`` for /unanswered; a database that is down or silent costs the
     count, never the reply (which has gone out already)."""
     try:
-        async with asyncio.timeout(COUNT_TIMEOUT):
+        async with asyncio.timeout(services.store.time_limit):
             await services.store.unanswered.record(question)
     except (SQLAlchemyError, OSError, TimeoutError) as error:
         logger.warning("an unanswered question was not counted: %s", type(error).__name__)

@@ -18,9 +18,6 @@ from bot.render import digest_context
 
 logger = logging.getLogger(__name__)
 
-STORE_TIMEOUT = 5.0
-"""Seconds a subscription's read or write may take: a database that stops answering (a
-network partition) gets the "unavailable" reply then, not a chat that waits for minutes."""
 SILENT = "silent"
 """``/subscribe silent``: updates arrive without a sound (``disable_notification``)."""
 
@@ -42,10 +39,10 @@ async def _constant(value: T) -> T:
 async def _from_store(
     update: Update, context: BriefContext, call: Callable[[], Awaitable[T]]
 ) -> _Read[T] | None:
-    """``call()`` within :data:`STORE_TIMEOUT`; None once the chat has been told the store
+    """``call()`` within the store's time limit; None once the chat has been told the store
     is away for a moment. Any other error goes on to the error handler."""
     try:
-        async with asyncio.timeout(STORE_TIMEOUT):
+        async with asyncio.timeout(context.bot_data.store.time_limit):
             return _Read(await call())
     except Exception as error:
         if not store_unavailable(error):

@@ -26,7 +26,7 @@ logger = logging.getLogger("bot.delivery.sender")  # its lines are the sender's
 class Bounded:
     """The ledger, each call failing with ``TimeoutError`` after ``timeout`` seconds."""
 
-    def __init__(self, ledger: Ledger, timeout: float) -> None:
+    def __init__(self, ledger: Ledger, timeout: float | None) -> None:
         self._ledger = ledger
         self._timeout = timeout
 

@@ -81,8 +81,9 @@ class SenderPolicy:
     backoff_cap: float = 60.0
     idle_poll: float = 5.0
     """Look at the ledger at least this often even when nobody wakes the sender."""
-    store_timeout: float = 5.0
-    """Seconds a call to the ledger may take before it counts as failed (see run())."""
+    store_timeout: float | None = 5.0
+    """Seconds a call to the ledger may take before it counts as failed (see run());
+    None: no limit (the store's :attr:`~bot.store.Store.time_limit`)."""
     outage_poll: float = 1.0
     """Seconds between tries while the store fails (at most ``idle_poll``): how soon a
     broadcast resumes once the database is back."""

@@ -11,6 +11,9 @@ from bot.store.questions import UnansweredQuestions
 from bot.store.subscriptions import Subscriptions
 from bot.store.versions import Versions
 
+NETWORK_TIME_LIMIT = 5.0
+"""Seconds a call to a database over the network may take (see :attr:`Store.time_limit`)."""
+
 
 class Store:
     """The bot's persistent state: :meth:`connect`, :meth:`migrate`, use, :meth:`close`.
@@ -27,6 +30,15 @@ class Store:
         self.versions = Versions(engine)
         self.ledger = DeliveryLedger(engine)
         self.unanswered = UnansweredQuestions(engine)
+        self.time_limit: float | None = (
+            None if engine.dialect.name == "sqlite" else NETWORK_TIME_LIMIT
+        )
+        """Seconds a call may take before the database counts as away; None: no limit.
+
+        A database over a network can stop answering without refusing (a partition): calls
+        then fail after this long instead of hanging. SQLite is a local file: a call that
+        takes long is waiting for another writer (its busy timeout bounds that), and a
+        limit here would only refuse subscribers during a burst."""
 
     @classmethod
     def connect(cls, url: str) -> Store:
