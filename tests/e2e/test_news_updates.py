@@ -159,10 +159,10 @@ async def test_unanswered_questions_are_counted_for_admins_only(
     database = tmp_path / "state.sqlite3"
     async with polling(api, bot_settings(api, database, seeds_copy)) as application:
         for chat, question in [
-            (41, "What does the weather forecast say?"),
-            (42, "what does the weather forecast say"),
-            (43, "Who won the football match?"),
-            (44, "how many migrants?"),  # answered: not counted
+            (9_410_041, "What does the weather forecast say?"),
+            (9_420_042, "what does the weather forecast say"),
+            (9_430_043, "Who won the football match?"),
+            (9_440_044, "how many migrants?"),  # answered: not counted
         ]:
             await converse(api, chat, question)
         # Counted just after each reply, in each chat's own turn: wait for the last count.
@@ -172,13 +172,13 @@ async def test_unanswered_questions_are_counted_for_admins_only(
                 break
             await asyncio.sleep(0.02)
         [listed] = await converse(api, ADMIN, "/unanswered")
-        [refused] = await converse(api, 41, "/unanswered")
+        [refused] = await converse(api, 9_410_041, "/unanswered")
     text = listed.visible_text
     # Kept as whichever of the two askings was counted first (they are counted side by side).
     assert re.search(r"1\. “what does the weather forecast say\??” — 2 times", text, re.IGNORECASE)
     assert "2. “Who won the football match?” — 1 time," in text
     assert "migrants" not in text
-    for user in ("41", "42", "43"):
+    for user in ("9410041", "9420042", "9430043"):
         assert user not in text  # no user ids
     assert "admins only" in refused.visible_text
 
