@@ -293,10 +293,11 @@ class Leadership:
                     continue
                 logger.info("leading: this process drains the delivery ledger")
                 try:
-                    self._is_leader = True  # it holds the lock: health says so at once
-                    await self._pause(self.takeover_pause)
-                    if self._stopping.is_set():
-                        return
+                    if self.takeover_pause:
+                        self._is_leader = True  # it holds the lock: health says so at once
+                        await self._pause(self.takeover_pause)
+                        if self._stopping.is_set():
+                            return
                     outcome = await self._lead(lead, stop_leading)
                 finally:
                     self._is_leader = False
