@@ -51,7 +51,7 @@ _DIGITS = re.compile(r"(?<=\d)[,\s](?=\d{3}\b)")
 
 
 def _number_words(text: str) -> str:
-    """``39,000`` and ``39000`` alike: digit groups joined, case folded."""
+    """``12,500`` and ``12500`` alike: digit groups joined, case folded."""
     return _DIGITS.sub("", text).casefold()
 
 

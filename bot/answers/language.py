@@ -191,7 +191,7 @@ POSSESSIVES = _word_set("its their his her our my your whose")
 YES_NO_OPENERS = _word_set(
     "did does do is are was were has have had will would can could should shall"
 )
-"""First words of a yes/no question ("did China agree...")."""
+"""First words of a yes/no question ("did the council agree...")."""
 TIME_WORDS = _word_set(
     """
     monday tuesday wednesday thursday friday saturday sunday today tonight yesterday

@@ -348,7 +348,7 @@ def split_sentences(paragraph: str) -> list[str]:
 
 def is_other_language(message: str, share: float) -> bool:
     """Whether more than ``share`` of the letters of ``message`` are outside the Latin script
-    (Chinese, Cyrillic, Arabic...): a question the English article cannot be searched for."""
+    (Han, Cyrillic, Arabic...): a question the English article cannot be searched for."""
     letters = [char for char in message if char.isalpha()]
     if not letters:
         return False
@@ -356,7 +356,7 @@ def is_other_language(message: str, share: float) -> bool:
     if foreign / len(letters) > share:
         return True
     # In the Latin script: clearly another language when its function words outnumber
-    # English ones ("¿Qué dijo China sobre los migrantes?").
+    # English ones ("¿Qué dijo el alcalde sobre el puerto?").
     found = re.findall(r"[^\W\d_]+", message.casefold())
     other = sum(1 for word in found if word in FOREIGN_FUNCTION_WORDS)
     english = sum(1 for word in found if word in STOP_WORDS)

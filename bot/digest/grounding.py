@@ -70,7 +70,7 @@ Finding = tuple[Location, Rule, str]
 
 
 def canonical_number(token: str) -> str:
-    """``39,000`` and ``39000`` are the same number; ``3.5`` keeps its point."""
+    """``12,500`` and ``12500`` are the same number; ``3.5`` keeps its point."""
     return re.sub(r"(?<=\d),(?=\d{3}\b)", "", token)
 
 
@@ -263,7 +263,7 @@ def _speakers(document: DigestDocument) -> Iterator[Finding]:
 
 def _metadata(document: DigestDocument, article: Article) -> Iterator[Finding]:
     # Stated means stated as such: a line of its own (a date line, a publisher's name), the
-    # byline, or the wire dateline; a word that merely occurs somewhere ("China", "this
+    # byline, or the wire dateline; a word that merely occurs somewhere ("Harbor", "this
     # week") is not metadata.
     lines = {normalise(line).casefold() for line in article.text.splitlines() if line.strip()}
     for key, value in document.source.model_dump(exclude={"note"}).items():

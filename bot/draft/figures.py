@@ -1,7 +1,7 @@
 """Figures: the numbers a story turns on, each as the article writes it, with what it counts.
 
 Digits with their currency, scale and percent sign ("$4.2 million", "12%"), the hedge
-before them ("about 39,000"), spelled-out amounts ("thousands", "three"), durations ("18
+before them ("about 12,500"), spelled-out amounts ("thousands", "three"), durations ("18
 months") and scores or votes ("7-2"). Years, days of the month and clock times are dates,
 left to the timeline.
 """
@@ -67,7 +67,7 @@ def _label(sentence: str, start: int, end: int, value: str) -> tuple[str, str | 
     """What the figure counts: the noun after it, else a kind of number; and a note."""
     words: list[str] = []
     rest = sentence[end:]
-    # "thousands of migrants" counts migrants; "214 of the 600 farms" keeps its "of the".
+    # "thousands of residents" counts residents; "214 of the 600 farms" keeps its "of the".
     part = re.match(r"\s+(of\s+(?:the\s+)?\d[\d,]*\s+[a-z]+)", rest)
     if part:
         return part.group(1), None

@@ -176,5 +176,5 @@ PLACE_PREFIXES = words("Port Mount Lake Fort Cape Saint St. San Santa Isle Glen 
 
 PLACE_PREPOSITIONS = words("in at from to near across throughout visited visiting via into")
 
-# "Chinese migrants", "American soil": a capitalised adjective, not a name.
+# "Italian voters", "American soil": a capitalised adjective, not a name.
 DEMONYM_ENDINGS = ("ese", "ian", "can", "ish", "ean", "ic", "i", "ch", "an")

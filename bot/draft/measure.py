@@ -68,8 +68,8 @@ class Scores:
 
 
 def same_person(one: str, other: str) -> bool:
-    """ "Michael Chertoff" is "Chertoff"; "foreign ministry spokesman" is "Chinese foreign
-    ministry spokesman": same last word, and one name's words within the other's."""
+    """ "Tomas Brandt" is "Brandt"; "city council spokesman" is "Harbor City council
+    spokesman": same last word, and one name's words within the other's."""
     a, b = normalise(one).casefold().split(), normalise(other).casefold().split()
     return bool(a and b) and a[-1] == b[-1] and (set(a) <= set(b) or set(b) <= set(a))
 

@@ -86,7 +86,7 @@ def _runs(number: int, paragraph: str, sentence_starts: set[int]) -> list[Run]:
     for match in _RUN.finditer(paragraph):
         tokens = match.group().split(" ")
         end = match.end()
-        # "China's ports": the possessive ends the name.
+        # "Harbor City's ferry": the possessive ends the name.
         for index, token in enumerate(tokens):
             if _POSSESSIVE.search(token) and len(token) > 2 and not token.endswith("s'"):
                 stripped = _POSSESSIVE.sub("", token)
@@ -104,7 +104,7 @@ def _is_role(token: str) -> bool:
 
 
 def _demonym(token: str, following: str) -> bool:
-    """ "Chinese migrants": a capitalised adjective before a lower-case noun."""
+    """ "Italian voters": a capitalised adjective before a lower-case noun."""
     return bool(re.match(r" [a-z]", following)) and token.endswith(DEMONYM_ENDINGS)
 
 
@@ -133,8 +133,8 @@ class Registry:
         return entity
 
     def by_role(self, phrase: str) -> Entity | None:
-        """The person whose role shares a word with ``phrase`` ("the Homeland Security
-        secretary" is the "U.S. Homeland Security Chief")."""
+        """The person whose role shares a word with ``phrase`` ("the Transport
+        secretary" is the "State Transport Secretary")."""
         words = {w.casefold() for w in phrase.split() if w[:1].isupper() or _is_role(w)}
         words -= {w.casefold() for w in FUNCTION_WORDS}
         best: tuple[int, Entity] | None = None

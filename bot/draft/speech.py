@@ -1,11 +1,11 @@
 """Direct quotes and reported speech, each with the speaker the attribution names.
 
-A quote's speaker comes from its own sentence first ("…," said Chertoff / Chertoff said:
+A quote's speaker comes from its own sentence first ("…," said Brandt / Brandt said:
 "…" / "…," he added), then from the quote before it in the paragraph (a quote continued in
 the next sentence), then from the previous paragraph when the quote carries on from it, and
 last from the most recent speaker, with a ``# check:`` note. A pronoun is the person named
 last before it (flagged when someone else spoke last); a surname is the full name it was
-introduced with; "the Homeland Security secretary" is the person whose role shares its
+introduced with; "the Transport secretary" is the person whose role shares its
 words; "a ministry spokesman" is a new, unnamed person; "the airline" an organisation, named
 by those words and flagged.
 """
@@ -46,7 +46,7 @@ _AFTER_VERB = re.compile(
 _OF = frozenset({"of", "for", "at", "from", "with", "near", "in"})
 _CONJUNCTION = re.compile(r"\s*(?:and|but|or|then|so)\b", re.IGNORECASE)
 _DETERMINER = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
-# Reported speech that is not a request ("asked China to …") and says what was said.
+# Reported speech that is not a request ("asked the council to …") and says what was said.
 _REPORTING = sorted(SPEECH_VERBS - {"asked", "asks", "urged", "urges", "told", "tells"}, key=len)
 _STATEMENT = re.compile(
     rf"(?P<subject>{_SUBJECT})(?:,(?P<apposition>[^,;:!?\"]{{1,120}})(?:,[^,;:!?\"]{{1,120}})?,)?\s+(?:\w+ly\s+)?(?:has |had |have )?"
