@@ -233,6 +233,11 @@ QUESTION_PHRASES: tuple[tuple[str, str], ...] = (
 )
 """What a question asks for, as regular expressions over whole words, and its marker."""
 
+UNANIMOUS_TALLY = r"\d{1,2} 0 (?:vote|decision|ruling|verdict)|vot(?:ed|e of|ing) \d{1,2} 0"
+"""A tally with no vote against ("a 3-0 decision", "voted 9-0"), over a text's tidied words
+(the hyphen gone): a unanimous one, whether or not the text says the word."""
+UNANIMOUS = "unanimous"
+
 SPEECH_VERBS = ("say", "tell", "talk", "speak", "comment", "add", "remark", "reply", "respond")
 """The verbs of reported speech in news English; each stands for :data:`SPEECH`."""
 
@@ -253,7 +258,7 @@ EQUIVALENTS = _groups(
     postpone, delay, put off, push back, reschedule
     die, kill, dead, death, fatal, lose life
     injure, hurt, wound, injury
-    evacuate, flee, displace, evacuee
+    evacuate, flee, displace, evacuee, from their homes, out of their homes
     cost, price, expense
     fund, finance, pay for, foot the bill
     big, large, huge, size
@@ -310,7 +315,7 @@ EQUIVALENTS = _groups(
     electricity, power
     game, match, fixture
     team, squad
-    fan, supporter, spectator
+    fan, supporter, spectator, crowd
     send off, red card
     equalise, equalize, equaliser, equalizer, level, leveller
     score, goal

@@ -33,16 +33,15 @@ RIGHT_TODAY = {
     # Top-1 right answers today, out of the answerable questions. The 90% bar of the issue
     # is not met on any story yet (README, "Answering questions"): until it is, no change to
     # the engine may lose a right answer on balance. Raise a floor when a story gains.
-    "council-ferry": 22,
-    "cup-semifinal": 19,
+    "council-ferry": 23,
+    "cup-semifinal": 21,
     "mayoral-recount": 18,
-    "nurses-strike": 10,
-    "quarterly-results": 16,
-    "tannery-appeal": 14,
-    "valley-floods": 23,
+    "nurses-strike": 11,
+    "quarterly-results": 17,
+    "tannery-appeal": 15,
+    "valley-floods": 24,
 }
 HONEST_TODAY = {"council-ferry": 4, "tannery-appeal": 3}
-"""Stories where some unanswerable questions still get an answer: the honest replies today."""
 """Stories where some unanswerable question still gets an answer instead of the honest reply."""
 
 
