@@ -53,14 +53,15 @@ STOP_WORDS = _word_set(
     goal aim article story report text piece according news bot ever per
     go goes went gone going come comes came coming become becomes became becoming
     take takes took taken make makes made making think thinks thought seem seems seemed
-    supposed
+    supposed new
     hi hello hey hiya howdy greetings thanks thank thx cheers
     """
 )
 """Function words, question fillers, words about the source itself ("according to the
 article") and greetings inside a question ("hi, what is ...?"), dropped before folding.
 Small on purpose: content words of questions ("say", "want", "visit") are kept. "not" is
-kept: "why hasn't X..." is about a refusal."""
+kept: "why hasn't X..." is about a refusal. "new" goes: a reader names the story's subject
+with it ("the new mayor", "the new outlook") where the article uses its name."""
 
 IRREGULAR: Mapping[str, str] = MappingProxyType(
     {
@@ -253,7 +254,7 @@ EQUIVALENTS = _groups(
     win, winner, victory, victor
     begin, start, commence, launch, kick off, get under way
     finish, conclude, wrap up
-    shut, close, shut down
+    shut, close, shut down, out of action, out of service
     cancel, call off, scrap, axe
     postpone, delay, put off, push back, reschedule
     die, kill, dead, death, fatal, lose life
@@ -271,6 +272,8 @@ EQUIVALENTS = _groups(
     raise the alarm, alert, warn, warning
     job, post, position
     quit, resign, step down
+    take office, sworn in, swear in, inaugurate, inauguration
+    request, ask for
     dismiss, sack, lay off, layoff, redundancy
     hire, recruit, take on
     fine, penalty, penalise, penalize
