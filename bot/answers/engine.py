@@ -113,6 +113,8 @@ LEAD_BONUS = 0.1
 earlier one answers, while a clearly better later one still wins."""
 COMPOUND_PART = 3
 """The shortest part a closed compound of the question is split into ("buy" of "buyback")."""
+MAX_MEMO = 1 << 14
+"""Words whose split (or none) an engine remembers: bounded, as the stemmer's cache is."""
 NON_LATIN_SHARE = 0.5
 """A question whose letters are more than this share outside the Latin script is in another
 language: the article is English, so retrieval could only find stray names."""
@@ -214,6 +216,7 @@ class AnswerEngine:
         self._open_compounds = frozenset(
             pair for passage in self.passages for pair in pairwise(terms(passage.text))
         )
+        self._splits: dict[str, str] = {}
         self.vocabulary = frozenset(
             term
             for doc in [*self._sentences, *self._support]
@@ -343,17 +346,23 @@ class AnswerEngine:
         left open ("buyback" for "buy back"). Only a pair the article has is a split: "chair"
         and "man" apart do not make "chairman" "chair man"."""
 
-        def split(match: re.Match[str]) -> str:
-            word = match.group()
-            if len(word) < 2 * COMPOUND_PART or self._uses(word):
-                return word
-            for at in range(COMPOUND_PART, len(word) - COMPOUND_PART + 1):
-                head, tail = self.lexicon.terms(word[:at]), self.lexicon.terms(word[at:])
-                if len(head) == len(tail) == 1 and (head[0], tail[0]) in self._open_compounds:
-                    return f"{word[:at]} {word[at:]}"
-            return word
+        return _LETTERS.sub(lambda match: self._split(match.group()), question)
 
-        return _LETTERS.sub(split, question)
+    def _split(self, word: str) -> str:
+        """``word``, or its two parts if it is a closed form of an open compound (memoised:
+        readers' words repeat, and each try reduces a few parts to terms)."""
+        found = self._splits.get(word)
+        if found is None:
+            found = word
+            if len(word) >= 2 * COMPOUND_PART and not self._uses(word):
+                for at in range(COMPOUND_PART, len(word) - COMPOUND_PART + 1):
+                    head, tail = self.lexicon.terms(word[:at]), self.lexicon.terms(word[at:])
+                    if len(head) == len(tail) == 1 and (head[0], tail[0]) in self._open_compounds:
+                        found = f"{word[:at]} {word[at:]}"
+                        break
+            if len(self._splits) < MAX_MEMO:
+                self._splits[word] = found
+        return found
 
     def _uses(self, word: str) -> bool:
         """Whether the article or the digest uses ``word`` (as its one content term)."""
