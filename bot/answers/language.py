@@ -81,6 +81,7 @@ IRREGULAR: Mapping[str, str] = MappingProxyType(
         "flown": "fly",
         "caught": "catch",
         "held": "hold",
+        "upheld": "uphold",
         "met": "meet",
         "sent": "send",
         "sped": "speed",
@@ -277,7 +278,7 @@ EQUIVALENTS = _groups(
     dismiss, sack, lay off, layoff, redundancy
     hire, recruit, take on
     fine, penalty, penalise, penalize
-    ruling, verdict, judgment, judgement, decide, decision
+    ruling, verdict, judgment, judgement, decide, decision, uphold, overturn, quash
     lawyer, attorney, counsel
     government, administration
     money, funding, cash

@@ -101,3 +101,10 @@ def test_new_is_how_a_reader_names_the_storys_subject() -> None:
     )
     answer = story_engine("quarterly-results").answer("what is the new outlook for the year")
     assert answer.paragraph == 9
+
+
+def test_a_court_that_upholds_a_fine_decides() -> None:
+    assert terms("what did the court decide") == terms("what did the court uphold")
+    assert terms("upheld")[0] == terms("ruling")[0]
+    answer = story_engine("tannery-appeal").answer("what did the court decide")
+    assert answer.paragraph == 1
