@@ -12,7 +12,10 @@ How a question is answered (:meth:`AnswerEngine.answer`):
    English: retrieval could only find stray names).
 2. An editor's question (the digest's ``questions``) that shares :data:`EDITOR_MATCH` of its
    terms with the reader's, both ways, answers with the editor's words and citation.
-3. The question and every document are reduced to *terms* by the digest's
+3. A word of the question that the article never uses, but that splits into two terms the
+   article writes side by side, is split (:meth:`AnswerEngine.split_compounds`: "buyback"
+   finds "buy back").
+   The question and every document are reduced to *terms* by the digest's
    :class:`~bot.answers.text.Lexicon` (see :mod:`bot.answers.text`): Snowball stems, number
    formats joined, general-English equivalents and the digest's ``lexicon`` made one concept
    term, stop words dropped, and the question's type made a marker (``how many`` -> ``#qty``,
@@ -32,6 +35,8 @@ How a question is answered (:meth:`AnswerEngine.answer`):
      question counting :data:`SPEAKER_BONUS` times; key points, people and timeline events
      answer any question, at :data:`ITEM_WEIGHT`, with the sentences of the paragraphs they
      cite. An item answers if it scores at least as well as the best sentence.
+   * every score is weighed by the place of the paragraph (:data:`LEAD_BONUS`): news states
+     its main facts first, so of two near-equal candidates the earlier one answers.
    * key points, statements, people and timeline events also *bridge*: the best one citing
      a sentence's paragraph adds :data:`SUPPORT_WEIGHT` times its score for the question
      terms the sentence lacks.
@@ -47,9 +52,11 @@ How a question is answered (:meth:`AnswerEngine.answer`):
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from bot.answers.answer import Answer, Passage, unique, within
 from bot.answers.language import QUANTITY, SPEECH
@@ -100,6 +107,14 @@ EDITOR_MATCH = 0.75
 KEY_FIGURE_BONUS = 1.2
 """The key figure (the story's headline number) scores this many times more: a quantity
 question that matches it nearly as well as another figure most likely means it."""
+LEAD_BONUS = 0.1
+"""News puts the main facts first (the inverted pyramid): a sentence or item of paragraph
+``n`` scores ``1 + LEAD_BONUS / n`` times as much, so that of two near-equal candidates the
+earlier one answers, while a clearly better later one still wins."""
+COMPOUND_PART = 3
+"""The shortest part a closed compound of the question is split into ("buy" of "buyback")."""
+MAX_MEMO = 1 << 14
+"""Words whose split (or none) an engine remembers: bounded, as the stemmer's cache is."""
 NON_LATIN_SHARE = 0.5
 """A question whose letters are more than this share outside the Latin script is in another
 language: the article is English, so retrieval could only find stray names."""
@@ -197,6 +212,11 @@ class AnswerEngine:
         self._editor = [
             (entry, frozenset(self.lexicon.terms(entry.question))) for entry in document.questions
         ]
+        # Consecutive terms of the article's sentences: the open compounds a reader may close.
+        self._open_compounds = frozenset(
+            pair for passage in self.passages for pair in pairwise(terms(passage.text))
+        )
+        self._splits: dict[str, str] = {}
         self.vocabulary = frozenset(
             term
             for doc in [*self._sentences, *self._support]
@@ -257,13 +277,16 @@ class AnswerEngine:
         editor = self._editor_answer(frozenset(self.lexicon.terms(question)))
         if editor is not None:
             return editor
-        query = self.query(question)
+        query = self.query(self.split_compounds(question))
         known = frozenset(term for term in query if term in self.vocabulary)
         if not known or not self.passages:
             return Answer("not_in_article")
         support = [self._term_scores(query, doc) for doc in self._support]
 
-        sentence_scores = [self._score(query, known, doc, support) for doc in self._sentences]
+        sentence_scores = [
+            self._score(query, known, doc, support) * _lead(doc.paragraphs)
+            for doc in self._sentences
+        ]
         order = sorted(range(len(sentence_scores)), key=lambda i: (-sentence_scores[i], i))
         top = order[0]
         best_score = sentence_scores[top]
@@ -278,6 +301,7 @@ class AnswerEngine:
         item_score = 0.0
         for item in sorted(items, key=lambda item: not (item.figure and item.figure.key)):
             score = self._score(query, known, item.document, support) * item.weight
+            score *= _lead(item.document.paragraphs)
             if item.speaker and item.speaker & (known - {SPEECH}):
                 score *= SPEAKER_BONUS
             if item.figure is not None and item.figure.key:
@@ -315,6 +339,35 @@ class AnswerEngine:
     def query(self, question: str) -> list[str]:
         """The terms a question is answered with (see :func:`question_terms`)."""
         return question_terms(self.lexicon, question)
+
+    def split_compounds(self, question: str) -> str:
+        """``question`` with each word the article never uses split in two words that the
+        article writes side by side, if it can be: readers close up compounds that the writer
+        left open ("buyback" for "buy back"). Only a pair the article has is a split: "chair"
+        and "man" apart do not make "chairman" "chair man"."""
+
+        return _LETTERS.sub(lambda match: self._split(match.group()), question)
+
+    def _split(self, word: str) -> str:
+        """``word``, or its two parts if it is a closed form of an open compound (memoised:
+        readers' words repeat, and each try reduces a few parts to terms)."""
+        found = self._splits.get(word)
+        if found is None:
+            found = word
+            if len(word) >= 2 * COMPOUND_PART and not self._uses(word):
+                for at in range(COMPOUND_PART, len(word) - COMPOUND_PART + 1):
+                    head, tail = self.lexicon.terms(word[:at]), self.lexicon.terms(word[at:])
+                    if len(head) == len(tail) == 1 and (head[0], tail[0]) in self._open_compounds:
+                        found = f"{word[:at]} {word[at:]}"
+                        break
+            if len(self._splits) < MAX_MEMO:
+                self._splits[word] = found
+        return found
+
+    def _uses(self, word: str) -> bool:
+        """Whether the article or the digest uses ``word`` (as its one content term)."""
+        found = self.lexicon.terms(word)
+        return len(found) == 1 and found[0] in self.vocabulary
 
     def _editor_answer(self, query: frozenset[str]) -> Answer | None:
         """The editor's answer to the listed question closest to ``query``, if close enough."""
@@ -394,6 +447,14 @@ class AnswerEngine:
             evidence |= self._paragraph_terms.get(number, frozenset())
             evidence |= self._support_terms.get(number, frozenset())
         return frozenset(evidence)
+
+
+def _lead(paragraphs: Sequence[int]) -> float:
+    """The weight of a text of ``paragraphs`` for its place in the article (:data:`LEAD_BONUS`)."""
+    return 1.0 + LEAD_BONUS / min(paragraphs) if paragraphs else 1.0
+
+
+_LETTERS = re.compile(r"[^\W\d_]+")
 
 
 def _weight(found: Iterable[str]) -> float:

@@ -53,14 +53,15 @@ STOP_WORDS = _word_set(
     goal aim article story report text piece according news bot ever per
     go goes went gone going come comes came coming become becomes became becoming
     take takes took taken make makes made making think thinks thought seem seems seemed
-    supposed
+    supposed new
     hi hello hey hiya howdy greetings thanks thank thx cheers
     """
 )
 """Function words, question fillers, words about the source itself ("according to the
 article") and greetings inside a question ("hi, what is ...?"), dropped before folding.
 Small on purpose: content words of questions ("say", "want", "visit") are kept. "not" is
-kept: "why hasn't X..." is about a refusal."""
+kept: "why hasn't X..." is about a refusal. "new" goes: a reader names the story's subject
+with it ("the new mayor", "the new outlook") where the article uses its name."""
 
 IRREGULAR: Mapping[str, str] = MappingProxyType(
     {
@@ -80,6 +81,7 @@ IRREGULAR: Mapping[str, str] = MappingProxyType(
         "flown": "fly",
         "caught": "catch",
         "held": "hold",
+        "upheld": "uphold",
         "met": "meet",
         "sent": "send",
         "sped": "speed",
@@ -233,6 +235,11 @@ QUESTION_PHRASES: tuple[tuple[str, str], ...] = (
 )
 """What a question asks for, as regular expressions over whole words, and its marker."""
 
+UNANIMOUS_TALLY = r"\d{1,2} 0 (?:vote|decision|ruling|verdict)|vot(?:ed|e of|ing) \d{1,2} 0"
+"""A tally with no vote against ("a 3-0 decision", "voted 9-0"), over a text's tidied words
+(the hyphen gone): a unanimous one, whether or not the text says the word."""
+UNANIMOUS = "unanimous"
+
 SPEECH_VERBS = ("say", "tell", "talk", "speak", "comment", "add", "remark", "reply", "respond")
 """The verbs of reported speech in news English; each stands for :data:`SPEECH`."""
 
@@ -248,12 +255,12 @@ EQUIVALENTS = _groups(
     win, winner, victory, victor
     begin, start, commence, launch, kick off, get under way
     finish, conclude, wrap up
-    shut, close, shut down
+    shut, close, shut down, out of action, out of service
     cancel, call off, scrap, axe
     postpone, delay, put off, push back, reschedule
     die, kill, dead, death, fatal, lose life
     injure, hurt, wound, injury
-    evacuate, flee, displace, evacuee
+    evacuate, flee, displace, evacuee, from their homes, out of their homes
     cost, price, expense
     fund, finance, pay for, foot the bill
     big, large, huge, size
@@ -266,10 +273,12 @@ EQUIVALENTS = _groups(
     raise the alarm, alert, warn, warning
     job, post, position
     quit, resign, step down
+    take office, sworn in, swear in, inaugurate, inauguration
+    request, ask for
     dismiss, sack, lay off, layoff, redundancy
     hire, recruit, take on
     fine, penalty, penalise, penalize
-    ruling, verdict, judgment, judgement, decide, decision
+    ruling, verdict, judgment, judgement, decide, decision, uphold, overturn, quash
     lawyer, attorney, counsel
     government, administration
     money, funding, cash
@@ -310,7 +319,7 @@ EQUIVALENTS = _groups(
     electricity, power
     game, match, fixture
     team, squad
-    fan, supporter, spectator
+    fan, supporter, spectator, crowd
     send off, red card
     equalise, equalize, equaliser, equalizer, level, leveller
     score, goal

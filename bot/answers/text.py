@@ -61,6 +61,8 @@ from bot.answers.language import (
     THANKS_FILLER,
     TIME,
     TIME_WORDS,
+    UNANIMOUS,
+    UNANIMOUS_TALLY,
     YES_NO_OPENERS,
 )
 from bot.digest.article import normalise
@@ -133,6 +135,7 @@ _AGE = re.compile(
     r"|\b(?:founded|established|built|opened|set up) in \d{4}\b"
 )
 """An age: "Moreno, 44,", "a nine-year-old boy", "aged 71", "founded in 1911"."""
+_UNANIMOUS_TALLY = re.compile(rf"\b(?:{UNANIMOUS_TALLY})\b")
 _REASON_PHRASES = re.compile(r"\b(?:so that|in order to|as a result|because of)\b", re.I)
 
 
@@ -252,6 +255,9 @@ class Lexicon:
                 # "its own" is emphasis, not owning: "who owns X" is not answered by it.
                 result.append(self._term(tokens[position], folded[position]))
             position += 1
+        unanimous = self._term(UNANIMOUS, fold(UNANIMOUS))
+        if unanimous not in result and _UNANIMOUS_TALLY.search(joined):
+            result.append(unanimous)
         if QUANTITY not in result and any(_is_quantity(term) for term in result):
             result.append(QUANTITY)
         if TIME not in result and (

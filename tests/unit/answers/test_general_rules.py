@@ -1,0 +1,110 @@
+"""General rules of the answer engine beyond stems and BM25 (issue 12): a tally with no vote
+against is unanimous, a closed compound finds the article's open one, the lead paragraph
+wins a near tie, and general-English paraphrases of "evacuated" and "fans"."""
+
+from __future__ import annotations
+
+import pytest
+
+import bot.answers.engine as engine_module
+from bot.answers import AnswerEngine, terms
+from bot.digest import Digest, load_digest
+from tests import DATA_DIR
+
+STORIES_DIR = DATA_DIR / "stories"
+
+
+def story_engine(story: str) -> AnswerEngine:
+    return AnswerEngine(load_digest(STORIES_DIR / story / "digest.yaml"))
+
+
+@pytest.mark.parametrize(
+    "text", ["In a 3-0 decision, the panel upheld it", "The board voted 9-0 to approve it"]
+)
+def test_a_tally_with_no_vote_against_is_unanimous(text: str) -> None:
+    assert terms("unanimous")[0] in terms(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["The council voted 7-2 on Tuesday", "Rovers won 2-0 in the league", "a 3-0 lead"]
+)
+def test_other_tallies_and_scores_are_not_unanimous(text: str) -> None:
+    assert terms("unanimous")[0] not in terms(text)
+
+
+def test_a_unanimous_question_finds_the_tally() -> None:
+    answer = story_engine("tannery-appeal").answer("was the ruling unanimous?")
+    assert answer.kind == "sentences"
+    assert "3-0" in answer.sentences[0].text
+
+
+def test_a_closed_compound_is_split_into_the_articles_open_one() -> None:
+    engine = story_engine("quarterly-results")
+    # The article says "buy back up to $500 million of its own shares".
+    assert engine.split_compounds("how big is the buyback?") == "how big is the buy back?"
+    assert engine.answer("how big is the buyback?").paragraph == 11
+
+
+def test_a_word_is_split_only_into_words_the_article_writes_together() -> None:
+    engine = story_engine("cup-semifinal")
+    # "chair" and "man" are both in the article, never side by side: "chairman" is not
+    # "chair man", and the club's chairman is not named.
+    assert engine.split_compounds("who is the Rovers chairman") == "who is the Rovers chairman"
+    assert engine.answer("who is the Rovers chairman").kind == "not_in_article"
+
+
+def test_known_words_are_never_split(digest: Digest) -> None:
+    engine = AnswerEngine(digest)
+    question = "what did Chertoff say about the screening?"
+    assert engine.split_compounds(question) == question
+
+
+def test_the_lead_paragraph_wins_a_near_tie(monkeypatch: pytest.MonkeyPatch) -> None:
+    question = "who won the semi-final"
+    # Paragraph 1 says who won; paragraph 10 says who won the other semi-final, in a
+    # sentence that matches a little better on words alone.
+    assert story_engine("cup-semifinal").answer(question).paragraph == 1
+    monkeypatch.setattr(engine_module, "LEAD_BONUS", 0.0)
+    assert story_engine("cup-semifinal").answer(question).paragraph == 10
+
+
+def test_a_clearly_better_later_paragraph_still_wins() -> None:
+    answer = story_engine("council-ferry").answer("how many days was the dock closed")
+    assert answer.paragraph == 3
+
+
+def test_forced_from_their_homes_is_evacuated() -> None:
+    assert terms("evacuated")[0] in terms("forcing about 800 residents from their homes")
+    answer = story_engine("valley-floods").answer("How many people were evacuated?")
+    assert answer.paragraph in (1, 11)
+
+
+def test_a_crowd_is_fans() -> None:
+    assert terms("fans") == terms("crowd")
+
+
+@pytest.mark.parametrize(
+    ("asked", "written"),
+    [
+        ("when does the mayor take office", "the mayor will be sworn in on January 8"),
+        ("who asked for the recount", "the recount, requested by the campaign"),
+        ("how long was the dock out of action", "the dock was closed for eleven days"),
+    ],
+)
+def test_general_english_phrases_meet_their_equivalents(asked: str, written: str) -> None:
+    assert set(terms(asked)) - {"#time", "#who", "#dur"} <= set(terms(written))
+
+
+def test_new_is_how_a_reader_names_the_storys_subject() -> None:
+    assert terms("what is the new outlook for the year") == terms(
+        "what is the outlook for the year"
+    )
+    answer = story_engine("quarterly-results").answer("what is the new outlook for the year")
+    assert answer.paragraph == 9
+
+
+def test_a_court_that_upholds_a_fine_decides() -> None:
+    assert terms("what did the court decide") == terms("what did the court uphold")
+    assert terms("upheld")[0] == terms("ruling")[0]
+    answer = story_engine("tannery-appeal").answer("what did the court decide")
+    assert answer.paragraph == 1
