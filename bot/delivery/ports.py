@@ -8,6 +8,9 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+Keyboard = Mapping[str, Any]
+"""An inline keyboard as the Bot API's JSON: ``{"inline_keyboard": [[button, ...], ...]}``."""
+
 
 class Claimed(Protocol):
     """A delivery handed to the sender by the ledger."""
@@ -27,12 +30,12 @@ class Claimed(Protocol):
 
 
 class Message(Protocol):
-    """A broadcast's message: its parts, and the keyboard under the last (Bot API JSON)."""
+    """A broadcast's message: its parts, and the keyboard under the last."""
 
     @property
     def parts(self) -> Sequence[str]: ...
     @property
-    def keyboard(self) -> Mapping[str, Any] | None: ...
+    def keyboard(self) -> Keyboard | None: ...
 
 
 class Ledger(Protocol):
@@ -60,10 +63,5 @@ class Transport(Protocol):
     """Sends one message to a chat; returns its message id or raises a DeliveryError."""
 
     async def send(
-        self,
-        chat_id: int,
-        text: str,
-        *,
-        silent: bool = False,
-        keyboard: Mapping[str, Any] | None = None,
+        self, chat_id: int, text: str, *, silent: bool = False, keyboard: Keyboard | None = None
     ) -> int: ...
