@@ -11,24 +11,42 @@ import math
 import re
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.chat.context import BriefApplication
+from bot.config import FREE_BROADCAST_RATE, Settings
 from bot.delivery.sender import DeliverySender
 from tests.benchmarks.stats import achieved_rate as benchmark_rate
 from tests.benchmarks.stats import busiest_window
 from tests.botapi import BotApiDouble, BotMessage, Call
 from tests.botapi.server import Request, Response
-from tests.e2e import text_of
+from tests.e2e import settings_for, text_of
 from tests.postgres import open_store
 
 ADMIN = 777
 """The admin's user id (and private chat id); never a subscriber unless a test says so."""
 
 UPDATE_PREFIX = "🔔 Update:"
+
+
+def broadcast_settings(
+    api: BotApiDouble, database: Path, digest_path: Path, rate: float
+) -> Settings:
+    """Settings of a bot :data:`ADMIN` runs, broadcasting at ``rate`` messages a second: a
+    paid broadcast above Telegram's free rate, as the bot's settings demand."""
+    return settings_for(
+        api,
+        database,
+        admin_ids=frozenset({ADMIN}),
+        digest_path=digest_path,
+        broadcast_rate=rate,
+        paid_broadcast=rate > FREE_BROADCAST_RATE,
+    )
+
 
 # Two independent edits of the shipped digest: each changes one quote's context.
 EDIT = ("    context: Continuing the same remarks.", "    context: Still speaking to reporters.")
@@ -98,6 +116,24 @@ def delivered_times(api: BotApiDouble, chats: Iterable[int] | None = None) -> li
 def updates(api: BotApiDouble, chat_id: int) -> list[BotMessage]:
     """The update messages a chat has received."""
     return [m for m in api.messages(chat_id) if m.visible_text.startswith(UPDATE_PREFIX)]
+
+
+def every_chat_updated(api: BotApiDouble, chats: Iterable[int]) -> bool:
+    """Whether each of ``chats`` has been sent an update (whatever the double answered)."""
+    return {c.params["chat_id"] for c in update_calls(api)} >= set(chats)
+
+
+def delivered_chats(api: BotApiDouble) -> Counter[int]:
+    """How many updates the double accepted (HTTP 200) for each chat."""
+    return Counter(c.params["chat_id"] for c in update_calls(api) if c.response_status == 200)
+
+
+def lost_and_twice(
+    delivered: Counter[int], subscribers: Iterable[int]
+) -> tuple[list[int], list[int]]:
+    """The subscribers no update reached, and the chats that one reached more than once."""
+    lost = sorted(set(subscribers) - set(delivered))
+    return lost, sorted(chat for chat, n in delivered.items() if n > 1)
 
 
 def update_counts(api: BotApiDouble, chats: Iterable[int]) -> dict[int, int]:

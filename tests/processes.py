@@ -53,15 +53,21 @@ def run_bot_until_it_exits(
     return run_bot(cwd=cwd, env=bot_environment(api, **extra))
 
 
-def stop_bot(process: subprocess.Popen[bytes], cwd: Path) -> tuple[int, str]:
-    """SIGTERM, as an operator or a container runtime would; returns the exit code and log."""
+def terminate(process: subprocess.Popen[bytes]) -> int:
+    """SIGTERM, as an operator or a container runtime would (SIGKILL if it has not exited
+    within 30 s); returns the exit code."""
     process.send_signal(signal.SIGTERM)
     try:
         process.wait(timeout=30)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-    return process.returncode, (cwd / "stderr.log").read_text(encoding="utf-8")
+    return process.returncode
+
+
+def stop_bot(process: subprocess.Popen[bytes], cwd: Path) -> tuple[int, str]:
+    """:func:`terminate` a bot started in ``cwd``; returns the exit code and log."""
+    return terminate(process), (cwd / "stderr.log").read_text(encoding="utf-8")
 
 
 def run_bot(

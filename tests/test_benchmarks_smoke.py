@@ -79,6 +79,8 @@ def test_broadcasts(tmp_path: Path) -> None:
         assert broadcast.lost == 0, broadcast
         assert broadcast.duplicates == 0, broadcast
         assert positive(broadcast.achieved) and positive(broadcast.achieved_ratio), broadcast
+        # The report stores the derived figure beside the fields it comes from.
+        assert broadcast.as_json()["achieved_ratio"] == broadcast.achieved_ratio, broadcast
         assert 0 < broadcast.busiest_window <= broadcast.subscribers, broadcast
         assert broadcast.violations == 0, broadcast
 
@@ -155,6 +157,7 @@ def test_concurrency(tmp_path: Path) -> None:
         assert burst.lost == 0 and burst.replies == burst.chats == SMOKE.burst_chats, burst
         assert positive(burst.replies_per_second) and positive(burst.p99), burst
         assert burst.burst_rss >= burst.idle_rss > 0, burst
+        assert burst.as_json()["rss_above_idle"] == burst.rss_above_idle, burst
         assert burst.violations == 0, burst
 
 

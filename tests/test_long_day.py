@@ -27,6 +27,8 @@ def test_a_short_long_day_leaks_nothing_and_completes_every_broadcast(tmp_path: 
     assert day.notified == [300, 300], day
     assert day.delivered_each == {2: 300}, day.delivered_each
     assert day.complete
+    assert day.as_json()["complete"] is True
+    assert day.as_json()["rss_growth"] == day.rss_growth
     assert day.at_end.tasks <= day.after_warmup.tasks + SLACK, day
     assert day.at_end.fds <= day.after_warmup.fds + SLACK, day
     # The probe saw a running bot: an event loop with tasks, open files, some memory.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import math
 import ssl
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import httpx
@@ -26,6 +26,7 @@ from bot import metrics
 from bot.delivery import (
     ChatMoved,
     ChatUnreachable,
+    Keyboard,
     PermanentFailure,
     RetryLater,
     SendLimiter,
@@ -53,15 +54,10 @@ class TelegramTransport:
         second instead of ``FloodLimit.MESSAGES_PER_SECOND``, at a price in Stars."""
 
     async def send(
-        self,
-        chat_id: int,
-        text: str,
-        *,
-        silent: bool = False,
-        keyboard: Mapping[str, Any] | None = None,
+        self, chat_id: int, text: str, *, silent: bool = False, keyboard: Keyboard | None = None
     ) -> int:
-        """Send one message (``silent``: without a sound; ``keyboard``: inline buttons as the
-        Bot API's JSON); return its id, or raise what the answer means for delivery."""
+        """Send one message (``silent``: without a sound; ``keyboard``: inline buttons under
+        it); return its id, or raise what the answer means for delivery."""
         try:
             with metrics.time_send():
                 message = await self.bot.send_message(

@@ -22,7 +22,7 @@ from bot.delivery.errors import (
     TransientFailure,
 )
 from bot.delivery.limiter import SendLimiter
-from bot.delivery.ports import Ledger, Transport
+from bot.delivery.ports import Keyboard, Ledger, Transport
 from bot.delivery.sender import DeliverySender
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "ChatUnreachable",
     "DeliveryError",
     "DeliverySender",
+    "Keyboard",
     "Ledger",
     "PermanentFailure",
     "RetryLater",

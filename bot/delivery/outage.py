@@ -13,70 +13,38 @@ so that a database that stops answering without refusing counts as away too.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Coroutine
 from datetime import datetime
+from typing import Any
 
-from bot.delivery.ports import Claimed, Ledger, Message
+from bot.delivery.ports import Claimed, Ledger
 
 logger = logging.getLogger("bot.delivery.sender")  # its lines are the sender's
 
 
 class Bounded:
-    """The ledger, each call failing with ``TimeoutError`` after ``timeout`` seconds."""
+    """The ledger, each call failing with ``TimeoutError`` after ``timeout`` seconds.
+
+    Every :class:`~bot.delivery.ports.Ledger` method is a coroutine that is bounded the same
+    way, so one wrapper serves them all: a method added to the ledger is bounded too.
+    """
 
     def __init__(self, ledger: Ledger, timeout: float | None) -> None:
         self._ledger = ledger
         self._timeout = timeout
 
-    async def claim_due(self, limit: int, now: datetime | None = None) -> Sequence[Claimed]:
-        async with asyncio.timeout(self._timeout):
-            return await self._ledger.claim_due(limit, now)
+    def __getattr__(self, name: str) -> Callable[..., Coroutine[Any, Any, Any]]:
+        call: Callable[..., Coroutine[Any, Any, Any]] = getattr(self._ledger, name)
 
-    async def mark_sent_many(self, sent: Sequence[tuple[int, int]]) -> None:
-        async with asyncio.timeout(self._timeout):
-            await self._ledger.mark_sent_many(sent)
+        @functools.wraps(call)
+        async def bounded(*args: Any, **kwargs: Any) -> Any:
+            async with asyncio.timeout(self._timeout):
+                return await call(*args, **kwargs)
 
-    async def mark_blocked(self, delivery_id: int, error: str) -> None:
-        async with asyncio.timeout(self._timeout):
-            await self._ledger.mark_blocked(delivery_id, error)
-
-    async def mark_failed(self, delivery_id: int, error: str) -> None:
-        async with asyncio.timeout(self._timeout):
-            await self._ledger.mark_failed(delivery_id, error)
-
-    async def retry_later(
-        self, delivery_id: int, *, at: datetime, error: str, count_attempt: bool = True
-    ) -> None:
-        async with asyncio.timeout(self._timeout):
-            await self._ledger.retry_later(
-                delivery_id, at=at, error=error, count_attempt=count_attempt
-            )
-
-    async def requeue_in_flight(self) -> int:
-        async with asyncio.timeout(self._timeout):
-            return await self._ledger.requeue_in_flight()
-
-    async def still_due_among(self, delivery_ids: Collection[int]) -> set[int]:
-        async with asyncio.timeout(self._timeout):
-            return await self._ledger.still_due_among(delivery_ids)
-
-    async def release(self, claimed: Collection[tuple[int, datetime]]) -> None:
-        async with asyncio.timeout(self._timeout):
-            await self._ledger.release(claimed)
-
-    async def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
-        async with asyncio.timeout(self._timeout):
-            await self._ledger.move_chat(old_chat_id, new_chat_id)
-
-    async def broadcast_message(self, broadcast_id: int) -> Message:
-        async with asyncio.timeout(self._timeout):
-            return await self._ledger.broadcast_message(broadcast_id)
-
-    async def next_due_at(self) -> datetime | None:
-        async with asyncio.timeout(self._timeout):
-            return await self._ledger.next_due_at()
+        return bounded
 
 
 class Unrecorded(Exception):

@@ -1,6 +1,7 @@
 """What the sender needs of the world, as protocols: the ledger it drains and the transport
 it sends with. :class:`bot.store.DeliveryLedger` and :class:`bot.chat.transport.
-TelegramTransport` are the real ones; the tests give doubles of their own."""
+TelegramTransport` are the real ones; the tests give doubles of their own. What they pass
+around are the store's records, under the names the sender knows them by."""
 
 from __future__ import annotations
 
@@ -8,31 +9,15 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from bot.store.records import Announcement, Delivery
 
-class Claimed(Protocol):
-    """A delivery handed to the sender by the ledger."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def broadcast_id(self) -> int: ...
-    @property
-    def chat_id(self) -> int: ...
-    @property
-    def attempts(self) -> int: ...
-    @property
-    def claimed_at(self) -> datetime: ...
-    @property
-    def silent(self) -> bool: ...
-
-
-class Message(Protocol):
-    """A broadcast's message: its parts, and the keyboard under the last (Bot API JSON)."""
-
-    @property
-    def parts(self) -> Sequence[str]: ...
-    @property
-    def keyboard(self) -> Mapping[str, Any] | None: ...
+Keyboard = Mapping[str, Any]
+"""An inline keyboard as the Bot API's JSON: ``{"inline_keyboard": [[button, ...], ...]}``."""
+Claimed = Delivery
+"""A delivery handed to the sender by the ledger (the store's record: the sender reads its
+fields, and a double of the ledger hands out the same record)."""
+Message = Announcement
+"""A broadcast's message: its parts, and the keyboard under the last."""
 
 
 class Ledger(Protocol):
@@ -60,10 +45,5 @@ class Transport(Protocol):
     """Sends one message to a chat; returns its message id or raises a DeliveryError."""
 
     async def send(
-        self,
-        chat_id: int,
-        text: str,
-        *,
-        silent: bool = False,
-        keyboard: Mapping[str, Any] | None = None,
+        self, chat_id: int, text: str, *, silent: bool = False, keyboard: Keyboard | None = None
     ) -> int: ...

@@ -14,7 +14,7 @@ Where things live:
 """
 
 from bot.store.ledger import DeliveryLedger
-from bot.store.questions import Unanswered, UnansweredQuestions
+from bot.store.questions import UnansweredQuestions
 from bot.store.records import (
     Announcement,
     BroadcastProgress,
@@ -22,6 +22,7 @@ from bot.store.records import (
     Publication,
     SubscriberCounts,
     Subscription,
+    Unanswered,
     Version,
 )
 from bot.store.schema import SCHEMA_HEAD, alembic_config

@@ -8,7 +8,6 @@ asked :data:`KEPT` questions; the rest are pruned as new ones arrive.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, select
@@ -16,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.store.records import Unanswered, columns
 from bot.store.tables import UnansweredRow
 
 KEPT = 500
@@ -26,15 +26,6 @@ _PRUNE_SLACK = 50
 """Prune only once the table holds this many more than :data:`KEPT`: one DELETE per 50."""
 _SPACES = re.compile(r"\s+")
 _EDGES = re.compile(r"^[\W_]+|[\W_]+$")
-
-
-@dataclass(frozen=True)
-class Unanswered:
-    """A question asked ``count`` times that the article did not answer."""
-
-    text: str
-    count: int
-    last_asked_at: datetime
 
 
 def question_key(text: str) -> str:
@@ -85,7 +76,7 @@ class UnansweredQuestions:
         """The ``limit`` most asked, most recent first among equals."""
         async with self._engine.begin() as connection:
             rows = await connection.execute(
-                select(UnansweredRow.text, UnansweredRow.count, UnansweredRow.last_asked_at)
+                select(*columns(Unanswered, UnansweredRow))
                 .order_by(UnansweredRow.count.desc(), UnansweredRow.last_asked_at.desc())
                 .limit(limit)
             )

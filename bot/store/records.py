@@ -106,6 +106,15 @@ class SubscriberCounts:
     inactive: int
 
 
+@dataclass(frozen=True)
+class Unanswered:
+    """A question asked ``count`` times that the article did not answer."""
+
+    text: str
+    count: int
+    last_asked_at: datetime
+
+
 def columns(
     record: type[Any], table: type[Base], **renamed: ColumnElement[Any] | QueryableAttribute[Any]
 ) -> list[Label[Any]]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from tests.benchmarks.databases import FIRST_CHAT, Database
 from tests.benchmarks.double import BenchDouble, harness_gc_paused
 from tests.benchmarks.procs import TOKEN, Kind, spawn
 from tests.benchmarks.scenario import copy_seeds, reload, spawn_with_subscribers
-from tests.benchmarks.stats import achieved_rate, busiest_window
+from tests.benchmarks.stats import Figures, achieved_rate, busiest_window
 
 SETTLE_AFTER = 1.0
 """Seconds to wait after the last update for a late duplicate (default)."""
@@ -37,8 +37,10 @@ BASELINE_READY_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
-class BroadcastRun:
+class BroadcastRun(Figures):
     """One broadcast, start to finish."""
+
+    derived = ("achieved_ratio",)
 
     kind: Kind
     rate: float
@@ -73,9 +75,6 @@ class BroadcastRun:
     def achieved_ratio(self) -> float:
         """Achieved over configured rate."""
         return self.achieved / self.rate
-
-    def as_json(self) -> dict[str, Any]:
-        return asdict(self) | {"achieved_ratio": self.achieved_ratio}
 
 
 def run_broadcast(

@@ -24,15 +24,15 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tests.benchmarks.databases import Database
 from tests.benchmarks.double import BenchDouble, harness_gc_paused
 from tests.benchmarks.procs import TOKEN, BotProcess, Kind, spawn
-from tests.benchmarks.reply import FIRST_USER, command_script, paragraph_count
-from tests.benchmarks.stats import percentile
+from tests.benchmarks.reply import LoadRun, command_script, measure_load, paragraph_count
+from tests.benchmarks.stats import Figures, percentile
 
 KINDS: tuple[Kind, ...] = ("story-brief", "bare-ptb-same", "bare-ptb-concurrent")
 DEPTH = 2
@@ -51,34 +51,23 @@ BURST_FIRST_CHAT = 7_000_001
 
 
 @dataclass(frozen=True)
-class PipelinedRun:
-    """One bot, one latency, one number of users."""
+class PipelinedRun(LoadRun):
+    """One bot, one latency, one number of users, ``depth`` commands in flight each."""
 
-    kind: Kind
-    latency: float
-    users: int
     depth: int
-    seconds: float
-    replies: int
-    replies_per_second: float
-    p50: float
-    p99: float
     cpu_share: float
     """CPU seconds of the bot over wall seconds in the window: 1.0 is one core busy."""
     ordered_replies: int
     """Replies matched to their command, whose order was checked."""
     out_of_order: int
     queued_at_stop: int
-    stray_replies: int
-    violations: int
-
-    def as_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
-class BurstRun:
+class BurstRun(Figures):
     """``chats`` /starts queued at once, answered by one bot."""
+
+    derived = ("rss_above_idle",)
 
     kind: Kind
     latency: float
@@ -98,9 +87,6 @@ class BurstRun:
     @property
     def rss_above_idle(self) -> int:
         return self.burst_rss - self.idle_rss
-
-    def as_json(self) -> dict[str, Any]:
-        return asdict(self) | {"rss_above_idle": self.rss_above_idle}
 
 
 def _settings(kind: Kind, workdir: Path, replies: Path) -> dict[str, str]:
@@ -151,47 +137,35 @@ def run_pipelined(
         try:
             bot.wait_ready(api)
             time.sleep(settle)
-            measured_from = time.monotonic() + warmup
-            measured_to = measured_from + seconds
-            api.start_load(
-                range(FIRST_USER, FIRST_USER + users),
+            window = measure_load(
+                api,
+                bot,
                 script,
-                measured_to,
+                users=users,
+                warmup=warmup,
+                seconds=seconds,
+                drain_timeout=DRAIN_TIMEOUT,
                 depth=depth,
                 replies=_expected(replies),
             )
-            time.sleep(max(0.0, measured_from - time.monotonic()))
-            cpu_from = bot.cpu_seconds()
-            time.sleep(max(0.0, measured_to - time.monotonic()))
-            cpu = bot.cpu_seconds() - cpu_from
-            api.stop_load()
-            deadline = time.monotonic() + DRAIN_TIMEOUT
-            while api.outstanding() and time.monotonic() < deadline:
-                time.sleep(0.02)
-            queued = api.outstanding()
         except BaseException:
             bot.kill()
             raise
-        _stopped(bot, queued)
+        _stopped(bot, window.outstanding)
         exchanges = list(api.exchanges)
-    counted = [e for e in exchanges if measured_from <= e.answered < measured_to]
-    sampled = [e.latency for e in exchanges if measured_from <= e.sent < measured_to]
-    return PipelinedRun(
+    return PipelinedRun.measured(
+        window,
+        window.answered_in(exchanges),
+        window.latencies(exchanges),
+        api,
         kind=kind,
         latency=latency,
         users=users,
         depth=depth,
-        seconds=seconds,
-        replies=len(counted),
-        replies_per_second=len(counted) / seconds,
-        p50=percentile(sampled, 0.50),
-        p99=percentile(sampled, 0.99),
-        cpu_share=cpu / seconds,
+        cpu_share=window.cpu / seconds,
         ordered_replies=api.ordered_replies,
         out_of_order=api.out_of_order,
-        queued_at_stop=queued,
-        stray_replies=api.stray_replies,
-        violations=len(api.violations),
+        queued_at_stop=window.outstanding,
     )
 
 

@@ -25,15 +25,15 @@ import re
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from tests.benchmarks.databases import Database
 from tests.benchmarks.double import BenchDouble, harness_gc_paused
 from tests.benchmarks.procs import TOKEN, BotProcess, spawn
 from tests.benchmarks.reply import COMMANDS, paragraph_count
 from tests.benchmarks.scenario import ADMIN, admin_says, copy_seeds
+from tests.benchmarks.stats import Figures
 from tests.broadcast_helpers import EDIT, notified
 
 WARMUP_SHARE = 0.1
@@ -49,17 +49,16 @@ ERROR_LINE = re.compile(r" (ERROR|CRITICAL) |^Traceback ")
 
 
 @dataclass(frozen=True)
-class Probe:
+class Probe(Figures):
     tasks: int
     fds: int
     rss: int
 
-    def as_json(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class LongDayRun:
+class LongDayRun(Figures):
+    derived = ("rss_growth", "complete")
+
     subscribers: int
     updates: int
     """Replies counted: the updates the users sent and the bot answered."""
@@ -91,9 +90,6 @@ class LongDayRun:
         return all(count == self.subscribers for count in self.notified) and (
             self.delivered_each == {self.broadcasts: self.subscribers}
         )
-
-    def as_json(self) -> dict[str, Any]:
-        return asdict(self) | {"rss_growth": self.rss_growth, "complete": self.complete}
 
 
 def day_script(paragraphs: int) -> Callable[[int, int], str]:

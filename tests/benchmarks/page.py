@@ -27,7 +27,7 @@ import socket
 import time
 import urllib.request
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from tests.benchmarks.databases import Database
 from tests.benchmarks.double import BenchDouble, harness_gc_paused
 from tests.benchmarks.procs import TOKEN, BotProcess, spawn
 from tests.benchmarks.reply import FIRST_USER, command_script, paragraph_count
-from tests.benchmarks.stats import median, percentile
+from tests.benchmarks.stats import Figures, median, percentile
 
 TELEGRAM_SCRIPT = "https://telegram.org/js/telegram-web-app.js"
 TELEGRAM_STUB = (
@@ -59,7 +59,7 @@ INLINE_FIRST_USER = 6_000_001
 
 
 @dataclass(frozen=True)
-class PageRun:
+class PageRun(Figures):
     raw_bytes: int
     gzip_bytes: int
     gzip_by_server: bool
@@ -75,12 +75,9 @@ class PageRun:
     refused: list[str] = field(default_factory=list)
     """Requests to anywhere but the page's origin and Telegram's script (none expected)."""
 
-    def as_json(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class InlineRun:
+class InlineRun(Figures):
     users: int
     latency: float
     seconds: float
@@ -90,9 +87,6 @@ class InlineRun:
     inline_answered: int
     inline_unanswered: int
     violations: int
-
-    def as_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class InlineDouble(BenchDouble):

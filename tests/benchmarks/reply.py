@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from bot import DEFAULT_DIGEST_PATH
 from bot.digest import load_digest
 from tests.benchmarks.databases import Database
-from tests.benchmarks.double import BenchDouble, harness_gc_paused
-from tests.benchmarks.procs import TOKEN, Kind, spawn
+from tests.benchmarks.double import BenchDouble, Exchange, harness_gc_paused
+from tests.benchmarks.procs import TOKEN, BotProcess, Kind, spawn
 from tests.benchmarks.stats import Figures, percentile
 
 COMMANDS = ("/summary", "/quotes", "/figures")
@@ -35,8 +35,33 @@ DRAIN_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
-class ReplyRun(Figures):
-    """One bot under one load at one latency."""
+class Window:
+    """The measured seconds of a closed-loop load, and what the bot did in and after them."""
+
+    start: float
+    """``time.monotonic()`` when counting began (after the warm-up)."""
+    seconds: float
+    cpu: float
+    """CPU seconds the bot process used in the window."""
+    outstanding: int
+    """Commands still unanswered when the drain after the window gave up."""
+
+    @property
+    def end(self) -> float:
+        return self.start + self.seconds
+
+    def answered_in(self, exchanges: Sequence[Exchange]) -> list[Exchange]:
+        """The replies that reached the double within the window: its throughput."""
+        return [e for e in exchanges if self.start <= e.answered < self.end]
+
+    def latencies(self, exchanges: Sequence[Exchange]) -> list[float]:
+        """The latencies of the commands sent within the window: its percentiles."""
+        return [e.latency for e in exchanges if self.start <= e.sent < self.end]
+
+
+@dataclass(frozen=True)
+class LoadRun(Figures):
+    """One bot under one closed-loop load at one latency, counted over a measured window."""
 
     kind: Kind
     latency: float
@@ -47,13 +72,77 @@ class ReplyRun(Figures):
     replies_per_second: float
     p50: float
     p99: float
+    stray_replies: int
+    violations: int
+
+    @classmethod
+    def measured(
+        cls,
+        window: Window,
+        counted: Sequence[Exchange],
+        sampled: Sequence[float],
+        api: BenchDouble,
+        *,
+        kind: Kind,
+        latency: float,
+        users: int,
+        **own: Any,
+    ) -> Self:
+        """The figures of ``window``: ``counted``, its replies, ``sampled``, its latencies,
+        and the double's own counts; ``own``: the fields a kind of run adds."""
+        return cls(
+            kind=kind,
+            latency=latency,
+            users=users,
+            seconds=window.seconds,
+            replies=len(counted),
+            replies_per_second=len(counted) / window.seconds,
+            p50=percentile(sampled, 0.50),
+            p99=percentile(sampled, 0.99),
+            stray_replies=api.stray_replies,
+            violations=len(api.violations),
+            **own,
+        )
+
+
+@dataclass(frozen=True)
+class ReplyRun(LoadRun):
+    """One bot answering one command at a time per user."""
+
     samples: int
     """Commands sent in the measured window (their latencies make the percentiles)."""
     cpu_per_reply: float
     """CPU seconds the bot process used in the measured window, per reply counted."""
     unanswered: int
-    stray_replies: int
-    violations: int
+
+
+def measure_load(
+    api: BenchDouble,
+    bot: BotProcess,
+    script: Callable[[int, int], str],
+    *,
+    users: int,
+    warmup: float,
+    seconds: float,
+    drain_timeout: float,
+    depth: int = 1,
+    replies: Mapping[str, str] | None = None,
+) -> Window:
+    """Load ``bot`` with ``users`` chats following ``script`` (``depth`` commands in flight
+    each) for ``warmup`` then ``seconds``; wait up to ``drain_timeout`` for the replies to
+    the commands still in flight."""
+    start = time.monotonic() + warmup
+    end = start + seconds
+    api.start_load(range(FIRST_USER, FIRST_USER + users), script, end, depth=depth, replies=replies)
+    time.sleep(max(0.0, start - time.monotonic()))
+    cpu_from = bot.cpu_seconds()
+    time.sleep(max(0.0, end - time.monotonic()))
+    cpu = bot.cpu_seconds() - cpu_from
+    api.stop_load()
+    deadline = time.monotonic() + drain_timeout
+    while api.outstanding() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return Window(start, seconds, cpu, api.outstanding())
 
 
 def command_script(paragraphs: int) -> Callable[[int, int], str]:
@@ -131,40 +220,31 @@ def run_reply(
             if profile is not None:
                 bot.profile(profile)
             time.sleep(settle)
-            began = time.monotonic()
-            measured_from = began + warmup
-            measured_to = measured_from + seconds
-            api.start_load(range(FIRST_USER, FIRST_USER + users), script, measured_to)
-            time.sleep(max(0.0, measured_from - time.monotonic()))
-            cpu_from = bot.cpu_seconds()
-            time.sleep(max(0.0, measured_to - time.monotonic()))
-            cpu = bot.cpu_seconds() - cpu_from
-            api.stop_load()
-            deadline = time.monotonic() + DRAIN_TIMEOUT
-            while api.outstanding() and time.monotonic() < deadline:
-                time.sleep(0.01)
-            unanswered = api.outstanding()
+            window = measure_load(
+                api,
+                bot,
+                script,
+                users=users,
+                warmup=warmup,
+                seconds=seconds,
+                drain_timeout=DRAIN_TIMEOUT,
+            )
         finally:
             code = bot.stop()
         if code != 0:
             raise RuntimeError(f"{kind} exited with {code}:\n{bot.stderr()[-3000:]}")
         exchanges = list(api.exchanges)
-        violations = len(api.violations)
-        stray = api.stray_replies
-    counted = [e for e in exchanges if measured_from <= e.answered < measured_to]
-    sampled = [e.latency for e in exchanges if measured_from <= e.sent < measured_to]
-    return ReplyRun(
+    counted = window.answered_in(exchanges)
+    sampled = window.latencies(exchanges)
+    return ReplyRun.measured(
+        window,
+        counted,
+        sampled,
+        api,
         kind=kind,
         latency=latency,
         users=users,
-        seconds=seconds,
-        replies=len(counted),
-        replies_per_second=len(counted) / seconds,
-        p50=percentile(sampled, 0.50),
-        p99=percentile(sampled, 0.99),
         samples=len(sampled),
-        cpu_per_reply=cpu / len(counted) if counted else float("nan"),
-        unanswered=unanswered,
-        stray_replies=stray,
-        violations=violations,
+        cpu_per_reply=window.cpu / len(counted) if counted else float("nan"),
+        unanswered=window.outstanding,
     )

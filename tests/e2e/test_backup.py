@@ -15,31 +15,22 @@ from collections import Counter
 from contextlib import closing
 from pathlib import Path
 
-from bot.config import Settings
 from tests.botapi import BotApiDouble
 from tests.broadcast_helpers import (
     ADMIN,
     EDIT,
     add_subscribers,
+    broadcast_settings,
     database_url,
+    delivered_chats,
     ledger,
+    lost_and_twice,
     update_calls,
 )
 from tests.conftest import EditDigest
-from tests.e2e import converse, polling, settings_for
+from tests.e2e import converse, polling
 
 RATE = 50.0
-
-
-def settings(api: BotApiDouble, database: Path, digest_path: Path) -> Settings:
-    return settings_for(
-        api,
-        database,
-        admin_ids=frozenset({ADMIN}),
-        digest_path=digest_path,
-        broadcast_rate=RATE,
-        paid_broadcast=True,
-    )
 
 
 def copy_online(source: Path, target: Path) -> None:
@@ -48,17 +39,13 @@ def copy_online(source: Path, target: Path) -> None:
         live.backup(copy)
 
 
-def delivered_chats(api: BotApiDouble) -> Counter[int]:
-    return Counter(c.params["chat_id"] for c in update_calls(api) if c.response_status == 200)
-
-
 async def test_a_backup_taken_mid_broadcast_restores_to_a_bot_that_skips_nobody(
     api: BotApiDouble, tmp_path: Path, seeds_copy: Path, edit_digest: EditDigest
 ) -> None:
     subscribers = list(range(9001, 9301))
     live, backup, restored = (tmp_path / name for name in ("live.db", "backup.db", "new.db"))
     await add_subscribers(database_url(live), subscribers)
-    async with polling(api, settings(api, live, seeds_copy)):
+    async with polling(api, broadcast_settings(api, live, seeds_copy, RATE)):
         edit_digest(*EDIT)
         await converse(api, ADMIN, "/reload")
         await api.wait_for_async(lambda d: len(update_calls(d)) >= 100, timeout=20)
@@ -76,7 +63,7 @@ async def test_a_backup_taken_mid_broadcast_restores_to_a_bot_that_skips_nobody(
     assert open_in_backup, "the backup was taken after the broadcast ended"
 
     with BotApiDouble() as second:
-        async with polling(second, settings(second, restored, seeds_copy)):
+        async with polling(second, broadcast_settings(second, restored, seeds_copy, RATE)):
             await second.wait_for_async(
                 lambda d: set(delivered_chats(d)) >= open_in_backup, timeout=30
             )
@@ -90,8 +77,7 @@ async def test_a_backup_taken_mid_broadcast_restores_to_a_bot_that_skips_nobody(
     assert set(after) == open_in_backup
     assert max(after.values()) == 1
     everyone = before + after
-    skipped = sorted(set(subscribers) - set(everyone))
-    twice = sorted(chat for chat, n in everyone.items() if n > 1)
+    skipped, twice = lost_and_twice(everyone, subscribers)
     sent_since_backup = [c for c in update_calls(api) if c.time >= backup_started]
     print(
         f"\nSQLite online backup mid-broadcast ({len(subscribers)} subscribers, {RATE:.0f}/s; "

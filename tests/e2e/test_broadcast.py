@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 from bot.chat.context import BriefApplication
-from bot.config import FREE_BROADCAST_RATE, Settings
 from bot.delivery.limiter import PER_CHAT_INTERVAL
 from bot.digest import load_digest
 from bot.store import BroadcastProgress
@@ -30,6 +29,7 @@ from tests.broadcast_helpers import (
     UPDATE_PREFIX,
     Stats,
     add_subscribers,
+    broadcast_settings,
     database_url,
     delivered_times,
     ledger,
@@ -45,7 +45,7 @@ from tests.broadcast_helpers import (
     window_and_rate,
 )
 from tests.conftest import EditDigest
-from tests.e2e import converse, polling, settings_for
+from tests.e2e import converse, polling
 from tests.postgres import open_store
 
 GROUP = -100777888
@@ -55,17 +55,6 @@ GROUP_MEMBER = 424242  # who speaks in a group by default in the double
 @pytest.fixture
 def database(tmp_path: Path) -> Path:
     return tmp_path / "state.sqlite3"
-
-
-def settings(api: BotApiDouble, database: Path, digest_path: Path, rate: float) -> Settings:
-    return settings_for(
-        api,
-        database,
-        admin_ids=frozenset({ADMIN}),
-        digest_path=digest_path,
-        broadcast_rate=rate,
-        paid_broadcast=rate > FREE_BROADCAST_RATE,
-    )
 
 
 async def progress(application: BriefApplication) -> BroadcastProgress:
@@ -124,7 +113,7 @@ async def test_every_active_subscriber_gets_one_update_and_nobody_else(
     await add_subscribers(database_url(database), stored)
     by_command, leaver, stranger = [2001, 2002], 2003, 3001
     api.chat_admins[GROUP] = {GROUP_MEMBER}
-    async with polling(api, settings(api, database, seeds_copy, 50)) as application:
+    async with polling(api, broadcast_settings(api, database, seeds_copy, 50)) as application:
         for chat in [*by_command, leaver]:
             [subscribed] = await converse(api, chat, "/subscribe")
             assert subscribed.visible_text.startswith("✅ Subscribed.")
@@ -167,7 +156,7 @@ async def test_429_pauses_every_send_for_retry_after_and_the_chat_gets_its_updat
     await add_subscribers(database_url(database), subscribers)
     # At 10 messages/s a slot is ~100 ms away from the next: no send is in flight, acquired
     # before the 429 was seen, when the 429 arrives.
-    async with polling(api, settings(api, database, seeds_copy, 10)) as application:
+    async with polling(api, broadcast_settings(api, database, seeds_copy, 10)) as application:
         api.inject(
             Fault(method="sendMessage", chat_id=limited, status=429, retry_after=retry_after)
         )
@@ -215,7 +204,7 @@ async def test_blocked_and_vanished_chats_go_inactive_and_are_never_retried(
                 times=-1,
             )
         )
-    async with polling(api, settings(api, database, seeds_copy, 50)) as application:
+    async with polling(api, broadcast_settings(api, database, seeds_copy, 50)) as application:
         first = await publish(api, application, edit_digest, EDIT, told=subscribers, reached=served)
         assert (first.active, first.inactive) == (len(served), len(refusing))
         assert (first.recipients, first.sent, first.pending) == (len(subscribers), len(served), 0)
@@ -261,7 +250,7 @@ async def test_server_errors_are_retried_with_backoff_and_given_up_after_max_att
         sender.policy = dataclasses.replace(sender.policy, max_attempts=3)
 
     async with polling(
-        api, settings(api, database, seeds_copy, 50), configure=fewer_attempts
+        api, broadcast_settings(api, database, seeds_copy, 50), configure=fewer_attempts
     ) as application:
         policy = sender_of(application).policy
         edit_digest(*EDIT)
@@ -300,7 +289,7 @@ async def test_slow_answers_do_not_stall_the_broadcast_or_duplicate_it(
     await add_subscribers(database_url(database), subscribers)
     for chat in slow:
         api.inject(Fault(method="sendMessage", chat_id=chat, status=200, delay=delay))
-    async with polling(api, settings(api, database, seeds_copy, 25)) as application:
+    async with polling(api, broadcast_settings(api, database, seeds_copy, 25)) as application:
         edit_digest(*EDIT)
         await reload(api)
         await api.wait_for_async(lambda d: all(updates(d, c) for c in subscribers), timeout=12)
@@ -321,7 +310,7 @@ async def test_the_send_rate_never_exceeds_the_setting(
 ) -> None:
     rate, count = 20, 60
     subscribers = await add_subscribers(database_url(database), range(1501, 1501 + count))
-    async with polling(api, settings(api, database, seeds_copy, rate)) as application:
+    async with polling(api, broadcast_settings(api, database, seeds_copy, rate)) as application:
         edit_digest(*EDIT)
         await reload(api)
         await api.wait_for_async(
@@ -343,7 +332,7 @@ async def test_one_chat_gets_at_most_one_message_per_second(
     api: BotApiDouble, database: Path, seeds_copy: Path, edit_digest: EditDigest
 ) -> None:
     subscribers = await add_subscribers(database_url(database), range(1601, 1606))
-    async with polling(api, settings(api, database, seeds_copy, 50)) as application:
+    async with polling(api, broadcast_settings(api, database, seeds_copy, 50)) as application:
         edit_digest(*EDIT)
         await reload(api)
         await api.wait_for_async(lambda d: all(updates(d, c) for c in subscribers), timeout=5)
@@ -377,7 +366,7 @@ async def test_a_chat_that_blocked_the_bot_gets_no_more_updates(
     blocker = subscribers[2]
     api.chat_admins[GROUP] = {GROUP_MEMBER}
     await add_subscribers(database_url(database), subscribers)
-    async with polling(api, settings(api, database, seeds_copy, 50)) as application:
+    async with polling(api, broadcast_settings(api, database, seeds_copy, 50)) as application:
         await converse(api, GROUP, "/subscribe", chat_type="supergroup")
         api.bot_membership_changed(blocker, "kicked")
         api.bot_membership_changed(GROUP, "left", chat_type="supergroup")
@@ -399,7 +388,7 @@ async def test_a_chat_that_unsubscribes_during_a_broadcast_gets_nothing_more(
     api: BotApiDouble, database: Path, seeds_copy: Path, edit_digest: EditDigest
 ) -> None:
     subscribers = await add_subscribers(database_url(database), range(1801, 1831))
-    async with polling(api, settings(api, database, seeds_copy, 10)) as application:
+    async with polling(api, broadcast_settings(api, database, seeds_copy, 10)) as application:
         edit_digest(*EDIT)
         await reload(api)
         await api.wait_for_async(lambda d: len(update_calls(d)) >= 3, timeout=5)
@@ -436,7 +425,7 @@ async def test_an_update_in_two_parts_keeps_both_rate_limits(
     finally:
         await store.close()
     assert publication.recipients == len(subscribers)
-    async with polling(api, settings(api, database, seeds_copy, rate)) as application:
+    async with polling(api, broadcast_settings(api, database, seeds_copy, rate)) as application:
         await api.wait_for_async(
             lambda d: all(len(d.messages(c)) == 2 for c in subscribers), timeout=10
         )

@@ -11,7 +11,6 @@ from contextlib import closing
 from pathlib import Path
 
 from bot.chat.context import BriefApplication
-from bot.config import Settings
 from bot.store.questions import KEPT, question_key
 from tests.botapi import BotApiDouble
 from tests.broadcast_helpers import (
@@ -19,24 +18,19 @@ from tests.broadcast_helpers import (
     EDIT,
     SECOND_EDIT,
     add_subscribers,
+    broadcast_settings,
     database_url,
     reload,
     updates,
 )
 from tests.conftest import EditDigest
-from tests.e2e import converse, polling, settings_for
+from tests.e2e import converse, polling
 from tests.postgres import open_store
 
 THIRD_EDIT = (
     "    context: On how the Megaports plan would benefit both countries.",
     "    context: On what the Megaports plan would bring both countries.",
 )
-
-
-def bot_settings(api: BotApiDouble, database: Path, digest_path: Path) -> Settings:
-    return settings_for(
-        api, database, admin_ids=frozenset({ADMIN}), digest_path=digest_path, broadcast_rate=25
-    )
 
 
 def statuses(database: Path) -> dict[str, int]:
@@ -50,7 +44,7 @@ async def test_three_quick_publishes_reach_each_subscriber_as_one_combined_messa
     database = tmp_path / "state.sqlite3"
     chats = list(range(10_001, 11_001))  # 1,000 subscribers, at 25 messages a second
     await add_subscribers(database_url(database), chats)
-    settings = bot_settings(api, database, seeds_copy)
+    settings = broadcast_settings(api, database, seeds_copy, 25)
     async with polling(api, settings) as application:
         for edit in (EDIT, SECOND_EDIT, THIRD_EDIT):
             edit_digest(*edit)
@@ -102,7 +96,7 @@ async def test_a_publish_undone_before_it_was_sent_sends_nothing(
     database = tmp_path / "state.sqlite3"
     chats = list(range(20_001, 20_401))  # more than the sender claims at once
     await add_subscribers(database_url(database), chats)
-    async with polling(api, bot_settings(api, database, seeds_copy)) as application:
+    async with polling(api, broadcast_settings(api, database, seeds_copy, 25)) as application:
         edit_digest(*EDIT)
         assert "Published version" in await reload(api)
         [rolled_back] = await converse(api, ADMIN, "/rollback")
@@ -121,7 +115,7 @@ async def test_silent_subscribers_get_updates_without_a_sound(
     api: BotApiDouble, tmp_path: Path, seeds_copy: Path, edit_digest: EditDigest
 ) -> None:
     database = tmp_path / "state.sqlite3"
-    async with polling(api, bot_settings(api, database, seeds_copy)) as application:
+    async with polling(api, broadcast_settings(api, database, seeds_copy, 25)) as application:
         [quiet] = await converse(api, 31, "/subscribe silent")
         assert "without a sound" in quiet.visible_text
         [loud] = await converse(api, 32, "/subscribe")
@@ -157,7 +151,7 @@ async def test_unanswered_questions_are_counted_for_admins_only(
     api: BotApiDouble, tmp_path: Path, seeds_copy: Path
 ) -> None:
     database = tmp_path / "state.sqlite3"
-    async with polling(api, bot_settings(api, database, seeds_copy)) as application:
+    async with polling(api, broadcast_settings(api, database, seeds_copy, 25)) as application:
         for chat, question in [
             (9_410_041, "What does the weather forecast say?"),
             (9_420_042, "what does the weather forecast say"),

@@ -17,7 +17,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections import Counter
 from pathlib import Path
 from typing import IO
 
@@ -29,12 +28,20 @@ from bot.chat.context import BriefApplication
 from bot.chat.fallbacks import store_unavailable
 from bot.web import SECRET_HEADER
 from tests.botapi import BotApiDouble
-from tests.broadcast_helpers import EDIT, add_subscribers, database_url, update_calls
+from tests.broadcast_helpers import (
+    EDIT,
+    add_subscribers,
+    database_url,
+    delivered_chats,
+    every_chat_updated,
+    lost_and_twice,
+    update_calls,
+)
 from tests.conftest import EditDigest
 from tests.e2e import TEST_TOKEN
 from tests.e2e.webhooks import SECRET, Webhook, message_update, webhook_bot
 from tests.postgres import fresh_database
-from tests.processes import bot_environment
+from tests.processes import bot_environment, terminate
 from tests.tcpproxy import proxy_to
 
 ADMIN = 6601
@@ -132,7 +139,7 @@ async def test_a_postgres_outage_mid_broadcast_loses_nothing_and_the_bot_keeps_r
 
             health_back = await wait_until(healthy, 30, "/healthz back to 200")
             await api.wait_for_async(
-                lambda d: {c.params["chat_id"] for c in update_calls(d)} >= set(subscribers),
+                lambda d: every_chat_updated(d, subscribers),
                 timeout=60,
             )
             resumed = [c.time for c in update_calls(api) if c.time > restored_at]
@@ -144,9 +151,7 @@ async def test_a_postgres_outage_mid_broadcast_loses_nothing_and_the_bot_keeps_r
             [subscribed] = await bot.say(NEWCOMER, "/subscribe")
             assert subscribed.startswith("✅ Subscribed.")
 
-    counts = Counter(c.params["chat_id"] for c in update_calls(api) if c.response_status == 200)
-    twice = sorted(chat for chat, n in counts.items() if n > 1)
-    lost = sorted(set(subscribers) - set(counts))
+    lost, twice = lost_and_twice(delivered_chats(api), subscribers)
     print(
         f"\nPostgreSQL {fault} of {restored_at - cut_at:.0f} s mid-broadcast ({len(subscribers)} subscribers, "
         f"{RATE:.0f}/s): lost {len(lost)}, sent twice {len(twice)}, "
@@ -237,27 +242,21 @@ def test_an_sqlite_disk_that_takes_no_writes_pauses_the_broadcast_and_reads_go_o
             resource.prlimit(process.pid, resource.RLIMIT_FSIZE, (hard, hard))
             writable_at = time.monotonic()
             api.wait_for(
-                lambda d: {c.params["chat_id"] for c in update_calls(d)} >= set(subscribers),
+                lambda d: every_chat_updated(d, subscribers),
                 timeout=60,
             )
             resumed = min(c.time for c in update_calls(api) if c.time > writable_at)
             assert ask(api, NEWCOMER, "/subscribe").startswith("✅ Subscribed.")
             assert process.poll() is None
         finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            terminate(process)
             output.close()
         log = output.text()
-        counts = Counter(c.params["chat_id"] for c in update_calls(api) if c.response_status == 200)
+        delivered = delivered_chats(api)
     assert "delivery loop failed; retrying every 1 s until the database answers" in log, log
     assert "deliveries resume" in log, log
     assert "Traceback" not in log.split("delivery loop failed")[0], log
-    twice = sorted(chat for chat, n in counts.items() if n > 1)
-    lost = sorted(set(subscribers) - set(counts))
+    lost, twice = lost_and_twice(delivered, subscribers)
     print(
         f"\nSQLite disk taking no writes for 3 s mid-broadcast ({len(subscribers)} "
         f"subscribers, 50/s): lost {len(lost)}, sent twice {len(twice)}; broadcast resumed "
@@ -338,7 +337,7 @@ async def test_the_real_webhook_process_rides_out_a_postgres_outage(
                 restored_at = time.monotonic()
                 await wait_until(healthy, 30, "/healthz back to 200")
                 await api.wait_for_async(
-                    lambda d: {c.params["chat_id"] for c in update_calls(d)} >= set(subscribers),
+                    lambda d: every_chat_updated(d, subscribers),
                     timeout=60,
                 )
                 resumed = min(c.time for c in update_calls(api) if c.time > restored_at)
@@ -359,9 +358,7 @@ async def test_the_real_webhook_process_rides_out_a_postgres_outage(
     # An outage is a few clear lines: one error at most (the sender's first failure, with
     # its traceback), warnings for the rest, not an error per update or per retry.
     assert sum(" ERROR " in line for line in text.splitlines()) <= 1, text
-    counts = Counter(c.params["chat_id"] for c in update_calls(api) if c.response_status == 200)
-    twice = sorted(chat for chat, n in counts.items() if n > 1)
-    lost = sorted(set(subscribers) - set(counts))
+    lost, twice = lost_and_twice(delivered_chats(api), subscribers)
     print(
         f"\nReal webhook process, PostgreSQL cut for {OUTAGE:.0f} s mid-broadcast "
         f"({len(subscribers)} subscribers): lost {len(lost)}, sent twice {len(twice)}, "
