@@ -25,6 +25,9 @@ ASYNC_DRIVERS = {
 """The async driver for a URL whose scheme names none (``postgresql://…`` as hosts give it):
 without a driver, SQLAlchemy would pick a synchronous one."""
 
+SQLITE_BUSY_SECONDS = 30
+"""How long an SQLite call waits for the file's write lock, or for the one connection."""
+
 WAL_ATTEMPTS = 100
 """Tries at switching a new SQLite file to WAL while other connections open it (~5 s)."""
 
@@ -49,18 +52,34 @@ def connect(url: str) -> AsyncEngine:
     engine = create_async_engine(
         parsed,
         # A busy timeout long enough to wait out another transaction (see _sqlite_on_begin).
-        connect_args={"timeout": 30} if sqlite else {},
+        connect_args={"timeout": SQLITE_BUSY_SECONDS} if sqlite else {},
         pool_pre_ping=not sqlite,
-        # Updates are handled side by side (BOT_CONCURRENT_UPDATES): SQLAlchemy's default of
-        # 5 + 10 connections made a slow database's queries wait for a connection more than
-        # for the database (tests/e2e/test_overload.py: p99 5.2 s, against 0.94 s with 40 + 10).
-        # Two replicas at 40 + 10 stay within PostgreSQL's default of 100 connections.
-        **({} if sqlite else {"pool_size": 40, "max_overflow": 10}),
+        **_pool_sizes(parsed),
     )
     if sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
     return engine
+
+
+def _pool_sizes(url: URL) -> dict[str, Any]:
+    """How many connections the engine keeps: one for an SQLite file, 40 + 10 for a server."""
+    if url.get_backend_name() != "sqlite":
+        # Updates are handled side by side (BOT_CONCURRENT_UPDATES): SQLAlchemy's default of
+        # 5 + 10 connections made a slow database's queries wait for a connection more than
+        # for the database (tests/e2e/test_overload.py: p99 5.2 s, against 0.94 s with 40 + 10).
+        # Two replicas at 40 + 10 stay within PostgreSQL's default of 100 connections.
+        return {"pool_size": 40, "max_overflow": 10}
+    if url.database in (None, "", ":memory:") or url.query.get("mode") == "memory":
+        return {}  # in memory: SQLAlchemy's StaticPool, one shared connection already
+    # Every transaction takes the file's write lock first (_sqlite_on_begin), so only one
+    # connection ever works at a time; more only wait for the lock in SQLite's busy handler,
+    # which polls with sleeps of up to 100 ms. Under load a connection just handed back took
+    # the lock again before the sleepers woke: with the default 5 + 10, callers waited 30 s
+    # for a connection and failed beside a broadcast (the long-day benchmark). One
+    # connection queues them in the order they asked instead, and each connection costs a
+    # thread (aiosqlite), that thread's malloc arena and up to 2 MB of SQLite page cache.
+    return {"pool_size": 1, "max_overflow": 0, "pool_timeout": SQLITE_BUSY_SECONDS}
 
 
 def _make_parent_directory(database: str | None) -> None:

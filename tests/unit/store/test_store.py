@@ -17,7 +17,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, insert, text
+from sqlalchemy import Connection, event, insert, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DatabaseError, IntegrityError
 
@@ -862,3 +862,79 @@ async def test_a_migration_never_deactivates_a_subscribed_supergroup(store: Stor
     kept = await store.subscriptions.subscription(new)
     assert kept is not None
     assert kept.active
+
+
+# -- connections and grouped writes ------------------------------------------------------
+
+
+async def test_an_sqlite_file_is_worked_through_one_connection(tmp_path: Path) -> None:
+    # Every transaction takes the write lock first: a second connection could only wait
+    # for it, polling, while callers queued behind it for a pool slot (see engine.py).
+    store = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'state.sqlite3'}")
+    out = most_out = 0
+
+    def checked_out(*_: Any) -> None:
+        nonlocal out, most_out
+        out += 1
+        most_out = max(most_out, out)
+
+    def checked_in(*_: Any) -> None:
+        nonlocal out
+        out -= 1
+
+    event.listen(store.engine.sync_engine, "checkout", checked_out)
+    event.listen(store.engine.sync_engine, "checkin", checked_in)
+    try:
+        await asyncio.gather(
+            *(subscribe_all(store, chat) for chat in range(1, 201)),
+            *(store.unanswered.record(f"question {number}") for number in range(50)),
+            *(store.subscriptions.subscription(chat) for chat in range(1, 201)),
+        )
+        assert await scalar(store, "SELECT count(*) FROM subscriptions") == 200
+        assert await scalar(store, "SELECT count(*) FROM unanswered_questions") == 50
+    finally:
+        await store.close()
+    assert most_out == 1
+
+
+async def test_questions_asked_at_once_are_counted_in_one_transaction(store: Store) -> None:
+    transactions = 0
+
+    def began(*_: Any) -> None:
+        nonlocal transactions
+        transactions += 1
+
+    event.listen(store.engine.sync_engine, "begin", began)
+    asked = ["Who paid for it?", "who paid for it", "When does it open?"]
+    await asyncio.gather(*(store.unanswered.record(asked[n % 3]) for n in range(90)))
+    assert transactions == 1
+    listed = await store.unanswered.most_asked()
+    assert [(question.text, question.count) for question in listed] == [
+        ("Who paid for it?", 60),
+        ("When does it open?", 30),
+    ]
+    # One at a time, each is a transaction of its own, and counts on top of the others.
+    await store.unanswered.record("When does it open")
+    await store.unanswered.record("When does it open")
+    assert transactions == 4
+    assert [question.count for question in await store.unanswered.most_asked()] == [60, 32]
+
+
+async def test_a_caller_that_stops_waiting_costs_nobody_else_their_count(store: Store) -> None:
+    callers = [asyncio.create_task(store.unanswered.record("Who paid?")) for _ in range(5)]
+    await asyncio.sleep(0)  # every caller is now waiting for the same commit
+    callers[0].cancel()  # the one whose call started the commit, as a time limit would
+    results = await asyncio.gather(*callers, return_exceptions=True)
+    assert isinstance(results[0], asyncio.CancelledError)
+    assert results[1:] == [None] * 4
+    [counted] = await store.unanswered.most_asked()
+    assert counted.count == 5  # the cancelled caller's count was in the commit already
+
+
+async def test_a_failed_commit_fails_every_count_it_held(store: Store) -> None:
+    async with store.engine.begin() as connection:
+        await connection.execute(text("DROP TABLE unanswered_questions"))
+    results = await asyncio.gather(
+        *(store.unanswered.record(f"question {n}") for n in range(5)), return_exceptions=True
+    )
+    assert all(isinstance(result, DatabaseError) for result in results), results
