@@ -8,10 +8,10 @@ asked :data:`KEPT` questions; the rest are pruned as new ones arrive.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -19,6 +19,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store.tables import UnansweredRow
+
+logger = logging.getLogger(__name__)
 
 KEPT = 500
 """Questions kept: the most asked, then the most recently asked."""
@@ -30,13 +32,13 @@ _SPACES = re.compile(r"\s+")
 _EDGES = re.compile(r"^[\W_]+|[\W_]+$")
 
 
-@dataclass(frozen=True)
-class _Asked:
-    """One asking waiting to be counted: its key, its text as kept, and when."""
+@dataclass
+class _Pending:
+    """A question's askings waiting to be counted: its text as first asked, how many, when last."""
 
-    key: str
     text: str
-    at: datetime
+    count: int
+    last_asked_at: datetime
 
 
 @dataclass(frozen=True)
@@ -57,17 +59,20 @@ def question_key(text: str) -> str:
 class UnansweredQuestions:
     """Count unanswered questions and list the most asked; each method one transaction.
 
-    Counts are committed in groups: whoever records a question while no commit runs writes
-    it, with every question recorded meanwhile, until none is left; the others wait for
-    the commit that holds theirs. One at a time this is a transaction per question; under
-    load, when each transaction waits its turn for the database (SQLite's one writer), a
-    transaction per question fell behind the questions and piled up waiting tasks (the
-    long-day benchmark), where a group costs one transaction for all that arrived.
+    Counts are committed in groups: the askings that arrive while a commit runs wait,
+    merged per question, and the next commit writes them all. One at a time this is a
+    transaction per question; under load, when each transaction waits its turn for the
+    database (SQLite's one writer, beside a broadcast), a transaction per question fell
+    behind the questions and piled up a waiting task for each (the long-day benchmark).
+    What waits is one entry per distinct question, at most :data:`KEPT`.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, time_limit: float | None = None) -> None:
         self._engine = engine
-        self._waiting: list[tuple[_Asked, asyncio.Future[None]]] = []
+        self._time_limit = time_limit
+        self._pending: dict[str, _Pending] = {}
+        self._dropped = 0
+        self._committed: asyncio.Future[None] | None = None
         self._writer: asyncio.Task[None] | None = None
 
     async def record(self, text: str, now: datetime | None = None) -> None:
@@ -76,57 +81,81 @@ class UnansweredQuestions:
         Returns once the count is committed; raises what the database raised if not.
         Cancelled (a caller's time limit), it stops waiting; the count may still be made.
         """
+        committed = self._add(text, now)
+        if committed is not None:
+            # Shielded: the commit is shared, and one caller giving up must not cancel it.
+            await asyncio.shield(committed)
+
+    def record_later(self, text: str) -> None:
+        """Count one more asking of ``text`` without waiting for the commit.
+
+        A failed commit is logged (one line for all it held), not raised.
+        """
+        self._add(text, None)
+
+    async def flush(self) -> None:
+        """Wait until every count recorded so far is committed or has failed."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.wait((self._writer,))
+
+    def _add(self, text: str, now: datetime | None) -> asyncio.Future[None] | None:
         key = question_key(text)
         if not key:
-            return
-        asked = _Asked(key, _SPACES.sub(" ", text).strip()[:MAX_LENGTH], now or datetime.now(UTC))
-        committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting.append((asked, committed))
+            return None
+        now = now or datetime.now(UTC)
+        pending = self._pending.get(key)
+        if pending is not None:
+            pending.count += 1
+            pending.last_asked_at = max(pending.last_asked_at, now)
+        elif len(self._pending) < KEPT:
+            self._pending[key] = _Pending(_SPACES.sub(" ", text).strip()[:MAX_LENGTH], 1, now)
+        else:
+            # More distinct questions waiting than the table keeps (a database away for a
+            # long while): the rest would be pruned anyway, and must not fill the memory.
+            self._dropped += 1
+        if self._committed is None:
+            self._committed = asyncio.get_running_loop().create_future()
         if self._writer is None or self._writer.done():
-            # A task of its own, not the caller's: one caller's time limit must not cancel
-            # the commit that holds the others' counts. It ends once nothing is waiting.
-            self._writer = asyncio.create_task(self._write_all(), name="count-unanswered-write")
-        await committed
+            # A task of its own, not a caller's: one caller's time limit must not cancel the
+            # commit that holds the others' counts. It ends once nothing is waiting.
+            self._writer = asyncio.create_task(self._write_all(), name="count-unanswered")
+        return self._committed
 
     async def _write_all(self) -> None:
-        group: list[tuple[_Asked, asyncio.Future[None]]] = []
-        try:
-            while self._waiting:
-                group, self._waiting = self._waiting, []
-                try:
-                    await self._count([asked for asked, _ in group])
-                except Exception as error:
-                    for _, committed in group:
-                        if not committed.done():  # its caller may have stopped waiting
-                            committed.set_exception(error)
-                else:
-                    for _, committed in group:
-                        if not committed.done():
-                            committed.set_result(None)
-                group = []
-        except BaseException:
-            # Cancelled (the loop is closing): nobody will write these, and their callers
-            # must not wait for ever.
-            for _, committed in group + self._waiting:
-                committed.cancel()
-            self._waiting = []
-            raise
+        while self._committed is not None:
+            pending, committed = self._pending, self._committed
+            dropped, self._dropped = self._dropped, 0
+            self._pending, self._committed = {}, None
+            try:
+                async with asyncio.timeout(self._time_limit):
+                    await self._count(pending)
+            except BaseException as error:
+                if not isinstance(error, Exception):  # cancelled: the loop is closing
+                    committed.cancel()
+                    raise
+                logger.warning(
+                    "%d unanswered question(s) were not counted: %s",
+                    sum(asked.count for asked in pending.values()) + dropped,
+                    type(error).__name__,
+                )
+                committed.set_exception(error)
+                committed.exception()  # logged above: not "never retrieved" if nobody waits
+            else:
+                if dropped:
+                    logger.warning(
+                        "%d unanswered question(s) were not counted: too many waiting", dropped
+                    )
+                committed.set_result(None)
 
-    async def _count(self, group: list[_Asked]) -> None:
-        """Add ``group`` to the counts in one transaction, then prune if the table is full."""
-        counted: dict[str, dict[str, Any]] = {}
-        for asked in group:
-            row = counted.setdefault(
-                asked.key,
-                {"key": asked.key, "text": asked.text, "count": 0, "last_asked_at": asked.at},
-            )
-            row["count"] += 1
-            row["last_asked_at"] = max(row["last_asked_at"], asked.at)
+    async def _count(self, pending: dict[str, _Pending]) -> None:
+        """Add ``pending`` to the counts in one transaction, then prune if the table is full."""
+        if not pending:
+            return
         async with self._engine.begin() as connection:
             dialect = connection.dialect.name
             insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
             statement = insert(UnansweredRow)
-            # One statement per question, adding to whatever is stored, so two replicas
+            # Each question added to whatever is stored, in one statement, so two replicas
             # counting the same question at once both count.
             await connection.execute(
                 statement.on_conflict_do_update(
@@ -136,7 +165,15 @@ class UnansweredQuestions:
                         "last_asked_at": statement.excluded.last_asked_at,
                     },
                 ),
-                list(counted.values()),
+                [
+                    {
+                        "key": key,
+                        "text": asked.text,
+                        "count": asked.count,
+                        "last_asked_at": asked.last_asked_at,
+                    }
+                    for key, asked in pending.items()
+                ],
             )
             held = (
                 await connection.execute(select(func.count()).select_from(UnansweredRow))

@@ -938,3 +938,26 @@ async def test_a_failed_commit_fails_every_count_it_held(store: Store) -> None:
         *(store.unanswered.record(f"question {n}") for n in range(5)), return_exceptions=True
     )
     assert all(isinstance(result, DatabaseError) for result in results), results
+
+
+async def test_questions_counted_later_are_merged_while_they_wait(store: Store) -> None:
+    for number in range(300):
+        store.unanswered.record_later("Who paid for it?" if number % 3 else f"question {number}")
+    await store.unanswered.flush()
+    listed = await store.unanswered.most_asked(500)
+    assert sum(question.count for question in listed) == 300
+    assert listed[0].text == "Who paid for it?" and listed[0].count == 200
+
+
+async def test_counts_that_fail_later_are_logged_once_and_raise_nothing(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with store.engine.begin() as connection:
+        await connection.execute(text("DROP TABLE unanswered_questions"))
+    for _ in range(20):
+        store.unanswered.record_later("Who paid for it?")
+    await store.unanswered.flush()
+    failed = [r.getMessage() for r in caplog.records if "were not counted" in r.getMessage()]
+    assert failed == ["20 unanswered question(s) were not counted: OperationalError"] or (
+        failed == ["20 unanswered question(s) were not counted: ProgrammingError"]
+    ), failed
