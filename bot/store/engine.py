@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, event, make_url
+from sqlalchemy import Connection, Engine, event, make_url
 from sqlalchemy.engine import URL
 from sqlalchemy.engine.interfaces import AdaptedConnection, DBAPIConnection
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 ASYNC_DRIVERS = {
@@ -27,6 +30,9 @@ without a driver, SQLAlchemy would pick a synchronous one."""
 
 SQLITE_BUSY_SECONDS = 30
 """How long an SQLite call waits for the file's write lock, or for the one connection."""
+
+_TURNS: weakref.WeakKeyDictionary[Engine, asyncio.Lock] = weakref.WeakKeyDictionary()
+"""Each SQLite engine's queue for its one connection (see :func:`transaction`)."""
 
 WAL_ATTEMPTS = 100
 """Tries at switching a new SQLite file to WAL while other connections open it (~5 s)."""
@@ -62,6 +68,25 @@ def connect(url: str) -> AsyncEngine:
     return engine
 
 
+@asynccontextmanager
+async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """``engine.begin()``; on SQLite, in the order callers asked.
+
+    SQLite works through one connection (:func:`_pool_sizes`), and SQLAlchemy's pool does
+    not hand it on in order: a connection handed back goes to whichever caller asks next
+    in that turn of the event loop, ahead of those already waiting, who go to the back
+    again. Under the long day's load some waited out the pool's 30 s and failed beside a
+    broadcast. An :class:`asyncio.Lock` lets its waiters in first come, first served.
+    """
+    if engine.dialect.name != "sqlite":
+        async with engine.begin() as connection:
+            yield connection
+        return
+    turn = _TURNS.setdefault(engine.sync_engine, asyncio.Lock())
+    async with turn, engine.begin() as connection:
+        yield connection
+
+
 def _pool_sizes(url: URL) -> dict[str, Any]:
     """How many connections the engine keeps: one for an SQLite file, 40 + 10 for a server."""
     if url.get_backend_name() != "sqlite":
@@ -79,15 +104,7 @@ def _pool_sizes(url: URL) -> dict[str, Any]:
     # for a connection and failed beside a broadcast (the long-day benchmark). One
     # connection queues them in the order they asked instead, and each connection costs a
     # thread (aiosqlite), that thread's malloc arena and up to 2 MB of SQLite page cache.
-    # No rollback when a connection comes back to the pool: every transaction has ended
-    # by then (SQLAlchemy's Connection commits or rolls back before it lets go), and the
-    # rollback would be one more trip to aiosqlite's thread per transaction.
-    return {
-        "pool_size": 1,
-        "max_overflow": 0,
-        "pool_timeout": SQLITE_BUSY_SECONDS,
-        "pool_reset_on_return": None,
-    }
+    return {"pool_size": 1, "max_overflow": 0, "pool_timeout": SQLITE_BUSY_SECONDS}
 
 
 def _make_parent_directory(database: str | None) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.store.engine import transaction
 from bot.store.tables import UnansweredRow
 
 logger = logging.getLogger(__name__)
@@ -151,7 +152,7 @@ class UnansweredQuestions:
         """Add ``pending`` to the counts in one transaction, then prune if the table is full."""
         if not pending:
             return
-        async with self._engine.begin() as connection:
+        async with transaction(self._engine) as connection:
             dialect = connection.dialect.name
             insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
             statement = insert(UnansweredRow)
@@ -190,7 +191,7 @@ class UnansweredQuestions:
 
     async def most_asked(self, limit: int = 20) -> list[Unanswered]:
         """The ``limit`` most asked, most recent first among equals."""
-        async with self._engine.begin() as connection:
+        async with transaction(self._engine) as connection:
             rows = await connection.execute(
                 select(UnansweredRow.text, UnansweredRow.count, UnansweredRow.last_asked_at)
                 .order_by(UnansweredRow.count.desc(), UnansweredRow.last_asked_at.desc())
