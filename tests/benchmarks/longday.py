@@ -184,7 +184,9 @@ def run_long_day(
             def broadcast(turn: int) -> None:
                 _toggle(digest, turn)
                 reloads.append(time.monotonic())
-                said.append(notified(admin_says(api, "/reload", timeout=120)))
+                # The admin's /reload waits its turn behind every user's command: with
+                # 10,000 users each keeping one in flight, that is minutes on this machine.
+                said.append(notified(admin_says(api, "/reload", timeout=BROADCAST_TIMEOUT)))
 
             # The warm-up walks every path once: a broadcast (its sender's connection pools),
             # then the first share of the updates (caches, the store's connections).
