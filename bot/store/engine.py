@@ -70,13 +70,16 @@ def connect(url: str) -> AsyncEngine:
 
 @asynccontextmanager
 async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """``engine.begin()``; on SQLite, in the order callers asked.
+    """``engine.begin()``; on SQLite, callers take turns, first come first served.
 
-    SQLite works through one connection (:func:`_pool_sizes`), and SQLAlchemy's pool does
-    not hand it on in order: a connection handed back goes to whichever caller asks next
-    in that turn of the event loop, ahead of those already waiting, who go to the back
-    again. Under the long day's load some waited out the pool's 30 s and failed beside a
-    broadcast. An :class:`asyncio.Lock` lets its waiters in first come, first served.
+    SQLite works through one connection (:func:`_pool_sizes`), so under load callers
+    queue for it. In SQLAlchemy's pool that wait is limited to 30 s and then fails
+    ("QueuePool limit ... reached"): beside a broadcast in the long-day benchmark, with
+    each transaction taking 60-80 ms of event-loop turns, /status and the sender waited
+    that long and failed. A wait for a local file's turn is not a database that is away
+    (see ``Store.time_limit``), so here callers queue on an :class:`asyncio.Lock`
+    instead, without a limit: measured, up to 21 s there, bounded by the updates the bot
+    holds at once (``bot.chat.ordering.AdmissionQueue``) and the sender's few calls.
     """
     if engine.dialect.name != "sqlite":
         async with engine.begin() as connection:
