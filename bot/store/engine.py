@@ -102,11 +102,10 @@ def _pool_sizes(url: URL) -> dict[str, Any]:
         return {}  # in memory: SQLAlchemy's StaticPool, one shared connection already
     # Every transaction takes the file's write lock first (_sqlite_on_begin), so only one
     # connection ever works at a time; more only wait for the lock in SQLite's busy handler,
-    # which polls with sleeps of up to 100 ms. Under load a connection just handed back took
-    # the lock again before the sleepers woke: with the default 5 + 10, callers waited 30 s
-    # for a connection and failed beside a broadcast (the long-day benchmark). One
-    # connection queues them in the order they asked instead, and each connection costs a
-    # thread (aiosqlite), that thread's malloc arena and up to 2 MB of SQLite page cache.
+    # which polls with sleeps of up to 100 ms. More connections buy nothing, and each costs
+    # a thread (aiosqlite), that thread's malloc arena and up to 2 MB of SQLite page cache:
+    # the default 5 + 10 made 17 threads in the long-day benchmark, one makes 3. Callers
+    # queue for it in transaction(), not in the pool.
     return {"pool_size": 1, "max_overflow": 0, "pool_timeout": SQLITE_BUSY_SECONDS}
 
 
