@@ -45,7 +45,7 @@ from bot.chat.background import BackgroundTasks
 from bot.chat.commands import NEW_MESSAGES
 from bot.chat.context import BriefApplication, BriefBot, BriefContext, Services, bot_data_type
 from bot.chat.keyboards import PARAGRAPH_PATTERN, SECTION_PATTERN
-from bot.chat.ordering import ChatOrderedProcessor
+from bot.chat.ordering import ADMITTED_PER_RUNNING, AdmissionQueue, ChatOrderedProcessor
 from bot.chat.transport import PooledRequest, SharedRate, TelegramTransport, polling_request
 from bot.config import Settings
 from bot.delivery import DeliverySender, SendLimiter
@@ -153,6 +153,8 @@ def build_application(
         .job_queue(None)
         # Updates of different chats at once, each chat's in order (bot/chat/ordering.py).
         .concurrent_updates(ChatOrderedProcessor(settings.concurrent_updates))
+        # At most twice as many updates in memory; the rest wait at Telegram (ordering.py).
+        .update_queue(AdmissionQueue(ADMITTED_PER_RUNNING * settings.concurrent_updates))
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
-from sqlalchemy.exc import SQLAlchemyError
 from telegram import InlineKeyboardMarkup, MessageEntity, Update
 
-from bot.chat.context import BriefContext, Services
+from bot.chat.context import BriefContext
 from bot.chat.keyboards import paragraphs_keyboard
 from bot.chat.reading import is_private, menu_keyboard
 from bot.chat.replies import send_template
@@ -38,21 +36,9 @@ async def answer(update: Update, context: BriefContext, question: str) -> None:
         **digest_context(services.digest),
     )
     if found.kind == "not_in_article":
-        # Beside the chat's queue, not in it: a slow database must not hold the chat's next
-        # update (PTB awaits the task at shutdown; the store's time limit bounds it).
-        context.application.create_task(
-            count_unanswered(services, question), update=update, name="count-unanswered"
-        )
-
-
-async def count_unanswered(services: Services, question: str) -> None:
-    """Count ``question`` for /unanswered; a database that is down or silent costs the
-    count, never the reply (which has gone out already)."""
-    try:
-        async with asyncio.timeout(services.store.time_limit):
-            await services.store.unanswered.record(question)
-    except (SQLAlchemyError, OSError, TimeoutError) as error:
-        logger.warning("an unanswered question was not counted: %s", type(error).__name__)
+        # Counted after the reply, not waited for: a slow database must not hold the chat's
+        # next update, and a database that is down costs the count, never the reply.
+        services.store.unanswered.record_later(question)
 
 
 async def ask(update: Update, context: BriefContext) -> None:

@@ -90,3 +90,51 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         """Nothing to free: PTB awaits the tasks it started before it shuts us down."""
+
+
+ADMITTED_PER_RUNNING = 2
+"""Updates held in memory per update handled at once: the running ones and as many waiting."""
+QUEUED_LIMIT = 100
+"""Updates fetched and not yet admitted: one ``getUpdates`` answer (at most 100 updates)."""
+
+
+class AdmissionQueue(asyncio.Queue[object]):
+    """PTB's update queue, handing out an update only while fewer than ``limit`` are in hand.
+
+    PTB takes every update it is given and starts a task for it at once (see
+    :data:`ADMITTED_LIMIT`), so when the bot falls behind, every update Telegram holds for
+    it comes into memory: with 2,000 users each waiting for a reply, the long-day benchmark
+    held up to 2,000 at once (the update's objects, its task, its context), and the peak
+    stayed as resident memory after they were gone. Holding back here keeps that bounded:
+    the queue fills up to ``maxsize``, then polling waits before fetching more (and a
+    webhook request waits to be answered), and the rest stay with Telegram, which keeps
+    them in order. PTB calls :meth:`task_done` once per update it got from :meth:`get`,
+    when the update has been handled.
+    """
+
+    def __init__(self, limit: int, maxsize: int = QUEUED_LIMIT) -> None:
+        super().__init__(maxsize=maxsize)
+        if limit < 1:
+            raise ValueError("limit must be a positive integer")
+        self.limit = limit
+        self._in_hand = 0
+        self._room = asyncio.Event()
+
+    @property
+    def in_hand(self) -> int:
+        """Updates handed out and not yet done (for tests)."""
+        return self._in_hand
+
+    async def get(self) -> object:
+        while self._in_hand >= self.limit:
+            self._room.clear()
+            await self._room.wait()
+        item = await super().get()
+        self._in_hand += 1
+        return item
+
+    def task_done(self) -> None:
+        super().task_done()
+        # PTB also calls this for updates it drops at shutdown, which were never handed out.
+        self._in_hand = max(0, self._in_hand - 1)
+        self._room.set()

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, event, make_url
+from sqlalchemy import Connection, Engine, event, make_url
 from sqlalchemy.engine import URL
 from sqlalchemy.engine.interfaces import AdaptedConnection, DBAPIConnection
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 ASYNC_DRIVERS = {
@@ -24,6 +27,12 @@ ASYNC_DRIVERS = {
 }
 """The async driver for a URL whose scheme names none (``postgresql://…`` as hosts give it):
 without a driver, SQLAlchemy would pick a synchronous one."""
+
+SQLITE_BUSY_SECONDS = 30
+"""How long an SQLite call waits for the file's write lock, or for the one connection."""
+
+_TURNS: weakref.WeakKeyDictionary[Engine, asyncio.Lock] = weakref.WeakKeyDictionary()
+"""Each SQLite engine's queue for its one connection (see :func:`transaction`)."""
 
 WAL_ATTEMPTS = 100
 """Tries at switching a new SQLite file to WAL while other connections open it (~5 s)."""
@@ -49,18 +58,55 @@ def connect(url: str) -> AsyncEngine:
     engine = create_async_engine(
         parsed,
         # A busy timeout long enough to wait out another transaction (see _sqlite_on_begin).
-        connect_args={"timeout": 30} if sqlite else {},
+        connect_args={"timeout": SQLITE_BUSY_SECONDS} if sqlite else {},
         pool_pre_ping=not sqlite,
-        # Updates are handled side by side (BOT_CONCURRENT_UPDATES): SQLAlchemy's default of
-        # 5 + 10 connections made a slow database's queries wait for a connection more than
-        # for the database (tests/e2e/test_overload.py: p99 5.2 s, against 0.94 s with 40 + 10).
-        # Two replicas at 40 + 10 stay within PostgreSQL's default of 100 connections.
-        **({} if sqlite else {"pool_size": 40, "max_overflow": 10}),
+        **_pool_sizes(parsed),
     )
     if sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
     return engine
+
+
+@asynccontextmanager
+async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """``engine.begin()``; on SQLite, callers take turns, first come first served.
+
+    SQLite works through one connection (:func:`_pool_sizes`), so under load callers
+    queue for it. In SQLAlchemy's pool that wait is limited to 30 s and then fails
+    ("QueuePool limit ... reached"): beside a broadcast in the long-day benchmark, with
+    each transaction taking 60-80 ms of event-loop turns, /status and the sender waited
+    that long and failed. A wait for a local file's turn is not a database that is away
+    (see ``Store.time_limit``), so here callers queue on an :class:`asyncio.Lock`
+    instead, without a limit: measured, up to 21 s there, bounded by the updates the bot
+    holds at once (``bot.chat.ordering.AdmissionQueue``) and the sender's few calls.
+    """
+    if engine.dialect.name != "sqlite":
+        async with engine.begin() as connection:
+            yield connection
+        return
+    turn = _TURNS.setdefault(engine.sync_engine, asyncio.Lock())
+    async with turn, engine.begin() as connection:
+        yield connection
+
+
+def _pool_sizes(url: URL) -> dict[str, Any]:
+    """How many connections the engine keeps: one for an SQLite file, 40 + 10 for a server."""
+    if url.get_backend_name() != "sqlite":
+        # Updates are handled side by side (BOT_CONCURRENT_UPDATES): SQLAlchemy's default of
+        # 5 + 10 connections made a slow database's queries wait for a connection more than
+        # for the database (tests/e2e/test_overload.py: p99 5.2 s, against 0.94 s with 40 + 10).
+        # Two replicas at 40 + 10 stay within PostgreSQL's default of 100 connections.
+        return {"pool_size": 40, "max_overflow": 10}
+    if url.database in (None, "", ":memory:") or url.query.get("mode") == "memory":
+        return {}  # in memory: SQLAlchemy's StaticPool, one shared connection already
+    # Every transaction takes the file's write lock first (_sqlite_on_begin), so only one
+    # connection ever works at a time; more only wait for the lock in SQLite's busy handler,
+    # which polls with sleeps of up to 100 ms. More connections buy nothing, and each costs
+    # a thread (aiosqlite), that thread's malloc arena and up to 2 MB of SQLite page cache:
+    # the default 5 + 10 made 17 threads in the long-day benchmark, one makes 3. Callers
+    # queue for it in transaction(), not in the pool.
+    return {"pool_size": 1, "max_overflow": 0, "pool_timeout": SQLITE_BUSY_SECONDS}
 
 
 def _make_parent_directory(database: str | None) -> None:
@@ -109,4 +155,11 @@ def _sqlite_on_begin(connection: Connection) -> None:
     # the busy timeout) instead of failing with "database is locked" when a reader turns
     # writer, and a read-then-write like a rollback's compare-and-set cannot interleave
     # with another.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    dbapi_connection: object = connection.connection.dbapi_connection
+    if isinstance(dbapi_connection, AdaptedConnection):
+        # Straight to aiosqlite: one trip to its thread, where SQLAlchemy's cursor takes
+        # three (open, execute, close). Each trip waits for the event loop's next turn, and
+        # under load those turns are what an SQLite transaction's time is made of.
+        dbapi_connection.run_async(lambda driver: driver.execute("BEGIN IMMEDIATE"))
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

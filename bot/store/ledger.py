@@ -59,6 +59,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store import subscriptions
+from bot.store.engine import transaction
 from bot.store.records import Announcement, BroadcastProgress, Delivery, columns
 from bot.store.tables import (
     OPEN_STATUSES,
@@ -103,7 +104,7 @@ class DeliveryLedger:
             # has no row locks and ignores this; its BEGIN IMMEDIATE serialises claims).
             .with_for_update(skip_locked=True)
         )
-        async with self._engine.begin() as connection:
+        async with transaction(self._engine) as connection:
             claimed = await connection.execute(
                 update(DeliveryRow)
                 # The status test again: under READ COMMITTED a row may have moved on since
@@ -135,7 +136,7 @@ class DeliveryLedger:
         """Those of ``delivery_ids`` that are claimed and should still go out, in one query."""
         if not delivery_ids:
             return set()
-        async with self._engine.begin() as connection:
+        async with transaction(self._engine) as connection:
             rows = await connection.execute(
                 select(DeliveryRow.id).where(
                     DeliveryRow.id.in_(list(delivery_ids)), DeliveryRow.status == "sending"
@@ -151,7 +152,7 @@ class DeliveryLedger:
         """
         if not sent:
             return
-        async with self._engine.begin() as connection:
+        async with transaction(self._engine) as connection:
             await connection.execute(
                 update(DeliveryRow)
                 .where(
@@ -174,7 +175,7 @@ class DeliveryLedger:
 
     async def mark_blocked(self, delivery_id: int, error: str) -> None:
         """Record a refusal (403, chat gone) and deactivate the chat, in one transaction."""
-        async with self._engine.begin() as connection:
+        async with transaction(self._engine) as connection:
             chat_id = (
                 await connection.execute(
                     _close(delivery_id, status="blocked", error=error).returning(
@@ -187,7 +188,7 @@ class DeliveryLedger:
 
     async def mark_failed(self, delivery_id: int, error: str) -> None:
         """Give the delivery up for good (final)."""
-        async with self._engine.begin() as connection:
+        async with transaction(self._engine) as connection:
             await connection.execute(_close(delivery_id, status="failed", error=error))
 
     async def retry_later(
@@ -198,7 +199,7 @@ class DeliveryLedger:
         ``count_attempt=False`` for waits that are not failures (429 ``retry_after``).
         """
         at = aware(at)
-        async with self._engine.begin() as connection:
+        async with transaction(self._engine) as connection:
             await connection.execute(
                 update(DeliveryRow)
                 .where(DeliveryRow.id == delivery_id, DeliveryRow.status.in_(OPEN_STATUSES))
@@ -223,7 +224,7 @@ class DeliveryLedger:
             claims.setdefault(claimed_at, []).append(delivery_id)
         if not claims:
             return
-        async with self._engine.begin() as connection:
+        async with transaction(self._engine) as connection:
             for claimed_at, ids in claims.items():
                 await connection.execute(
                     update(DeliveryRow)
@@ -241,7 +242,7 @@ class DeliveryLedger:
         Only for a single sender (or when every sender restarts): a live sender's in-flight
         rows would be sent twice.
         """
-        async with self._engine.begin() as connection:
+        async with transaction(self._engine) as connection:
             result = await connection.execute(
                 update(DeliveryRow)
                 .where(DeliveryRow.status == "sending")
@@ -254,12 +255,12 @@ class DeliveryLedger:
 
     async def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
         """A group became a supergroup: see :func:`bot.store.subscriptions.move_chat`."""
-        async with self._engine.begin() as connection:
+        async with transaction(self._engine) as connection:
             await subscriptions.move_chat(connection, old_chat_id, new_chat_id)
 
     async def next_due_at(self) -> datetime | None:
         """The earliest due time among 'pending' deliveries; None when there are none."""
-        async with self._engine.begin() as connection:
+        async with transaction(self._engine) as connection:
             return (
                 await connection.execute(
                     select(func.min(DeliveryRow.next_attempt_at)).where(
@@ -270,7 +271,7 @@ class DeliveryLedger:
 
     async def broadcast_message(self, broadcast_id: int) -> Announcement:
         """The message of broadcast ``broadcast_id``; KeyError if there is none."""
-        async with self._engine.begin() as connection:
+        async with transaction(self._engine) as connection:
             row = (
                 await connection.execute(
                     select(BroadcastRow.parts, BroadcastRow.keyboard).where(
@@ -285,7 +286,7 @@ class DeliveryLedger:
     async def pending_bases(self) -> set[int]:
         """The versions that unsent update messages compare from: a chat with one of these
         pending has not yet been told what changed since that version."""
-        async with self._engine.begin() as connection:
+        async with transaction(self._engine) as connection:
             rows = await connection.execute(
                 select(BroadcastRow.base_version_id)
                 .join(DeliveryRow, DeliveryRow.broadcast_id == BroadcastRow.id)
@@ -298,7 +299,7 @@ class DeliveryLedger:
         """The newest publication's broadcast and its deliveries by state; None before the
         first. A publication that also sent combined messages (see :func:`add_broadcast`)
         made several broadcasts at once: they are counted together, as one."""
-        async with self._engine.begin() as connection:
+        async with transaction(self._engine) as connection:
             newest: datetime | None = (
                 await connection.execute(select(func.max(BroadcastRow.created_at)))
             ).scalar_one()

@@ -29,7 +29,6 @@ class Store:
         self.subscriptions = Subscriptions(engine)
         self.versions = Versions(engine)
         self.ledger = DeliveryLedger(engine)
-        self.unanswered = UnansweredQuestions(engine)
         self.time_limit: float | None = (
             None if engine.dialect.name == "sqlite" else NETWORK_TIME_LIMIT
         )
@@ -39,6 +38,7 @@ class Store:
         then fail after this long instead of hanging. SQLite is a local file: a call that
         takes long is waiting for another writer (its busy timeout bounds that), and a
         limit here would only refuse subscribers during a burst."""
+        self.unanswered = UnansweredQuestions(engine, self.time_limit)
 
     @classmethod
     def connect(cls, url: str) -> Store:
@@ -58,5 +58,6 @@ class Store:
         return await schema.schema_revisions(self.engine)
 
     async def close(self) -> None:
-        """Close every pooled connection."""
+        """Commit the counts still waiting, then close every pooled connection."""
+        await self.unanswered.flush()
         await self.engine.dispose()

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import aliased
 
+from bot.store.engine import transaction
 from bot.store.records import SubscriberCounts, Subscription, columns
 from bot.store.tables import OPEN_STATUSES, DeliveryRow, DeliveryStatus, SubscriptionRow
 
@@ -39,7 +40,7 @@ class Subscriptions:
     async def _subscribe(
         self, chat_id: int, chat_type: str, title: str | None, silent: bool
     ) -> bool:
-        async with self._engine.begin() as connection:
+        async with transaction(self._engine) as connection:
             now = datetime.now(UTC)
             subscribed = {
                 "chat_type": chat_type,
@@ -70,17 +71,17 @@ class Subscriptions:
 
     async def unsubscribe(self, chat_id: int) -> bool:
         """Unsubscribe ``chat_id``; True if it was active. Its open deliveries are cancelled."""
-        async with self._engine.begin() as connection:
+        async with transaction(self._engine) as connection:
             return await deactivate(connection, chat_id, "unsubscribed", closed_as="cancelled")
 
     async def mark_inactive(self, chat_id: int, reason: str) -> None:
         """Deactivate ``chat_id`` because Telegram refused it (e.g. "blocked", "kicked")."""
-        async with self._engine.begin() as connection:
+        async with transaction(self._engine) as connection:
             await deactivate(connection, chat_id, reason, closed_as="blocked")
 
     async def subscription(self, chat_id: int) -> Subscription | None:
         """The subscription of ``chat_id``, active or not; None if it never subscribed."""
-        async with self._engine.begin() as connection:
+        async with transaction(self._engine) as connection:
             row = (
                 await connection.execute(
                     select(*columns(Subscription, SubscriptionRow)).where(
@@ -92,7 +93,7 @@ class Subscriptions:
 
     async def subscriber_counts(self) -> SubscriberCounts:
         """Active and inactive subscriptions."""
-        async with self._engine.begin() as connection:
+        async with transaction(self._engine) as connection:
             rows = await connection.execute(
                 select(SubscriptionRow.active, func.count()).group_by(SubscriptionRow.active)
             )
@@ -101,7 +102,7 @@ class Subscriptions:
 
     async def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
         """A group became a supergroup: its subscription and open deliveries follow it."""
-        async with self._engine.begin() as connection:
+        async with transaction(self._engine) as connection:
             await move_chat(connection, old_chat_id, new_chat_id)
 
 

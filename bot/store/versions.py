@@ -16,6 +16,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.store.broadcasts import add_broadcast
+from bot.store.engine import transaction
 from bot.store.records import Announcement, Publication, Version, columns
 from bot.store.tables import (
     CURRENT_VERSION_KEY,
@@ -37,18 +38,18 @@ class Versions:
 
     async def current_version(self) -> Version | None:
         """The version being served; None before the first publish."""
-        async with self._engine.begin() as connection:
+        async with transaction(self._engine) as connection:
             current_id = await _current_id(connection)
             return None if current_id is None else await _load(connection, current_id)
 
     async def file_fingerprint(self) -> str | None:
         """The fingerprint of the digest file last loaded from disk."""
-        async with self._engine.begin() as connection:
+        async with transaction(self._engine) as connection:
             return await _state(connection, FILE_FINGERPRINT_KEY)
 
     async def remember_file(self, fingerprint: str) -> None:
         """Record ``fingerprint`` as the digest file last loaded, changing nothing else."""
-        async with self._engine.begin() as connection:
+        async with transaction(self._engine) as connection:
             await _set_state(connection, FILE_FINGERPRINT_KEY, fingerprint)
 
     async def publish(
@@ -70,7 +71,7 @@ class Versions:
         broadcast with a 'pending' delivery per active subscriber all commit, or none does.
         ``combined``: see :func:`bot.store.ledger.add_broadcast`.
         """
-        async with self._engine.begin() as connection:
+        async with transaction(self._engine) as connection:
             # Lock the pointer before taking an id, so concurrent publishers leave the newest
             # version current (their pointer updates happen in id order).
             replaced = await _current_id(connection, lock=True)
@@ -108,7 +109,7 @@ class Versions:
         """The newest version whose fingerprint starts with ``prefix``; None if none does."""
         if not prefix:
             return None
-        async with self._engine.begin() as connection:
+        async with transaction(self._engine) as connection:
             row = (
                 await connection.execute(
                     select(*_VERSION)
@@ -121,7 +122,7 @@ class Versions:
 
     async def version(self, version_id: int) -> Version:
         """Stored version ``version_id``."""
-        async with self._engine.begin() as connection:
+        async with transaction(self._engine) as connection:
             return await _load(connection, version_id)
 
     async def rollback_target(self) -> tuple[Version, Version] | None:
@@ -131,7 +132,7 @@ class Versions:
         the next older id: after a rollback from v2 to v1 and a new v3, rolling back from v3
         must restore v1, not the retracted v2.
         """
-        async with self._engine.begin() as connection:
+        async with transaction(self._engine) as connection:
             current_id = await _current_id(connection)
             if current_id is None:
                 return None
@@ -163,7 +164,7 @@ class Versions:
         """
         if current.replaces_version_id != target.id:
             raise ValueError(f"version {current.id} did not replace version {target.id}")
-        async with self._engine.begin() as connection:
+        async with transaction(self._engine) as connection:
             if await _current_id(connection, lock=True) != current.id:
                 return None
             return await _make_current(

@@ -110,9 +110,9 @@ async def test_a_postgres_outage_mid_broadcast_loses_nothing_and_the_bot_keeps_r
             assert answer
             if fault == "cut":
                 # A question the article does not answer is counted for /unanswered after
-                # the reply; the count is lost, the chat's next update is not held up. Not
-                # in a partition yet: bot.chat.asking.count_unanswered has no time limit,
-                # so it would hold this chat for as long as the database is silent.
+                # the reply, beside the chat's queue (UnansweredQuestions.record_later):
+                # the count is lost, the chat's next update is not held up. Checked on the
+                # cut only.
                 await bot.say(READER, "What colour is the mayor's car?")
                 [after] = await bot.say(READER, "/summary")
                 assert "39,000" in after

@@ -22,6 +22,7 @@ import pytest
 
 from bot import metrics
 from bot.chat.app import build_application
+from bot.chat.ordering import ADMITTED_PER_RUNNING, AdmissionQueue
 from bot.config import webhook_path
 from bot.digest import Digest
 from bot.logs import RedactSecrets
@@ -195,6 +196,18 @@ async def test_healthz_is_503_when_the_database_hangs(
         assert response.status_code == 503
         assert time.monotonic() - started < 5
         monkeypatch.undo()
+
+
+async def test_the_application_holds_back_updates_beyond_twice_its_concurrency(
+    api: BotApiDouble, tmp_path: Path, digest: Digest
+) -> None:
+    settings = webhook_settings(api, tmp_path, 8443)
+    application = build_application(settings, digest=digest)  # built, never started
+    queue = application.update_queue
+    assert isinstance(queue, AdmissionQueue)
+    assert queue.limit == ADMITTED_PER_RUNNING * settings.concurrent_updates
+    # Polling and the webhook both put into this queue, so both wait once it is full.
+    assert application.updater is not None and application.updater.update_queue is queue
 
 
 async def test_healthz_is_503_until_the_digest_is_served(

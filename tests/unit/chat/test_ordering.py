@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from telegram import CallbackQuery, Chat, InlineQuery, Message, Update, User
 
-from bot.chat.ordering import ChatOrderedProcessor, ordering_key
+from bot.chat.ordering import AdmissionQueue, ChatOrderedProcessor, ordering_key
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -152,3 +152,21 @@ async def test_a_cancelled_update_releases_its_chat_and_is_closed() -> None:
 def test_concurrency_must_be_positive() -> None:
     with pytest.raises(ValueError, match="positive"):
         ChatOrderedProcessor(concurrency=0)
+
+
+async def test_the_admission_queue_hands_out_no_more_than_its_limit() -> None:
+    queue = AdmissionQueue(limit=3, maxsize=4)
+    for update_id in range(4):
+        await queue.put(message_update(update_id, 42))
+    # Full: whoever fetches updates (polling, a webhook request) waits before putting more.
+    putting = asyncio.create_task(queue.put(message_update(4, 42)))
+    handed = [await queue.get() for _ in range(3)]
+    await asyncio.sleep(0)
+    assert putting.done()  # one got out, so one more got in
+    fourth = asyncio.create_task(queue.get())
+    await asyncio.sleep(0.01)
+    assert not fourth.done() and queue.in_hand == 3
+    queue.task_done()  # one handled: the next may go
+    assert isinstance(await asyncio.wait_for(fourth, 1), Update)
+    assert queue.in_hand == 3
+    assert [update.update_id for update in handed] == [0, 1, 2]  # type: ignore[attr-defined]

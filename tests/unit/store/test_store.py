@@ -13,11 +13,12 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, insert, text
+from sqlalchemy import Connection, event, insert, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DatabaseError, IntegrityError
 
@@ -862,3 +863,126 @@ async def test_a_migration_never_deactivates_a_subscribed_supergroup(store: Stor
     kept = await store.subscriptions.subscription(new)
     assert kept is not None
     assert kept.active
+
+
+# -- connections and grouped writes ------------------------------------------------------
+
+
+async def test_an_sqlite_file_is_worked_through_one_connection(tmp_path: Path) -> None:
+    # Every transaction takes the write lock first: a second connection could only wait
+    # for it, polling, while callers queued behind it for a pool slot (see engine.py).
+    store = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'state.sqlite3'}")
+    out = most_out = 0
+
+    def checked_out(*_: Any) -> None:
+        nonlocal out, most_out
+        out += 1
+        most_out = max(most_out, out)
+
+    def checked_in(*_: Any) -> None:
+        nonlocal out
+        out -= 1
+
+    event.listen(store.engine.sync_engine, "checkout", checked_out)
+    event.listen(store.engine.sync_engine, "checkin", checked_in)
+    try:
+        await asyncio.gather(
+            *(subscribe_all(store, chat) for chat in range(1, 201)),
+            *(store.unanswered.record(f"question {number}") for number in range(50)),
+            *(store.subscriptions.subscription(chat) for chat in range(1, 201)),
+        )
+        assert await scalar(store, "SELECT count(*) FROM subscriptions") == 200
+        assert await scalar(store, "SELECT count(*) FROM unanswered_questions") == 50
+    finally:
+        await store.close()
+    assert most_out == 1
+
+
+async def test_questions_asked_at_once_are_counted_in_one_transaction(store: Store) -> None:
+    transactions = 0
+
+    def began(*_: Any) -> None:
+        nonlocal transactions
+        transactions += 1
+
+    event.listen(store.engine.sync_engine, "begin", began)
+    asked = ["Who paid for it?", "who paid for it", "When does it open?"]
+    await asyncio.gather(*(store.unanswered.record(asked[n % 3]) for n in range(90)))
+    assert transactions == 1
+    listed = await store.unanswered.most_asked()
+    assert [(question.text, question.count) for question in listed] == [
+        ("Who paid for it?", 60),
+        ("When does it open?", 30),
+    ]
+    # One at a time, each is a transaction of its own, and counts on top of the others.
+    await store.unanswered.record("When does it open")
+    await store.unanswered.record("When does it open")
+    assert transactions == 4
+    assert [question.count for question in await store.unanswered.most_asked()] == [60, 32]
+
+
+async def test_a_caller_that_stops_waiting_costs_nobody_else_their_count(store: Store) -> None:
+    callers = [asyncio.create_task(store.unanswered.record("Who paid?")) for _ in range(5)]
+    await asyncio.sleep(0)  # every caller is now waiting for the same commit
+    callers[0].cancel()  # the one whose call started the commit, as a time limit would
+    results = await asyncio.gather(*callers, return_exceptions=True)
+    assert isinstance(results[0], asyncio.CancelledError)
+    assert results[1:] == [None] * 4
+    [counted] = await store.unanswered.most_asked()
+    assert counted.count == 5  # the cancelled caller's count was in the commit already
+
+
+async def test_a_failed_commit_fails_every_count_it_held(store: Store) -> None:
+    async with store.engine.begin() as connection:
+        await connection.execute(text("DROP TABLE unanswered_questions"))
+    results = await asyncio.gather(
+        *(store.unanswered.record(f"question {n}") for n in range(5)), return_exceptions=True
+    )
+    assert all(isinstance(result, DatabaseError) for result in results), results
+
+
+async def test_questions_counted_later_are_merged_while_they_wait(store: Store) -> None:
+    for number in range(300):
+        store.unanswered.record_later("Who paid for it?" if number % 3 else f"question {number}")
+    await store.unanswered.flush()
+    listed = await store.unanswered.most_asked(500)
+    assert sum(question.count for question in listed) == 300
+    assert listed[0].text == "Who paid for it?" and listed[0].count == 200
+
+
+async def test_counts_that_fail_later_are_logged_once_and_raise_nothing(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with store.engine.begin() as connection:
+        await connection.execute(text("DROP TABLE unanswered_questions"))
+    for _ in range(20):
+        store.unanswered.record_later("Who paid for it?")
+    await store.unanswered.flush()
+    failed = [r.getMessage() for r in caplog.records if "were not counted" in r.getMessage()]
+    assert failed == ["20 unanswered question(s) were not counted: OperationalError"] or (
+        failed == ["20 unanswered question(s) were not counted: ProgrammingError"]
+    ), failed
+
+
+async def test_an_sqlite_read_takes_seven_trips_to_the_driver_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each trip waits for a turn of the event loop: under load, an SQLite transaction's
+    # time. BEGIN IMMEDIATE goes straight to aiosqlite (not through a cursor: three trips).
+    # The pool's rollback on return stays: a transaction cancelled midway (a sender's task
+    # group failing) can come back still open.
+    store = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'state.sqlite3'}")
+    trips: list[str] = []
+    run_in_thread: Any = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(fn.__name__)
+        return await run_in_thread(self, fn, *args, **kwargs)
+
+    try:
+        await subscribe_all(store, 5)
+        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+        assert (await store.subscriptions.subscription(5)) is not None
+        assert trips == ["execute", "cursor", "execute", "fetchall", "close", "commit", "rollback"]
+    finally:
+        await store.close()
