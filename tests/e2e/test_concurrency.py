@@ -86,6 +86,24 @@ async def test_a_webhook_with_a_full_backlog_answers_503_and_loses_nothing_it_to
         assert response.status_code == 200
 
 
+async def test_a_webhook_whose_update_queue_is_full_answers_503_not_500(
+    api: BotApiDouble, tmp_path: Path
+) -> None:
+    # With many slots the backlog limit lies beyond what the application takes in: twice
+    # the concurrency in hand and one getUpdates' worth queued (bot.chat.ordering). Once
+    # that queue is full, Telegram must be told to come back later, not shown an error.
+    api.inject(Fault("sendMessage", status=200, delay=1.0, times=-1))
+    async with webhook_bot(api, tmp_path, concurrent_updates=64) as hook:
+        statuses = [
+            (await hook.post_update(message_update(8100 + n, "/summary"))).status_code
+            for n in range(300)
+        ]
+        assert set(statuses) == {200, 503}
+        accepted = [8100 + n for n, status in enumerate(statuses) if status == 200]
+        for chat in accepted:
+            await api.wait_for_messages_async(chat, 1, timeout=60)
+
+
 async def test_a_burst_of_subscriptions_on_sqlite_records_every_one(
     api: BotApiDouble, digest: Digest, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
