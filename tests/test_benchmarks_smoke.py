@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.benchmarks.concurrency import PipelinedRun
 from tests.benchmarks.page import chromium
 from tests.benchmarks.suite import SMOKE, Results, format_table, main, run_suite, table
 
@@ -183,3 +184,60 @@ def test_long_day(tmp_path: Path) -> None:
     assert day.complete and day.error_lines == [] and day.violations == 0, day
     assert len(day.broadcast_seconds) == SMOKE.longday_broadcasts, day
     assert all(positive(seconds) for seconds in day.broadcast_seconds), day
+
+
+def pipelined(
+    users: int, latency: float, rate: float, p99: float, cpu: float, depth: int = 2
+) -> PipelinedRun:
+    return PipelinedRun(
+        kind="story-brief",
+        latency=latency,
+        users=users,
+        seconds=6.0,
+        replies=int(rate * 6),
+        replies_per_second=rate,
+        p50=p99 / 2,
+        p99=p99,
+        stray_replies=0,
+        violations=0,
+        depth=depth,
+        cpu_share=cpu,
+        ordered_replies=int(rate * 6),
+        out_of_order=0,
+        queued_at_stop=0,
+    )
+
+
+def test_a_light_load_is_judged_against_the_most_the_bot_did_at_0_ms() -> None:
+    # 50 users saturate a slow core even at one command each: no verdict. 20 users, with no
+    # 0 ms run of their own, are judged against the best 0 ms rate of the run.
+    results = Results(profile=SMOKE, machine={})
+    results.pipelined = [
+        pipelined(50, 0.0, 400.0, 0.3, 0.99),
+        pipelined(50, 0.05, 450.0, 0.2, 1.0),
+        pipelined(50, 0.05, 250.0, 0.27, 0.68, depth=1),
+        pipelined(20, 0.05, 150.0, 0.16, 0.35, depth=1),
+    ]
+    rows = {row.figure: row for row in table(results)}
+    busy = rows["concurrent p99 update→reply @ 50 ms, 50 users, one command each"]
+    light = rows["concurrent p99 update→reply @ 50 ms, 20 users, one command each"]
+    assert busy.met is None
+    assert light.met is True and "3.2 round trips" in light.ours
+    results.pipelined[-1] = pipelined(20, 0.05, 150.0, 0.25, 0.35, depth=1)
+    light = {row.figure: row for row in table(results)}[light.figure]
+    assert light.met is False
+
+
+def test_of_several_rounds_the_median_run_counts() -> None:
+    results = Results(profile=SMOKE, machine={})
+    results.pipelined = [
+        pipelined(50, 0.0, 210.0, 0.3, 0.99),
+        pipelined(50, 0.0, 400.0, 0.3, 0.99),
+        pipelined(50, 0.0, 300.0, 0.3, 0.99),
+        pipelined(50, 0.05, 280.0, 0.2, 1.0),
+    ]
+    rows = {row.figure: row for row in table(results)}
+    at_zero = rows["concurrent replies/s @ 0 ms, 50 users, 2 in flight each"]
+    assert at_zero.ours.startswith("300.0 (median of 3: 210, 400, 300;")
+    at_50 = rows["concurrent replies/s @ 50 ms, 50 users, 2 in flight each"]
+    assert "0.93x of 0 ms" in at_50.ours and at_50.met is True

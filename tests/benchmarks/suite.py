@@ -97,8 +97,14 @@ class Profile:
     """Seconds a bot is left alone before a reading (start-up calls done, memory settled)."""
     concurrency_latencies: tuple[float, ...] = (0.0, 0.05, 0.15)
     concurrency_users: tuple[int, ...] = (50, 1_000)
+    light_users: tuple[int, ...] = (20,)
+    """Users with one command each at 50 ms and nothing else: a load that leaves the core
+    free on a slow machine too, where the p99 budget (round trips, not a queue) is judged."""
     concurrency_warmup: float = 2.0
     concurrency_seconds: float = 6.0
+    concurrency_rounds: int = 3
+    """Story Brief's runs at 0 and 50 ms, whose ratio is a budget, are made this many times,
+    in rotation, and the median counts: one run of the same cell varies by a third here."""
     burst_chats: int = 10_000
     burst_latency: float = 0.05
     page_loads: int = 20
@@ -127,6 +133,7 @@ QUICK = Profile(
     answer_repeats=5,
     concurrency_warmup=1.0,
     concurrency_seconds=3.0,
+    concurrency_rounds=1,
     burst_chats=10_000,
     page_loads=10,
     inline_users=20,
@@ -152,8 +159,10 @@ SMOKE = Profile(
     settle=0.2,
     concurrency_latencies=(0.0, 0.05),
     concurrency_users=(4,),
+    light_users=(),
     concurrency_warmup=0.3,
     concurrency_seconds=1.0,
+    concurrency_rounds=1,
     burst_chats=100,
     page_loads=2,
     inline_users=4,
@@ -424,6 +433,43 @@ def _run_concurrency(
                         settle=profile.settle / 2,
                     )
                 )
+    # More rounds of the cells the throughput budget compares, in rotation: 0 ms, 50 ms, ...
+    for round_number in range(2, profile.concurrency_rounds + 1):
+        for users in profile.concurrency_users:
+            for latency in (0.0, P99_LATENCY):
+                progress(
+                    f"concurrency: story-brief, {users} users, {latency * 1000:g} ms, "
+                    f"round {round_number}"
+                )
+                results.pipelined.append(
+                    run_pipelined(
+                        "story-brief",
+                        latency=latency,
+                        users=users,
+                        warmup=profile.concurrency_warmup,
+                        seconds=profile.concurrency_seconds,
+                        workdir=fresh(
+                            f"pipelined-story-brief-{users}-{latency * 1000:g}ms-{round_number}"
+                        ),
+                        replies=replies,
+                        settle=profile.settle / 2,
+                    )
+                )
+    for users in profile.light_users:
+        progress(f"concurrency: story-brief, {users} users, one command each (light load)")
+        results.pipelined.append(
+            run_pipelined(
+                "story-brief",
+                latency=P99_LATENCY,
+                users=users,
+                warmup=profile.concurrency_warmup,
+                seconds=profile.concurrency_seconds,
+                workdir=fresh(f"pipelined-story-brief-{users}-light"),
+                replies=replies,
+                depth=1,
+                settle=profile.settle / 2,
+            )
+        )
     # Bare PTB one update at a time would take a round trip per chat: minutes at 10,000.
     for kind in ("story-brief", "bare-ptb-concurrent"):
         progress(f"burst: {profile.burst_chats:,} /start, {kind}")
@@ -856,14 +902,24 @@ def _single_p99_row(run: PipelinedRun, zero_rate: float) -> Row:
 def _pipelined_rows(runs: list[PipelinedRun]) -> list[Row]:
     rows: list[Row] = []
 
-    def one(kind: Kind, users: int, latency: float, depth: int = DEPTH) -> PipelinedRun | None:
-        found = [
+    def every(kind: Kind, users: int, latency: float, depth: int = DEPTH) -> list[PipelinedRun]:
+        return [
             r
             for r in runs
             if r.kind == kind and r.users == users and r.latency == latency and r.depth == depth
         ]
-        return found[0] if found else None
 
+    def one(kind: Kind, users: int, latency: float, depth: int = DEPTH) -> PipelinedRun | None:
+        """The run of a cell; of several rounds, the one with the median replies a second."""
+        found = sorted(every(kind, users, latency, depth), key=lambda r: r.replies_per_second)
+        return found[len(found) // 2] if found else None
+
+    # What the core does with no latency at all, the most of any load: the light loads,
+    # which have no 0 ms run of their own, are judged against it.
+    capacity = max(
+        (r.replies_per_second for r in runs if r.kind == "story-brief" and r.latency == 0.0),
+        default=math.nan,
+    )
     for users in sorted({run.users for run in runs}):
         at_zero = one("story-brief", users, 0.0)
         for latency in sorted({run.latency for run in runs if run.users == users}):
@@ -871,6 +927,9 @@ def _pipelined_rows(runs: list[PipelinedRun]) -> list[Row]:
             serial = one("bare-ptb-same", users, latency)
             loose = one("bare-ptb-concurrent", users, latency)
             if ours is None:
+                light = one("story-brief", users, latency, depth=1)
+                if light is not None:
+                    rows.append(_single_p99_row(light, capacity))
                 continue
             label = f"@ {latency * 1000:g} ms, {users:,} users, {ours.depth} in flight each"
             zero_rate = math.nan if at_zero is None else at_zero.replies_per_second
@@ -895,10 +954,17 @@ def _pipelined_rows(runs: list[PipelinedRun]) -> list[Row]:
                     )
                 else:
                     met = ours.replies_per_second >= 0.9 * zero_rate
+            rounds = [r.replies_per_second for r in every("story-brief", users, latency)]
             rows.append(
                 Row(
                     f"concurrent replies/s {label}",
-                    f"{ours.replies_per_second:.1f} (CPU {ours.cpu_share:.0%} of a core"
+                    f"{ours.replies_per_second:.1f} ("
+                    + (
+                        f"median of {len(rounds)}: {', '.join(f'{r:.0f}' for r in rounds)}; "
+                        if len(rounds) > 1
+                        else ""
+                    )
+                    + f"CPU {ours.cpu_share:.0%} of a core"
                     + (
                         f"; {_x(ratio(ours.replies_per_second, zero_rate))} of 0 ms)"
                         if latency > 0
