@@ -162,15 +162,13 @@ def _webhook_route(application: BriefApplication, settings: Settings) -> Route:
         update = _update_from(data, application)
         if update is None:
             return Response("not an Update", status_code=400, media_type="text/plain")
-        if backlog(application) >= max_backlog:
-            # Telegram retries a webhook that fails: better than a queue without end.
-            return _busy()
-        try:
-            application.update_queue.put_nowait(update)
-        except asyncio.QueueFull:
-            # The application holds at most one getUpdates' worth beyond the updates in
-            # hand (bot.chat.ordering.AdmissionQueue): the rest wait at Telegram.
-            return _busy()
+        # Telegram retries a webhook that fails: better than a queue without end. The queue
+        # itself holds one getUpdates' worth beyond the updates in hand (AdmissionQueue);
+        # nothing awaits between the check and the put, so it cannot fill meanwhile.
+        if backlog(application) >= max_backlog or application.update_queue.full():
+            metrics.count_webhook_refused()
+            return Response("busy", status_code=503, media_type="text/plain")
+        application.update_queue.put_nowait(update)
         return Response(status_code=200)
 
     return Route(webhook_path(settings.webhook_url), telegram, methods=["POST"])
@@ -181,12 +179,6 @@ def backlog(application: BriefApplication) -> int:
     return (
         application.update_queue.qsize() + application.update_processor.current_concurrent_updates
     )
-
-
-def _busy() -> Response:
-    """Come back later: Telegram retries the update (to this replica or another)."""
-    metrics.count_webhook_refused()
-    return Response("busy", status_code=503, media_type="text/plain")
 
 
 def _too_large() -> Response:

@@ -52,13 +52,12 @@ How a question is answered (:meth:`AnswerEngine.answer`):
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import pairwise
 
 from bot.answers.answer import Answer, Passage, unique, within
+from bot.answers.compounds import Compounds
 from bot.answers.language import QUANTITY, SPEECH
 from bot.answers.question import question_terms
 from bot.answers.scoring import BM25
@@ -111,10 +110,6 @@ LEAD_BONUS = 0.1
 """News puts the main facts first (the inverted pyramid): a sentence or item of paragraph
 ``n`` scores ``1 + LEAD_BONUS / n`` times as much, so that of two near-equal candidates the
 earlier one answers, while a clearly better later one still wins."""
-COMPOUND_PART = 3
-"""The shortest part a closed compound of the question is split into ("buy" of "buyback")."""
-MAX_MEMO = 1 << 14
-"""Words whose split (or none) an engine remembers: bounded, as the stemmer's cache is."""
 NON_LATIN_SHARE = 0.5
 """A question whose letters are more than this share outside the Latin script is in another
 language: the article is English, so retrieval could only find stray names."""
@@ -212,17 +207,15 @@ class AnswerEngine:
         self._editor = [
             (entry, frozenset(self.lexicon.terms(entry.question))) for entry in document.questions
         ]
-        # Consecutive terms of the article's sentences: the open compounds a reader may close.
-        self._open_compounds = frozenset(
-            pair for passage in self.passages for pair in pairwise(terms(passage.text))
-        )
-        self._splits: dict[str, str] = {}
         self.vocabulary = frozenset(
             term
             for doc in [*self._sentences, *self._support]
             + [item.document for item in [*self._figures, *self._quotes]]
             for term in doc.counts
         ) | {term for item in [*self._figures, *self._quotes] for term in item.context}
+        self._compounds = Compounds(
+            self.lexicon, (passage.text for passage in self.passages), self.vocabulary
+        )
 
     def _who(self, speaker: str) -> str:
         """A speaker's name and role: "what did the mayor say" names the speaker too."""
@@ -341,33 +334,9 @@ class AnswerEngine:
         return question_terms(self.lexicon, question)
 
     def split_compounds(self, question: str) -> str:
-        """``question`` with each word the article never uses split in two words that the
-        article writes side by side, if it can be: readers close up compounds that the writer
-        left open ("buyback" for "buy back"). Only a pair the article has is a split: "chair"
-        and "man" apart do not make "chairman" "chair man"."""
-
-        return _LETTERS.sub(lambda match: self._split(match.group()), question)
-
-    def _split(self, word: str) -> str:
-        """``word``, or its two parts if it is a closed form of an open compound (memoised:
-        readers' words repeat, and each try reduces a few parts to terms)."""
-        found = self._splits.get(word)
-        if found is None:
-            found = word
-            if len(word) >= 2 * COMPOUND_PART and not self._uses(word):
-                for at in range(COMPOUND_PART, len(word) - COMPOUND_PART + 1):
-                    head, tail = self.lexicon.terms(word[:at]), self.lexicon.terms(word[at:])
-                    if len(head) == len(tail) == 1 and (head[0], tail[0]) in self._open_compounds:
-                        found = f"{word[:at]} {word[at:]}"
-                        break
-            if len(self._splits) < MAX_MEMO:
-                self._splits[word] = found
-        return found
-
-    def _uses(self, word: str) -> bool:
-        """Whether the article or the digest uses ``word`` (as its one content term)."""
-        found = self.lexicon.terms(word)
-        return len(found) == 1 and found[0] in self.vocabulary
+        """``question`` with its closed compounds opened as the article writes them
+        (:class:`~bot.answers.compounds.Compounds`: "buyback" finds "buy back")."""
+        return self._compounds.split(question)
 
     def _editor_answer(self, query: frozenset[str]) -> Answer | None:
         """The editor's answer to the listed question closest to ``query``, if close enough."""
@@ -452,9 +421,6 @@ class AnswerEngine:
 def _lead(paragraphs: Sequence[int]) -> float:
     """The weight of a text of ``paragraphs`` for its place in the article (:data:`LEAD_BONUS`)."""
     return 1.0 + LEAD_BONUS / min(paragraphs) if paragraphs else 1.0
-
-
-_LETTERS = re.compile(r"[^\W\d_]+")
 
 
 def _weight(found: Iterable[str]) -> float:
