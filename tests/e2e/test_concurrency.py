@@ -92,11 +92,13 @@ async def test_a_webhook_whose_update_queue_is_full_answers_503_not_500(
     # With many slots the backlog limit lies beyond what the application takes in: twice
     # the concurrency in hand and one getUpdates' worth queued (bot.chat.ordering). Once
     # that queue is full, Telegram must be told to come back later, not shown an error.
-    api.inject(Fault("sendMessage", status=200, delay=1.0, times=-1))
+    # The first 64 replies hang for 10 s: the slots stay full while 400 updates are posted
+    # (a few seconds even under coverage), however slowly the posts go.
+    api.inject(Fault("sendMessage", status=200, delay=10.0, times=64))
     async with webhook_bot(api, tmp_path, concurrent_updates=64) as hook:
         statuses = [
             (await hook.post_update(message_update(8100 + n, "/summary"))).status_code
-            for n in range(300)
+            for n in range(400)
         ]
         assert set(statuses) == {200, 503}
         accepted = [8100 + n for n, status in enumerate(statuses) if status == 200]
