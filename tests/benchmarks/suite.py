@@ -760,7 +760,7 @@ def _broadcast_rows(broadcasts: list[BroadcastRun]) -> list[Row]:
                 _x(run.achieved_ratio),
                 "≥ 0.97x, no 429, none lost or twice",
                 good,
-                "Telegram's limit, less our 2% margin; above that, CPU (one core)",
+                "Telegram's limit, less our 3% margin; above that, CPU (one core)",
             )
         )
         floor = floors.get((run.rate, run.latency, run.subscribers))
