@@ -4,7 +4,6 @@ tests/data/questions.yaml (top-1 accuracy and honest "not in the article" replie
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -356,17 +355,6 @@ def test_answers_are_frozen_and_deterministic(engine: AnswerEngine, digest: Dige
     again = AnswerEngine(digest)
     for question in load_questions():
         assert again.answer(question["question"]) == engine.answer(question["question"])
-
-
-def test_answering_is_fast(engine: AnswerEngine) -> None:
-    questions = [q["question"] for q in load_questions()]
-    start = time.perf_counter()
-    for _ in range(5):
-        for question in questions:
-            engine.answer(question)
-    per_question = (time.perf_counter() - start) / (5 * len(questions))
-    # About 0.2 ms here; generous for slow CI machines and coverage tracing.
-    assert per_question < 0.005
 
 
 # --- question types, numbers, abbreviations (general English, no story's words) ------------
