@@ -7,6 +7,7 @@ import datetime as dtm
 import json
 import threading
 import time
+import warnings
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -35,6 +36,7 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
 )
+from telegram.warnings import PTBUserWarning
 
 from tests.botapi import (
     BotApiDouble,
@@ -493,25 +495,39 @@ async def test_too_long_and_empty(double: BotApiDouble, bot: Bot) -> None:
     assert len(double.violations) == 2
 
 
+async def post_as_is(bot: Bot, params: dict[str, object]) -> None:
+    """A sendMessage with ``params`` exactly as given: PTB's own methods would not send these
+    mistakes, and it warns that sendMessage has a method of its own."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Please use", PTBUserWarning)
+        await bot.do_api_request("sendMessage", api_kwargs=params)
+
+
 async def test_unknown_parameter(double: BotApiDouble, bot: Bot) -> None:
     with pytest.raises(BadRequest, match=r'(?i)unknown parameter "colour"'):
-        await bot._post(
-            "sendMessage", {"chat_id": CHAT, "text": "x", "parse_mode": "HTML", "colour": "red"}
+        await post_as_is(
+            bot,
+            {"chat_id": CHAT, "text": "x", "parse_mode": "HTML", "colour": "red"},
         )
     assert double.violations == ['sendMessage: unknown parameter "colour"']
 
 
 async def test_missing_required_parameter(double: BotApiDouble, bot: Bot) -> None:
     with pytest.raises(BadRequest, match=r'(?i)missing required parameter "text"'):
-        await bot._post("sendMessage", {"chat_id": CHAT, "parse_mode": "HTML"})
+        await post_as_is(bot, {"chat_id": CHAT, "parse_mode": "HTML"})
     assert double.violations == ['sendMessage: missing required parameter "text"']
 
 
 async def test_wrong_value_type(double: BotApiDouble, bot: Bot) -> None:
     with pytest.raises(BadRequest, match=r"(?i)disable_notification must be Boolean"):
-        await bot._post(
-            "sendMessage",
-            {"chat_id": CHAT, "text": "x", "parse_mode": "HTML", "disable_notification": "yes"},
+        await post_as_is(
+            bot,
+            {
+                "chat_id": CHAT,
+                "text": "x",
+                "parse_mode": "HTML",
+                "disable_notification": "yes",
+            },
         )
     assert len(double.violations) == 1
 
@@ -525,8 +541,8 @@ async def test_inline_button_rules(double: BotApiDouble, bot: Bot) -> None:
     with pytest.raises(BadRequest, match=r"(?i)1-64 bytes"):
         await bot.send_message(CHAT, "x", parse_mode="HTML", reply_markup=keyboard("é" * 33))
     with pytest.raises(BadRequest, match=r"(?i)exactly one action field"):
-        await bot._post(
-            "sendMessage",
+        await post_as_is(
+            bot,
             {
                 "chat_id": CHAT,
                 "text": "x",
