@@ -121,7 +121,6 @@ PLACES = words(
     [
         "United States",
         "United Kingdom",
-        "Hong Kong",
         "New York",
         "New Zealand",
         "South Africa",
@@ -129,9 +128,6 @@ PLACES = words(
         "North Korea",
         "Saudi Arabia",
         "Sri Lanka",
-        "Los Angeles",
-        "San Francisco",
-        "New Delhi",
         "Middle East",
         "Latin America",
         "South America",

@@ -306,7 +306,7 @@ def _classify(
 
 
 def _listed_after_place(paragraph: str, offset: int, registry: Registry) -> bool:
-    """ "in Hong Kong, Singapore, and Japan": later items of a list of places."""
+    """ "in Peru, Chile, and Bolivia": later items of a list of places."""
     head = paragraph[:offset]
     match = re.search(r"([A-Z][\w .'-]*?),(?: and| or)? $|([A-Z][\w .'-]*?) (?:and|or) $", head)
     if not match:
