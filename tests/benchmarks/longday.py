@@ -223,8 +223,7 @@ def run_long_day(
             if call.response_status == 200
             and str(call.params.get("text", "")).startswith(api.counted_prefix)
         )
-    log = bot.stderr()
-    errors = [line for line in log.splitlines() if ERROR_LINE.search(line)]
+    log = bot.stderr().splitlines()
     return LongDayRun(
         subscribers=subscribers,
         updates=replies,
@@ -241,8 +240,8 @@ def run_long_day(
         after_warmup=after_warmup,
         at_end=at_end,
         during=during,
-        error_lines=errors,
-        warning_lines=sum(" WARNING " in line for line in log.splitlines()),
+        error_lines=[line for line in log if ERROR_LINE.search(line)],
+        warning_lines=sum(" WARNING " in line for line in log),
         unanswered=unanswered,
         violations=violations,
     )
