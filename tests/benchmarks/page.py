@@ -27,7 +27,7 @@ import socket
 import time
 import urllib.request
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +72,7 @@ class PageRun(Figures):
     load: float
     """Median seconds from navigation start to the end of the load event."""
     load_worst: float
-    refused: list[str] = field(default_factory=list)
+    refused: list[str]
     """Requests to anywhere but the page's origin and Telegram's script (none expected)."""
 
 
