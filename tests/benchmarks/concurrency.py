@@ -24,15 +24,15 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tests.benchmarks.databases import Database
 from tests.benchmarks.double import BenchDouble, harness_gc_paused
+from tests.benchmarks.figures import BurstRun, PipelinedRun
 from tests.benchmarks.procs import TOKEN, BotProcess, Kind, spawn
-from tests.benchmarks.reply import Load, LoadRun, run_load, stop_loaded
-from tests.benchmarks.stats import Figures, percentile
+from tests.benchmarks.reply import Load, run_load, stop_loaded
+from tests.benchmarks.stats import percentile
 
 KINDS: tuple[Kind, ...] = ("story-brief", "bare-ptb-same", "bare-ptb-concurrent")
 DEPTH = 2
@@ -48,45 +48,6 @@ RSS_SAMPLE = 0.02
 SATURATED = 0.9
 """CPU share of one core above which the bot is CPU-bound: latency is then the queue's."""
 BURST_FIRST_CHAT = 7_000_001
-
-
-@dataclass(frozen=True)
-class PipelinedRun(LoadRun):
-    """One bot, one latency, one number of users, ``depth`` commands in flight each."""
-
-    depth: int
-    cpu_share: float
-    """CPU seconds of the bot over wall seconds in the window: 1.0 is one core busy."""
-    ordered_replies: int
-    """Replies matched to their command, whose order was checked."""
-    out_of_order: int
-    queued_at_stop: int
-
-
-@dataclass(frozen=True)
-class BurstRun(Figures):
-    """``chats`` /starts queued at once, answered by one bot."""
-
-    derived = ("rss_above_idle",)
-
-    kind: Kind
-    latency: float
-    chats: int
-    replies: int
-    lost: int
-    seconds: float
-    """From the first update queued to the last reply."""
-    replies_per_second: float
-    p50: float
-    p99: float
-    idle_rss: int
-    burst_rss: int
-    """The most resident memory sampled from the first update to the last reply."""
-    violations: int
-
-    @property
-    def rss_above_idle(self) -> int:
-        return self.burst_rss - self.idle_rss
 
 
 def _settings(kind: Kind, workdir: Path, replies: Path) -> dict[str, str]:

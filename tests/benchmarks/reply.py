@@ -17,14 +17,14 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 from bot import DEFAULT_DIGEST_PATH
 from bot.digest import load_digest
 from tests.benchmarks.databases import Database
 from tests.benchmarks.double import BenchDouble, Exchange, harness_gc_paused
+from tests.benchmarks.figures import ReplyRun
 from tests.benchmarks.procs import TOKEN, BotProcess, Kind, spawn
-from tests.benchmarks.stats import Figures, percentile
 
 COMMANDS = ("/summary", "/quotes", "/figures")
 FIRST_USER = 5_000_001
@@ -68,62 +68,6 @@ class Load:
     users: int
     warmup: float
     seconds: float
-
-
-@dataclass(frozen=True)
-class LoadRun(Figures):
-    """One bot under one closed-loop load at one latency, counted over a measured window."""
-
-    kind: Kind
-    latency: float
-    users: int
-    seconds: float
-    replies: int
-    """Replies that reached the double in the measured window."""
-    replies_per_second: float
-    p50: float
-    p99: float
-    stray_replies: int
-    violations: int
-
-    @classmethod
-    def measured(
-        cls,
-        window: Window,
-        counted: Sequence[Exchange],
-        sampled: Sequence[float],
-        api: BenchDouble,
-        *,
-        kind: Kind,
-        load: Load,
-        **own: Any,
-    ) -> Self:
-        """The figures of ``window``: ``counted``, its replies, ``sampled``, its latencies,
-        and the double's own counts; ``own``: the fields a kind of run adds."""
-        return cls(
-            kind=kind,
-            latency=load.latency,
-            users=load.users,
-            seconds=window.seconds,
-            replies=len(counted),
-            replies_per_second=len(counted) / window.seconds,
-            p50=percentile(sampled, 0.50),
-            p99=percentile(sampled, 0.99),
-            stray_replies=api.stray_replies,
-            violations=len(api.violations),
-            **own,
-        )
-
-
-@dataclass(frozen=True)
-class ReplyRun(LoadRun):
-    """One bot answering one command at a time per user."""
-
-    samples: int
-    """Commands sent in the measured window (their latencies make the percentiles)."""
-    cpu_per_reply: float
-    """CPU seconds the bot process used in the measured window, per reply counted."""
-    unanswered: int
 
 
 def measure_load(

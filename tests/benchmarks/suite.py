@@ -30,27 +30,39 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from bot.config import FREE_BROADCAST_RATE
-from tests.benchmarks.answering import P99_BUDGET, AnswerTimes, measure_answering
-from tests.benchmarks.broadcast import BroadcastRun, run_baseline_broadcast, run_broadcast
+from tests.benchmarks.answering import P99_BUDGET, measure_answering
+from tests.benchmarks.broadcast import run_baseline_broadcast, run_broadcast
 from tests.benchmarks.concurrency import (
     DEPTH,
     P99_LATENCY,
     SATURATED,
-    BurstRun,
-    PipelinedRun,
     run_burst,
     run_pipelined,
 )
 from tests.benchmarks.concurrency import (
     KINDS as CONCURRENCY_KINDS,
 )
-from tests.benchmarks.content import ContentTimes, ReloadTimes, measure_content, measure_reload
+from tests.benchmarks.content import measure_content, measure_reload
 from tests.benchmarks.databases import Database, PostgresDatabase, async_url
-from tests.benchmarks.footprint import MemoryRun, StartRun, run_memory, run_start
-from tests.benchmarks.longday import LongDayRun, run_long_day
-from tests.benchmarks.page import InlineRun, PageRun, run_page_and_inline
+from tests.benchmarks.figures import (
+    AnswerTimes,
+    BroadcastRun,
+    BurstRun,
+    ContentTimes,
+    InlineRun,
+    LongDayRun,
+    MemoryRun,
+    PageRun,
+    PipelinedRun,
+    ReloadTimes,
+    ReplyRun,
+    StartRun,
+)
+from tests.benchmarks.footprint import run_memory, run_start
+from tests.benchmarks.longday import run_long_day
+from tests.benchmarks.page import run_page_and_inline
 from tests.benchmarks.procs import STACK_MODULES, Kind
-from tests.benchmarks.reply import Load, ReplyRun, capture_replies, run_reply
+from tests.benchmarks.reply import Load, capture_replies, run_reply
 from tests.benchmarks.stats import median, ratio
 
 SECTIONS = (
