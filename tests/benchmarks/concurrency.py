@@ -32,7 +32,6 @@ from tests.benchmarks.double import BenchDouble, harness_gc_paused
 from tests.benchmarks.figures import BurstRun, PipelinedRun
 from tests.benchmarks.procs import TOKEN, BotProcess, Kind, spawn
 from tests.benchmarks.reply import Load, run_load, stop_loaded
-from tests.benchmarks.stats import percentile
 
 KINDS: tuple[Kind, ...] = ("story-brief", "bare-ptb-same", "bare-ptb-concurrent")
 DEPTH = 2
@@ -160,19 +159,16 @@ def run_burst(
         finally:
             stop_loaded(bot)
         exchanges = list(api.exchanges)
-    latencies = [e.latency for e in exchanges]
     last = max((e.answered for e in exchanges), default=began)
-    return BurstRun(
+    return BurstRun.counted(
+        api,
         kind=kind,
         latency=latency,
-        chats=chats,
-        replies=len(exchanges),
-        lost=lost,
         seconds=last - began,
-        replies_per_second=len(exchanges) / (last - began) if last > began else float("nan"),
-        p50=percentile(latencies, 0.50),
-        p99=percentile(latencies, 0.99),
+        replies=len(exchanges),
+        latencies=[e.latency for e in exchanges],
+        chats=chats,
+        lost=lost,
         idle_rss=idle,
         burst_rss=max(sampler.most, idle),
-        violations=len(api.violations),
     )

@@ -9,6 +9,7 @@ schema in one place.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Self, cast
@@ -64,20 +65,53 @@ class MemoryRun(Figures):
 
 
 @dataclass(frozen=True)
-class LoadRun(Figures):
-    """One bot under one closed-loop load at one latency, counted over a measured window."""
+class Replies(Figures):
+    """A bot's replies to one load at one latency: how many, how fast, and how long the
+    commands waited for them (update queued to reply, in seconds)."""
 
     kind: Kind
     latency: float
-    users: int
     seconds: float
     replies: int
-    """Replies that reached the double in the measured window."""
     replies_per_second: float
     p50: float
     p99: float
-    stray_replies: int
     violations: int
+
+    @classmethod
+    def counted(
+        cls,
+        api: BenchDouble,
+        *,
+        kind: Kind,
+        latency: float,
+        seconds: float,
+        replies: int,
+        latencies: Sequence[float],
+        **own: Any,
+    ) -> Self:
+        """The figures of ``replies`` in ``seconds`` and of the commands' ``latencies``, with
+        the double's count of violations; ``own``: the fields a kind of run adds."""
+        return cls(
+            kind=kind,
+            latency=latency,
+            seconds=seconds,
+            replies=replies,
+            replies_per_second=replies / seconds if seconds > 0 else math.nan,
+            p50=percentile(latencies, 0.50),
+            p99=percentile(latencies, 0.99),
+            violations=len(api.violations),
+            **own,
+        )
+
+
+@dataclass(frozen=True)
+class LoadRun(Replies):
+    """One bot under one closed-loop load, counted over a measured window: ``replies`` are
+    those that reached the double in it."""
+
+    users: int
+    stray_replies: int
 
     @classmethod
     def measured(
@@ -93,17 +127,15 @@ class LoadRun(Figures):
     ) -> Self:
         """The figures of ``window``: ``counted``, its replies, ``sampled``, its latencies,
         and the double's own counts; ``own``: the fields a kind of run adds."""
-        return cls(
+        return cls.counted(
+            api,
             kind=kind,
             latency=load.latency,
-            users=load.users,
             seconds=window.seconds,
             replies=len(counted),
-            replies_per_second=len(counted) / window.seconds,
-            p50=percentile(sampled, 0.50),
-            p99=percentile(sampled, 0.99),
+            latencies=sampled,
+            users=load.users,
             stray_replies=api.stray_replies,
-            violations=len(api.violations),
             **own,
         )
 
@@ -136,25 +168,17 @@ class PipelinedRun(LoadRun):
 
 
 @dataclass(frozen=True)
-class BurstRun(Figures):
-    """``chats`` /starts queued at once, answered by one bot."""
+class BurstRun(Replies):
+    """``chats`` /starts queued at once, answered by one bot; ``seconds`` from the first
+    update queued to the last reply."""
 
     derived = ("rss_above_idle",)
 
-    kind: Kind
-    latency: float
     chats: int
-    replies: int
     lost: int
-    seconds: float
-    """From the first update queued to the last reply."""
-    replies_per_second: float
-    p50: float
-    p99: float
     idle_rss: int
     burst_rss: int
     """The most resident memory sampled from the first update to the last reply."""
-    violations: int
 
     @property
     def rss_above_idle(self) -> int:
