@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.benchmarks.concurrency import PipelinedRun
+from tests.benchmarks.figures import PipelinedRun
 from tests.benchmarks.page import chromium
 from tests.benchmarks.suite import SMOKE, Results, format_table, main, run_suite, table
 

@@ -30,14 +30,6 @@ MAX_PASSAGES = 3
 
 
 @dataclass(frozen=True)
-class Passage:
-    """A sentence of the article, verbatim, and the number of its paragraph (from 1)."""
-
-    text: str
-    paragraph: int
-
-
-@dataclass(frozen=True)
 class Answer:
     """What the article says to a question, as data for a template.
 
@@ -59,6 +51,14 @@ class Answer:
         if item is not None:
             return item.cite[0]
         return self.sentences[0].paragraph if self.sentences else None
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A sentence of the article, verbatim, and the number of its paragraph (from 1)."""
+
+    text: str
+    paragraph: int
 
 
 def within(sentence: str, quote: str) -> bool:

@@ -10,6 +10,7 @@ instead of one per publication (:func:`add_broadcast`). The deliveries' life aft
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -70,14 +71,14 @@ async def add_broadcast(
         .join(BroadcastRow, DeliveryRow.broadcast_id == BroadcastRow.id)
         .where(DeliveryRow.status == "pending", BroadcastRow.base_version_id.in_(list(combined)))
     )
+    publishing = _Publishing(
+        version_id=version_id, kind=kind, created_by=created_by, created_at=now
+    )
     broadcast_id, recipients = await _broadcast(
         connection,
-        version_id,
+        publishing,
         base_version_id,
-        kind,
         Announcement(tuple(parts), keyboard),
-        created_by,
-        now,
         # Everyone but the chats that get a combined message instead.
         SubscriptionRow.chat_id.not_in(superseded) if combined else None,
     )
@@ -90,14 +91,7 @@ async def add_broadcast(
         replacement: int | None = None
         if combined_parts is not None and combined_parts.parts:
             replacement, count = await _broadcast(
-                connection,
-                version_id,
-                base,
-                kind,
-                combined_parts,
-                created_by,
-                now,
-                SubscriptionRow.chat_id.in_(of_base),
+                connection, publishing, base, combined_parts, SubscriptionRow.chat_id.in_(of_base)
             )
             recipients += count
         unsent = select(BroadcastRow.id).where(
@@ -116,14 +110,22 @@ async def add_broadcast(
     return broadcast_id, recipients
 
 
+@dataclass(frozen=True)
+class _Publishing:
+    """The columns every broadcast of one publication shares (its own and the combined ones);
+    each adds its base version and its message."""
+
+    version_id: int
+    kind: BroadcastKind
+    created_by: int | None
+    created_at: datetime
+
+
 async def _broadcast(
     connection: AsyncConnection,
-    version_id: int,
+    publishing: _Publishing,
     base_version_id: int | None,
-    kind: BroadcastKind,
     message: Announcement,
-    created_by: int | None,
-    now: datetime,
     chats: ColumnElement[bool] | None,
 ) -> tuple[int, int]:
     """One broadcast row and a 'pending' delivery per active subscriber among ``chats``."""
@@ -131,19 +133,17 @@ async def _broadcast(
         await connection.execute(
             insert(BroadcastRow)
             .values(
-                version_id=version_id,
+                **asdict(publishing),
                 base_version_id=base_version_id,
-                kind=kind,
                 parts=list(message.parts),
                 keyboard=message.keyboard,
-                created_at=now,
-                created_by=created_by,
                 recipients=0,
             )
             .returning(BroadcastRow.id)
         )
     ).scalar_one()
-    recipients = (await connection.execute(enqueue_subscribers(broadcast_id, now, chats))).rowcount
+    enqueue = enqueue_subscribers(broadcast_id, publishing.created_at, chats)
+    recipients = (await connection.execute(enqueue)).rowcount
     await connection.execute(
         update(BroadcastRow).where(BroadcastRow.id == broadcast_id).values(recipients=recipients)
     )

@@ -76,7 +76,7 @@ class Delivery:
     claimed_at: datetime
     """When this claim marked it 'sending': the claim's token (see
     :meth:`~bot.store.DeliveryLedger.release`)."""
-    silent: bool = False
+    silent: bool
     """Send without a sound: the chat chose ``/subscribe silent``."""
 
 

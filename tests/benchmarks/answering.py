@@ -10,7 +10,6 @@ fast ones there are. The budget is :data:`P99_BUDGET`.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -18,21 +17,12 @@ import yaml
 from bot import SEEDS_DIR
 from bot.answers import AnswerEngine
 from bot.digest import load_digest
-from tests.benchmarks.stats import Figures, median
+from tests.benchmarks.figures import AnswerTimes
+from tests.benchmarks.stats import median
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 P99_BUDGET = 0.005
 """Seconds: the engine's p99 per question (issue 12)."""
-
-
-@dataclass(frozen=True)
-class AnswerTimes(Figures):
-    questions: int
-    """Distinct evaluation questions, all digests together."""
-    timings: int
-    median: float
-    """Seconds per question."""
-    p99: float
 
 
 def evaluation_sets() -> list[tuple[Path, list[str]]]:

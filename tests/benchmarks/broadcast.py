@@ -20,61 +20,20 @@ from __future__ import annotations
 import math
 import re
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bot.config import FREE_BROADCAST_RATE
 from tests.benchmarks.databases import FIRST_CHAT, Database
 from tests.benchmarks.double import BenchDouble, harness_gc_paused
-from tests.benchmarks.procs import TOKEN, Kind, spawn
+from tests.benchmarks.figures import BroadcastRun
+from tests.benchmarks.procs import TOKEN, spawn
 from tests.benchmarks.scenario import copy_seeds, reload, spawn_with_subscribers
-from tests.benchmarks.stats import Figures, achieved_rate, busiest_window
+from tests.benchmarks.stats import achieved_rate, busiest_window
 
 SETTLE_AFTER = 1.0
 """Seconds to wait after the last update for a late duplicate (default)."""
 BASELINE_READY_TIMEOUT = 60.0
-
-
-@dataclass(frozen=True)
-class BroadcastRun(Figures):
-    """One broadcast, start to finish."""
-
-    derived = ("achieved_ratio",)
-
-    kind: Kind
-    rate: float
-    paid: bool
-    latency: float
-    database: str
-    subscribers: int
-    notified: int
-    delivered: int
-    """Updates the double accepted (HTTP 200)."""
-    achieved: float
-    """Messages per second, first to last accepted update."""
-    busiest_window: int
-    refused_429: int
-    """Updates the double answered 429 (flood limits)."""
-    other_errors: int
-    lost: int
-    duplicates: int
-    seconds: float
-    """First to last accepted update."""
-    reload_seconds: float
-    """From /reload to its reply (validate, diff, publish with one delivery row each)."""
-    first_update_after: float
-    """From the admin's /reload to the arrival of the first update."""
-    violations: int
-    cpu_per_message: float
-    """Seconds of the bot's CPU time (all threads) per accepted update."""
-    message_bytes: int
-    """Length of the update's text, UTF-8 (the baseline sends as many bytes)."""
-
-    @property
-    def achieved_ratio(self) -> float:
-        """Achieved over configured rate."""
-        return self.achieved / self.rate
 
 
 def run_broadcast(

@@ -24,15 +24,14 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tests.benchmarks.databases import Database
 from tests.benchmarks.double import BenchDouble, harness_gc_paused
+from tests.benchmarks.figures import BurstRun, PipelinedRun
 from tests.benchmarks.procs import TOKEN, BotProcess, Kind, spawn
-from tests.benchmarks.reply import LoadRun, command_script, measure_load, paragraph_count
-from tests.benchmarks.stats import Figures, percentile
+from tests.benchmarks.reply import Load, run_load, stop_loaded
 
 KINDS: tuple[Kind, ...] = ("story-brief", "bare-ptb-same", "bare-ptb-concurrent")
 DEPTH = 2
@@ -50,45 +49,6 @@ SATURATED = 0.9
 BURST_FIRST_CHAT = 7_000_001
 
 
-@dataclass(frozen=True)
-class PipelinedRun(LoadRun):
-    """One bot, one latency, one number of users, ``depth`` commands in flight each."""
-
-    depth: int
-    cpu_share: float
-    """CPU seconds of the bot over wall seconds in the window: 1.0 is one core busy."""
-    ordered_replies: int
-    """Replies matched to their command, whose order was checked."""
-    out_of_order: int
-    queued_at_stop: int
-
-
-@dataclass(frozen=True)
-class BurstRun(Figures):
-    """``chats`` /starts queued at once, answered by one bot."""
-
-    derived = ("rss_above_idle",)
-
-    kind: Kind
-    latency: float
-    chats: int
-    replies: int
-    lost: int
-    seconds: float
-    """From the first update queued to the last reply."""
-    replies_per_second: float
-    p50: float
-    p99: float
-    idle_rss: int
-    burst_rss: int
-    """The most resident memory sampled from the first update to the last reply."""
-    violations: int
-
-    @property
-    def rss_above_idle(self) -> int:
-        return self.burst_rss - self.idle_rss
-
-
 def _settings(kind: Kind, workdir: Path, replies: Path) -> dict[str, str]:
     if kind == "story-brief":
         return {"BOT_DATABASE_URL": Database.sqlite(workdir / "state.sqlite3").url}
@@ -100,69 +60,40 @@ def _expected(replies: Path) -> dict[str, str]:
     return {command: str(reply["text"]) for command, reply in captured.items()}
 
 
-def _stopped(bot: BotProcess, queued: int = 0) -> None:
-    """Stop the bot; one with updates still queued is killed.
-
-    PTB handles every queued update before it stops: for the bot that handles one at a time
-    with 2,000 queued at 150 ms, minutes during which nothing is measured any more.
-    """
-    if queued:
-        bot.kill()
-        return
-    code = bot.stop()
-    if code != 0:
-        raise RuntimeError(f"{bot.kind} exited with {code}:\n{bot.stderr()[-3000:]}")
-
-
 def run_pipelined(
     kind: Kind,
+    load: Load,
     *,
-    latency: float,
-    users: int,
-    warmup: float,
-    seconds: float,
     workdir: Path,
     replies: Path,
     depth: int = DEPTH,
     settle: float = 0.5,
 ) -> PipelinedRun:
-    """Start ``kind``, keep ``depth`` commands in flight per user, stop it; the figures.
+    """Start ``kind``, put ``load`` on it with ``depth`` commands in flight per user, stop it;
+    the figures.
 
     ``replies``: what :func:`tests.benchmarks.reply.capture_replies` wrote; the bare bots
     send those, and every bot's replies are matched to their commands with it.
     """
-    script = command_script(paragraph_count())
-    with BenchDouble(TOKEN, latency=latency) as api, harness_gc_paused():
-        bot = spawn(kind, api, workdir, **_settings(kind, workdir, replies))
-        try:
-            bot.wait_ready(api)
-            time.sleep(settle)
-            window = measure_load(
-                api,
-                bot,
-                script,
-                users=users,
-                warmup=warmup,
-                seconds=seconds,
-                drain_timeout=DRAIN_TIMEOUT,
-                depth=depth,
-                replies=_expected(replies),
-            )
-        except BaseException:
-            bot.kill()
-            raise
-        _stopped(bot, window.outstanding)
-        exchanges = list(api.exchanges)
+    window, exchanges, api = run_load(
+        kind,
+        _settings(kind, workdir, replies),
+        load,
+        workdir=workdir,
+        settle=settle,
+        drain_timeout=DRAIN_TIMEOUT,
+        depth=depth,
+        replies=_expected(replies),
+    )
     return PipelinedRun.measured(
         window,
         window.answered_in(exchanges),
         window.latencies(exchanges),
         api,
         kind=kind,
-        latency=latency,
-        users=users,
+        load=load,
         depth=depth,
-        cpu_share=window.cpu / seconds,
+        cpu_share=window.cpu / load.seconds,
         ordered_replies=api.ordered_replies,
         out_of_order=api.out_of_order,
         queued_at_stop=window.outstanding,
@@ -226,21 +157,18 @@ def run_burst(
                     time.sleep(0.02)
             lost = api.outstanding()
         finally:
-            _stopped(bot)
+            stop_loaded(bot)
         exchanges = list(api.exchanges)
-    latencies = [e.latency for e in exchanges]
     last = max((e.answered for e in exchanges), default=began)
-    return BurstRun(
+    return BurstRun.counted(
+        api,
         kind=kind,
         latency=latency,
-        chats=chats,
-        replies=len(exchanges),
-        lost=lost,
         seconds=last - began,
-        replies_per_second=len(exchanges) / (last - began) if last > began else float("nan"),
-        p50=percentile(latencies, 0.50),
-        p99=percentile(latencies, 0.99),
+        replies=len(exchanges),
+        latencies=[e.latency for e in exchanges],
+        chats=chats,
+        lost=lost,
         idle_rss=idle,
         burst_rss=max(sampler.most, idle),
-        violations=len(api.violations),
     )

@@ -14,7 +14,6 @@ import asyncio
 import time
 import timeit
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,38 +24,12 @@ from bot.library import DigestLibrary, changes_between
 from bot.render import Renderer
 from bot.store import Publication, Versions
 from tests.benchmarks.databases import Database
+from tests.benchmarks.figures import ContentTimes, ReloadTimes
 from tests.benchmarks.scenario import ADMIN, copy_seeds, edit
-from tests.benchmarks.stats import Figures, median
+from tests.benchmarks.stats import median
 from tests.postgres import open_store
 
 RELOAD_SUBSCRIBERS = 1_000
-
-
-@dataclass(frozen=True)
-class ReloadTimes(Figures):
-    database: str
-    subscribers: int
-    total: float
-    """Median seconds of a whole /reload that publishes."""
-    publish: float
-    """Median seconds of its store.versions.publish (the database transaction)."""
-    validate_diff_swap: float
-    """Median of total - publish, reload by reload."""
-    runs: int
-
-
-@dataclass(frozen=True)
-class ContentTimes(Figures):
-    load_validate: float
-    """Median seconds of load_digest (read, parse, validate, ground)."""
-    validate: float
-    """inspect_digest alone, as /reload calls it."""
-    diff: float
-    answer_engine: float
-    """Building the answer engine for a digest: part of the swap."""
-    render: dict[str, float] = field(default_factory=dict)
-    """Median seconds to render (and split) each message template."""
-    reloads: list[ReloadTimes] = field(default_factory=list)
 
 
 def per_call(action: Callable[[], object], repeats: int, number: int = 1) -> float:

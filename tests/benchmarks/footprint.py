@@ -15,41 +15,17 @@ twice ``settle`` seconds after the reply, while the sender is draining at 30/s.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from tests.benchmarks.databases import Database
 from tests.benchmarks.double import BenchDouble
+from tests.benchmarks.figures import MemoryRun, StartRun
 from tests.benchmarks.procs import TOKEN, Kind, spawn
 from tests.benchmarks.scenario import copy_seeds, reload, spawn_with_subscribers
-from tests.benchmarks.stats import Figures
 
 SETTLE = 1.0
 MEMORY_RATE = 30
 RELOAD_TIMEOUT = 600.0
-
-
-@dataclass(frozen=True)
-class StartRun(Figures):
-    kind: Kind
-    cold: bool
-    start_seconds: float
-    idle_rss: int
-
-
-@dataclass(frozen=True)
-class MemoryRun(Figures):
-    database: str
-    subscribers: int
-    idle_rss: int
-    """Before the /reload."""
-    enqueued_rss: int
-    """After the /reload's reply, while the broadcast drains."""
-    peak_rss: int
-    """VmHWM: the most the process ever held."""
-    notified: int
-    reload_seconds: float
-    seed_seconds: float
 
 
 def run_start(kind: Kind, workdir: Path, *, cold: bool = False, settle: float = SETTLE) -> StartRun:

@@ -25,15 +25,14 @@ import re
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from tests.benchmarks.databases import Database
 from tests.benchmarks.double import BenchDouble, harness_gc_paused
+from tests.benchmarks.figures import LongDayRun, Probe
 from tests.benchmarks.procs import TOKEN, BotProcess, spawn
 from tests.benchmarks.reply import COMMANDS, paragraph_count
 from tests.benchmarks.scenario import ADMIN, admin_says, copy_seeds
-from tests.benchmarks.stats import Figures
 from tests.broadcast_helpers import EDIT, notified
 
 WARMUP_SHARE = 0.1
@@ -50,50 +49,6 @@ QUESTIONS = (
     "What happened next?",
 )
 ERROR_LINE = re.compile(r" (ERROR|CRITICAL) |^Traceback ")
-
-
-@dataclass(frozen=True)
-class Probe(Figures):
-    tasks: int
-    fds: int
-    rss: int
-
-
-@dataclass(frozen=True)
-class LongDayRun(Figures):
-    derived = ("rss_growth", "complete")
-
-    subscribers: int
-    updates: int
-    """Replies counted: the updates the users sent and the bot answered."""
-    seconds: float
-    broadcasts: int
-    notified: list[int]
-    """What each /reload said it would notify."""
-    broadcast_seconds: list[float]
-    """From each /reload to the last update of its broadcast accepted by the double."""
-    delivered_each: dict[int, int]
-    """How many subscribers got how many updates (all of them ``broadcasts``: complete)."""
-    at_start: Probe
-    after_warmup: Probe
-    at_end: Probe
-    during: list[Probe]
-    """Read before each broadcast after the warm-up: whether memory levels off or climbs."""
-    error_lines: list[str]
-    warning_lines: int
-    unanswered: int
-    violations: int
-
-    @property
-    def rss_growth(self) -> int:
-        return self.at_end.rss - self.after_warmup.rss
-
-    @property
-    def complete(self) -> bool:
-        """Every /reload notified every subscriber, and each got every update once."""
-        return all(count == self.subscribers for count in self.notified) and (
-            self.delivered_each == {self.broadcasts: self.subscribers}
-        )
 
 
 def day_script(paragraphs: int) -> Callable[[int, int], str]:
@@ -223,8 +178,7 @@ def run_long_day(
             if call.response_status == 200
             and str(call.params.get("text", "")).startswith(api.counted_prefix)
         )
-    log = bot.stderr()
-    errors = [line for line in log.splitlines() if ERROR_LINE.search(line)]
+    log = bot.stderr().splitlines()
     return LongDayRun(
         subscribers=subscribers,
         updates=replies,
@@ -241,8 +195,8 @@ def run_long_day(
         after_warmup=after_warmup,
         at_end=at_end,
         during=during,
-        error_lines=errors,
-        warning_lines=sum(" WARNING " in line for line in log.splitlines()),
+        error_lines=[line for line in log if ERROR_LINE.search(line)],
+        warning_lines=sum(" WARNING " in line for line in log),
         unanswered=unanswered,
         violations=violations,
     )

@@ -27,15 +27,15 @@ import socket
 import time
 import urllib.request
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tests.benchmarks.databases import Database
 from tests.benchmarks.double import BenchDouble, harness_gc_paused
+from tests.benchmarks.figures import InlineRun, PageRun
 from tests.benchmarks.procs import TOKEN, BotProcess, spawn
 from tests.benchmarks.reply import FIRST_USER, command_script, paragraph_count
-from tests.benchmarks.stats import Figures, median, percentile
+from tests.benchmarks.stats import median, percentile
 
 TELEGRAM_SCRIPT = "https://telegram.org/js/telegram-web-app.js"
 TELEGRAM_STUB = (
@@ -56,37 +56,6 @@ INLINE_QUERIES = ("", "39,000", "what happened", "who said it", "quotes", "figur
 """What the inline users type, in turn: the sections, a figure, questions, a word."""
 SERVE_TIMEOUT = 30.0
 INLINE_FIRST_USER = 6_000_001
-
-
-@dataclass(frozen=True)
-class PageRun(Figures):
-    raw_bytes: int
-    gzip_bytes: int
-    gzip_by_server: bool
-    """False: the server sent it uncompressed, and the gzip size was computed here."""
-    browser_transferred: int
-    """Chromium's transferSize for the document and its same-origin resources."""
-    loads: int
-    dom_content_loaded: float
-    """Median seconds from navigation start to the end of DOMContentLoaded."""
-    load: float
-    """Median seconds from navigation start to the end of the load event."""
-    load_worst: float
-    refused: list[str] = field(default_factory=list)
-    """Requests to anywhere but the page's origin and Telegram's script (none expected)."""
-
-
-@dataclass(frozen=True)
-class InlineRun(Figures):
-    users: int
-    latency: float
-    seconds: float
-    replies_per_second: float
-    inline_per_second: float
-    inline_p99: float
-    inline_answered: int
-    inline_unanswered: int
-    violations: int
 
 
 class InlineDouble(BenchDouble):

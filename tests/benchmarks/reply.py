@@ -17,14 +17,14 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 from bot import DEFAULT_DIGEST_PATH
 from bot.digest import load_digest
 from tests.benchmarks.databases import Database
 from tests.benchmarks.double import BenchDouble, Exchange, harness_gc_paused
+from tests.benchmarks.figures import ReplyRun
 from tests.benchmarks.procs import TOKEN, BotProcess, Kind, spawn
-from tests.benchmarks.stats import Figures, percentile
 
 COMMANDS = ("/summary", "/quotes", "/figures")
 FIRST_USER = 5_000_001
@@ -60,80 +60,32 @@ class Window:
 
 
 @dataclass(frozen=True)
-class LoadRun(Figures):
-    """One bot under one closed-loop load at one latency, counted over a measured window."""
+class Load:
+    """A closed-loop load: ``users`` chats sending to a double that holds each Bot API call
+    for ``latency``, warmed up for ``warmup`` seconds and then counted for ``seconds``."""
 
-    kind: Kind
     latency: float
     users: int
+    warmup: float
     seconds: float
-    replies: int
-    """Replies that reached the double in the measured window."""
-    replies_per_second: float
-    p50: float
-    p99: float
-    stray_replies: int
-    violations: int
-
-    @classmethod
-    def measured(
-        cls,
-        window: Window,
-        counted: Sequence[Exchange],
-        sampled: Sequence[float],
-        api: BenchDouble,
-        *,
-        kind: Kind,
-        latency: float,
-        users: int,
-        **own: Any,
-    ) -> Self:
-        """The figures of ``window``: ``counted``, its replies, ``sampled``, its latencies,
-        and the double's own counts; ``own``: the fields a kind of run adds."""
-        return cls(
-            kind=kind,
-            latency=latency,
-            users=users,
-            seconds=window.seconds,
-            replies=len(counted),
-            replies_per_second=len(counted) / window.seconds,
-            p50=percentile(sampled, 0.50),
-            p99=percentile(sampled, 0.99),
-            stray_replies=api.stray_replies,
-            violations=len(api.violations),
-            **own,
-        )
-
-
-@dataclass(frozen=True)
-class ReplyRun(LoadRun):
-    """One bot answering one command at a time per user."""
-
-    samples: int
-    """Commands sent in the measured window (their latencies make the percentiles)."""
-    cpu_per_reply: float
-    """CPU seconds the bot process used in the measured window, per reply counted."""
-    unanswered: int
 
 
 def measure_load(
     api: BenchDouble,
     bot: BotProcess,
     script: Callable[[int, int], str],
+    load: Load,
     *,
-    users: int,
-    warmup: float,
-    seconds: float,
     drain_timeout: float,
     depth: int = 1,
     replies: Mapping[str, str] | None = None,
 ) -> Window:
-    """Load ``bot`` with ``users`` chats following ``script`` (``depth`` commands in flight
-    each) for ``warmup`` then ``seconds``; wait up to ``drain_timeout`` for the replies to
-    the commands still in flight."""
-    start = time.monotonic() + warmup
-    end = start + seconds
-    api.start_load(range(FIRST_USER, FIRST_USER + users), script, end, depth=depth, replies=replies)
+    """Put ``load`` on ``bot``, its chats following ``script`` (``depth`` commands in flight
+    each); wait up to ``drain_timeout`` for the replies to the commands still in flight."""
+    start = time.monotonic() + load.warmup
+    end = start + load.seconds
+    chats = range(FIRST_USER, FIRST_USER + load.users)
+    api.start_load(chats, script, end, depth=depth, replies=replies)
     time.sleep(max(0.0, start - time.monotonic()))
     cpu_from = bot.cpu_seconds()
     time.sleep(max(0.0, end - time.monotonic()))
@@ -142,7 +94,7 @@ def measure_load(
     deadline = time.monotonic() + drain_timeout
     while api.outstanding() and time.monotonic() < deadline:
         time.sleep(0.01)
-    return Window(start, seconds, cpu, api.outstanding())
+    return Window(start, load.seconds, cpu, api.outstanding())
 
 
 def command_script(paragraphs: int) -> Callable[[int, int], str]:
@@ -189,13 +141,61 @@ def capture_replies(workdir: Path) -> Path:
     return path
 
 
+def stop_loaded(bot: BotProcess, queued: int = 0) -> None:
+    """Stop the bot; one with updates still queued is killed.
+
+    PTB handles every queued update before it stops: for the bot that handles one at a time
+    with 2,000 queued at 150 ms, minutes during which nothing is measured any more.
+    """
+    if queued:
+        bot.kill()
+        return
+    code = bot.stop()
+    if code != 0:
+        raise RuntimeError(f"{bot.kind} exited with {code}:\n{bot.stderr()[-3000:]}")
+
+
+def run_load(
+    kind: Kind,
+    settings: Mapping[str, str],
+    load: Load,
+    *,
+    workdir: Path,
+    settle: float,
+    drain_timeout: float,
+    depth: int = 1,
+    replies: Mapping[str, str] | None = None,
+    profile: Path | None = None,
+) -> tuple[Window, list[Exchange], BenchDouble]:
+    """Start ``kind`` (with ``settings``) against a fresh double, put ``load`` on it with the
+    command script (:func:`measure_load`), stop it; the window, every exchange, and the double (its
+    counts of stray replies, violations and order).
+
+    A bot that failed, or that still has commands queued, is killed (:func:`stop_loaded`).
+    """
+    script = command_script(paragraph_count())
+    with BenchDouble(TOKEN, latency=load.latency) as api, harness_gc_paused():
+        bot = spawn(kind, api, workdir, **settings)
+        try:
+            bot.wait_ready(api)
+            if profile is not None:
+                bot.profile(profile)
+            time.sleep(settle)
+            window = measure_load(
+                api, bot, script, load, drain_timeout=drain_timeout, depth=depth, replies=replies
+            )
+        except BaseException:
+            bot.kill()
+            raise
+        stop_loaded(bot, window.outstanding)
+        exchanges = list(api.exchanges)
+    return window, exchanges, api
+
+
 def run_reply(
     kind: Kind,
+    load: Load,
     *,
-    latency: float,
-    users: int,
-    warmup: float,
-    seconds: float,
     workdir: Path,
     settle: float = SETTLE,
     profile: Path | None = None,
@@ -205,35 +205,22 @@ def run_reply(
 
     ``replies``: what :func:`capture_replies` wrote, needed by "bare-ptb-same".
     """
-    script = command_script(paragraph_count())
-    with BenchDouble(TOKEN, latency=latency) as api, harness_gc_paused():
-        settings = {}
-        if kind == "story-brief":
-            settings["BOT_DATABASE_URL"] = Database.sqlite(workdir / "state.sqlite3").url
-        if kind == "bare-ptb-same":
-            if replies is None:
-                raise ValueError("bare-ptb-same needs the captured replies")
-            settings["BASELINE_REPLIES"] = str(replies)
-        bot = spawn(kind, api, workdir, **settings)
-        try:
-            bot.wait_ready(api)
-            if profile is not None:
-                bot.profile(profile)
-            time.sleep(settle)
-            window = measure_load(
-                api,
-                bot,
-                script,
-                users=users,
-                warmup=warmup,
-                seconds=seconds,
-                drain_timeout=DRAIN_TIMEOUT,
-            )
-        finally:
-            code = bot.stop()
-        if code != 0:
-            raise RuntimeError(f"{kind} exited with {code}:\n{bot.stderr()[-3000:]}")
-        exchanges = list(api.exchanges)
+    settings = {}
+    if kind == "story-brief":
+        settings["BOT_DATABASE_URL"] = Database.sqlite(workdir / "state.sqlite3").url
+    if kind == "bare-ptb-same":
+        if replies is None:
+            raise ValueError("bare-ptb-same needs the captured replies")
+        settings["BASELINE_REPLIES"] = str(replies)
+    window, exchanges, api = run_load(
+        kind,
+        settings,
+        load,
+        workdir=workdir,
+        settle=settle,
+        drain_timeout=DRAIN_TIMEOUT,
+        profile=profile,
+    )
     counted = window.answered_in(exchanges)
     sampled = window.latencies(exchanges)
     return ReplyRun.measured(
@@ -242,8 +229,7 @@ def run_reply(
         sampled,
         api,
         kind=kind,
-        latency=latency,
-        users=users,
+        load=load,
         samples=len(sampled),
         cpu_per_reply=window.cpu / len(counted) if counted else float("nan"),
         unanswered=window.outstanding,

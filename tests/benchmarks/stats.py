@@ -5,22 +5,6 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Sequence
-from dataclasses import asdict
-from typing import TYPE_CHECKING, Any, ClassVar, cast
-
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
-
-
-class Figures:
-    """Base of a dataclass of a run's figures: :meth:`as_json` is what the report stores."""
-
-    derived: ClassVar[tuple[str, ...]] = ()
-    """Properties computed from the fields, stored in the report beside them."""
-
-    def as_json(self) -> dict[str, Any]:
-        fields = asdict(cast("DataclassInstance", self))
-        return fields | {name: getattr(self, name) for name in self.derived}
 
 
 def median(values: Sequence[float]) -> float:

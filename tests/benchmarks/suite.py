@@ -30,27 +30,39 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from bot.config import FREE_BROADCAST_RATE
-from tests.benchmarks.answering import P99_BUDGET, AnswerTimes, measure_answering
-from tests.benchmarks.broadcast import BroadcastRun, run_baseline_broadcast, run_broadcast
+from tests.benchmarks.answering import P99_BUDGET, measure_answering
+from tests.benchmarks.broadcast import run_baseline_broadcast, run_broadcast
 from tests.benchmarks.concurrency import (
     DEPTH,
     P99_LATENCY,
     SATURATED,
-    BurstRun,
-    PipelinedRun,
     run_burst,
     run_pipelined,
 )
 from tests.benchmarks.concurrency import (
     KINDS as CONCURRENCY_KINDS,
 )
-from tests.benchmarks.content import ContentTimes, ReloadTimes, measure_content, measure_reload
+from tests.benchmarks.content import measure_content, measure_reload
 from tests.benchmarks.databases import Database, PostgresDatabase, async_url
-from tests.benchmarks.footprint import MemoryRun, StartRun, run_memory, run_start
-from tests.benchmarks.longday import LongDayRun, run_long_day
-from tests.benchmarks.page import InlineRun, PageRun, run_page_and_inline
+from tests.benchmarks.figures import (
+    AnswerTimes,
+    BroadcastRun,
+    BurstRun,
+    ContentTimes,
+    InlineRun,
+    LongDayRun,
+    MemoryRun,
+    PageRun,
+    PipelinedRun,
+    ReloadTimes,
+    ReplyRun,
+    StartRun,
+)
+from tests.benchmarks.footprint import run_memory, run_start
+from tests.benchmarks.longday import run_long_day
+from tests.benchmarks.page import run_page_and_inline
 from tests.benchmarks.procs import STACK_MODULES, Kind
-from tests.benchmarks.reply import ReplyRun, capture_replies, run_reply
+from tests.benchmarks.reply import Load, capture_replies, run_reply
 from tests.benchmarks.stats import median, ratio
 
 SECTIONS = (
@@ -277,10 +289,12 @@ def run_suite(
                     results.replies.append(
                         run_reply(
                             kind,
-                            latency=latency,
-                            users=profile.reply_users,
-                            warmup=profile.reply_warmup,
-                            seconds=profile.reply_seconds,
+                            Load(
+                                latency,
+                                profile.reply_users,
+                                profile.reply_warmup,
+                                profile.reply_seconds,
+                            ),
                             workdir=where,
                             settle=profile.settle / 2,
                             profile=profile_of(where),
@@ -402,73 +416,48 @@ def _run_concurrency(
 ) -> None:
     progress("concurrency: capturing Story Brief's replies for the bare bots to send")
     replies = capture_replies(fresh("concurrency-capture"))
+
+    def pipelined(
+        kind: Kind, users: int, latency: float, label: str, suffix: str, depth: int = DEPTH
+    ) -> None:
+        """One pipelined run of the profile's length, its directory named by ``suffix``."""
+        progress(f"concurrency: {kind}, {users} users, {label}")
+        results.pipelined.append(
+            run_pipelined(
+                kind,
+                Load(latency, users, profile.concurrency_warmup, profile.concurrency_seconds),
+                workdir=fresh(f"pipelined-{kind}-{users}-{suffix}"),
+                replies=replies,
+                depth=depth,
+                settle=profile.settle / 2,
+            )
+        )
+
     for users in profile.concurrency_users:
         for latency in profile.concurrency_latencies:
             for kind in CONCURRENCY_KINDS:
-                progress(f"concurrency: {kind}, {users} users, {latency * 1000:g} ms")
-                results.pipelined.append(
-                    run_pipelined(
-                        kind,
-                        latency=latency,
-                        users=users,
-                        warmup=profile.concurrency_warmup,
-                        seconds=profile.concurrency_seconds,
-                        workdir=fresh(f"pipelined-{kind}-{users}-{latency * 1000:g}ms"),
-                        replies=replies,
-                        settle=profile.settle / 2,
-                    )
-                )
+                pipelined(kind, users, latency, f"{latency * 1000:g} ms", f"{latency * 1000:g}ms")
             if latency == P99_LATENCY:
-                progress(f"concurrency: story-brief, {users} users, one command each")
-                results.pipelined.append(
-                    run_pipelined(
-                        "story-brief",
-                        latency=latency,
-                        users=users,
-                        warmup=profile.concurrency_warmup,
-                        seconds=profile.concurrency_seconds,
-                        workdir=fresh(f"pipelined-story-brief-{users}-single"),
-                        replies=replies,
-                        depth=1,
-                        settle=profile.settle / 2,
-                    )
-                )
+                pipelined("story-brief", users, latency, "one command each", "single", depth=1)
     # More rounds of the cells the throughput budget compares, in rotation: 0 ms, 50 ms, ...
     for round_number in range(2, profile.concurrency_rounds + 1):
         for users in profile.concurrency_users:
             for latency in (0.0, P99_LATENCY):
-                progress(
-                    f"concurrency: story-brief, {users} users, {latency * 1000:g} ms, "
-                    f"round {round_number}"
-                )
-                results.pipelined.append(
-                    run_pipelined(
-                        "story-brief",
-                        latency=latency,
-                        users=users,
-                        warmup=profile.concurrency_warmup,
-                        seconds=profile.concurrency_seconds,
-                        workdir=fresh(
-                            f"pipelined-story-brief-{users}-{latency * 1000:g}ms-{round_number}"
-                        ),
-                        replies=replies,
-                        settle=profile.settle / 2,
-                    )
+                pipelined(
+                    "story-brief",
+                    users,
+                    latency,
+                    f"{latency * 1000:g} ms, round {round_number}",
+                    f"{latency * 1000:g}ms-{round_number}",
                 )
     for users in profile.light_users:
-        progress(f"concurrency: story-brief, {users} users, one command each (light load)")
-        results.pipelined.append(
-            run_pipelined(
-                "story-brief",
-                latency=P99_LATENCY,
-                users=users,
-                warmup=profile.concurrency_warmup,
-                seconds=profile.concurrency_seconds,
-                workdir=fresh(f"pipelined-story-brief-{users}-light"),
-                replies=replies,
-                depth=1,
-                settle=profile.settle / 2,
-            )
+        pipelined(
+            "story-brief",
+            users,
+            P99_LATENCY,
+            "one command each (light load)",
+            "light",
+            depth=1,
         )
     # Bare PTB one update at a time would take a round trip per chat: minutes at 10,000.
     for kind in ("story-brief", "bare-ptb-concurrent"):

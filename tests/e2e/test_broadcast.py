@@ -12,7 +12,8 @@ import asyncio
 import dataclasses
 import itertools
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -93,6 +94,18 @@ async def publish(
     )
     await settled(application)
     return parse_stats(await stats(api))
+
+
+@asynccontextmanager
+async def reloaded(
+    api: BotApiDouble, database: Path, seeds_copy: Path, edit_digest: EditDigest, rate: float
+) -> AsyncIterator[BriefApplication]:
+    """A bot broadcasting at ``rate`` whose admin has just made :data:`EDIT` and sent /reload:
+    its broadcast under way."""
+    async with polling(api, broadcast_settings(api, database, seeds_copy, rate)) as application:
+        edit_digest(*EDIT)
+        await reload(api)
+        yield application
 
 
 async def active_among(application: BriefApplication, chats: list[int]) -> list[int]:
@@ -289,9 +302,7 @@ async def test_slow_answers_do_not_stall_the_broadcast_or_duplicate_it(
     await add_subscribers(database_url(database), subscribers)
     for chat in slow:
         api.inject(Fault(method="sendMessage", chat_id=chat, status=200, delay=delay))
-    async with polling(api, broadcast_settings(api, database, seeds_copy, 25)) as application:
-        edit_digest(*EDIT)
-        await reload(api)
+    async with reloaded(api, database, seeds_copy, edit_digest, 25) as application:
         await api.wait_for_async(lambda d: all(updates(d, c) for c in subscribers), timeout=12)
         await settled(application)
     assert update_counts(api, subscribers) == dict.fromkeys(subscribers, 1)
@@ -310,9 +321,7 @@ async def test_the_send_rate_never_exceeds_the_setting(
 ) -> None:
     rate, count = 20, 60
     subscribers = await add_subscribers(database_url(database), range(1501, 1501 + count))
-    async with polling(api, broadcast_settings(api, database, seeds_copy, rate)) as application:
-        edit_digest(*EDIT)
-        await reload(api)
+    async with reloaded(api, database, seeds_copy, edit_digest, rate) as application:
         await api.wait_for_async(
             lambda d: all(updates(d, c) for c in subscribers), timeout=count / rate + 6
         )
@@ -332,9 +341,7 @@ async def test_one_chat_gets_at_most_one_message_per_second(
     api: BotApiDouble, database: Path, seeds_copy: Path, edit_digest: EditDigest
 ) -> None:
     subscribers = await add_subscribers(database_url(database), range(1601, 1606))
-    async with polling(api, broadcast_settings(api, database, seeds_copy, 50)) as application:
-        edit_digest(*EDIT)
-        await reload(api)
+    async with reloaded(api, database, seeds_copy, edit_digest, 50) as application:
         await api.wait_for_async(lambda d: all(updates(d, c) for c in subscribers), timeout=5)
         edit_digest(*SECOND_EDIT)
         second = await reload(api)
@@ -388,9 +395,7 @@ async def test_a_chat_that_unsubscribes_during_a_broadcast_gets_nothing_more(
     api: BotApiDouble, database: Path, seeds_copy: Path, edit_digest: EditDigest
 ) -> None:
     subscribers = await add_subscribers(database_url(database), range(1801, 1831))
-    async with polling(api, broadcast_settings(api, database, seeds_copy, 10)) as application:
-        edit_digest(*EDIT)
-        await reload(api)
+    async with reloaded(api, database, seeds_copy, edit_digest, 10) as application:
         await api.wait_for_async(lambda d: len(update_calls(d)) >= 3, timeout=5)
         # The chat the sender will come to last, by the ledger's order.
         last = ledger(database)[-1][1]

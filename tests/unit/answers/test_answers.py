@@ -381,24 +381,30 @@ def test_a_question_asks_for_its_type(question: str, marker: str) -> None:
     assert marker in terms(question)
 
 
+SERVES = {
+    "#time": [
+        "Construction would start in September.",
+        # Dates and clock times.
+        "the final is at the stadium on May 23",
+        "the alert arrived at 3:40 a.m.",
+        "the council will meet again next week",
+    ],
+    "#dur": ["The dock was closed for eleven days.", "The 48-hour strike began."],
+    "#why": [
+        "They commute because the jobs are on this side.",
+        "It was cancelled due to the storm.",
+    ],
+    "#who": ["Said Mayor Ines Calder."],
+    "#where": ["The terminal will be built at Calder Point."],
+    "#yesno": ["The union rejected the offer."],
+    "#age": ["Moreno, 44, a former schoolteacher, won.", "a nine-year-old boy was among the dead"],
+}
+"""Sentences by the answer type each must serve."""
+
+
 @pytest.mark.parametrize(
     ("sentence", "marker"),
-    [
-        ("Construction would start in September.", "#time"),
-        ("The dock was closed for eleven days.", "#dur"),
-        ("The 48-hour strike began.", "#dur"),
-        ("They commute because the jobs are on this side.", "#why"),
-        ("It was cancelled due to the storm.", "#why"),
-        ("Said Mayor Ines Calder.", "#who"),
-        ("The terminal will be built at Calder Point.", "#where"),
-        ("The union rejected the offer.", "#yesno"),
-        # Ages, dates and clock times.
-        ("Moreno, 44, a former schoolteacher, won.", "#age"),
-        ("a nine-year-old boy was among the dead", "#age"),
-        ("the final is at the stadium on May 23", "#time"),
-        ("the alert arrived at 3:40 a.m.", "#time"),
-        ("the council will meet again next week", "#time"),
-    ],
+    [(sentence, marker) for marker, sentences in SERVES.items() for sentence in sentences],
 )
 def test_a_sentence_serves_its_answer_type(sentence: str, marker: str) -> None:
     assert marker in document_terms(sentence)
