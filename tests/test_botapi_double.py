@@ -495,40 +495,33 @@ async def test_too_long_and_empty(double: BotApiDouble, bot: Bot) -> None:
     assert len(double.violations) == 2
 
 
-async def post_as_is(bot: Bot, params: dict[str, object]) -> None:
-    """A sendMessage with ``params`` exactly as given: PTB's own methods would not send these
-    mistakes, and it warns that sendMessage has a method of its own."""
+async def post_as_is(bot: Bot, **changes: object) -> None:
+    """A sendMessage of "x" to CHAT, with ``changes`` made exactly as given (None leaves a
+    parameter out): PTB's own methods would not send these mistakes, and it warns that
+    sendMessage has a method of its own."""
+    params = {"chat_id": CHAT, "text": "x", "parse_mode": "HTML", **changes}
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Please use", PTBUserWarning)
-        await bot.do_api_request("sendMessage", api_kwargs=params)
+        await bot.do_api_request(
+            "sendMessage", api_kwargs={k: v for k, v in params.items() if v is not None}
+        )
 
 
 async def test_unknown_parameter(double: BotApiDouble, bot: Bot) -> None:
     with pytest.raises(BadRequest, match=r'(?i)unknown parameter "colour"'):
-        await post_as_is(
-            bot,
-            {"chat_id": CHAT, "text": "x", "parse_mode": "HTML", "colour": "red"},
-        )
+        await post_as_is(bot, colour="red")
     assert double.violations == ['sendMessage: unknown parameter "colour"']
 
 
 async def test_missing_required_parameter(double: BotApiDouble, bot: Bot) -> None:
     with pytest.raises(BadRequest, match=r'(?i)missing required parameter "text"'):
-        await post_as_is(bot, {"chat_id": CHAT, "parse_mode": "HTML"})
+        await post_as_is(bot, text=None)
     assert double.violations == ['sendMessage: missing required parameter "text"']
 
 
 async def test_wrong_value_type(double: BotApiDouble, bot: Bot) -> None:
     with pytest.raises(BadRequest, match=r"(?i)disable_notification must be Boolean"):
-        await post_as_is(
-            bot,
-            {
-                "chat_id": CHAT,
-                "text": "x",
-                "parse_mode": "HTML",
-                "disable_notification": "yes",
-            },
-        )
+        await post_as_is(bot, disable_notification="yes")
     assert len(double.violations) == 1
 
 
@@ -541,15 +534,7 @@ async def test_inline_button_rules(double: BotApiDouble, bot: Bot) -> None:
     with pytest.raises(BadRequest, match=r"(?i)1-64 bytes"):
         await bot.send_message(CHAT, "x", parse_mode="HTML", reply_markup=keyboard("é" * 33))
     with pytest.raises(BadRequest, match=r"(?i)exactly one action field"):
-        await post_as_is(
-            bot,
-            {
-                "chat_id": CHAT,
-                "text": "x",
-                "parse_mode": "HTML",
-                "reply_markup": {"inline_keyboard": [[{"text": "no action"}]]},
-            },
-        )
+        await post_as_is(bot, reply_markup={"inline_keyboard": [[{"text": "no action"}]]})
     assert len(double.violations) == 3
     assert double.messages(CHAT) == []
 
