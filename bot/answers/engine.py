@@ -58,7 +58,7 @@ from dataclasses import dataclass
 
 from bot.answers.answer import Answer, Passage, unique, within
 from bot.answers.compounds import Compounds
-from bot.answers.language import QUANTITY, SPEECH
+from bot.answers.language import QUANTITY, SETTLE, SPEECH
 from bot.answers.question import question_terms
 from bot.answers.scoring import BM25
 from bot.answers.text import (
@@ -368,8 +368,12 @@ class AnswerEngine:
                 return UNKNOWN_TERM_WEIGHT
             return MARKER_WEIGHT if term[0] == "#" else 1.0
 
-        found = sum(weight(term) for term in query if term in evidence)
-        total = sum(weight(term) for term in query)
+        # A yes/no question is settled by a plain statement too ("is she the first woman
+        # mayor": "she will be the first woman to lead the city"): its verdict marker ranks
+        # verdicts first but is not evidence the article is silent when missing.
+        asked = [term for term in query if term != SETTLE or term in evidence]
+        found = sum(weight(term) for term in asked if term in evidence)
+        total = sum(weight(term) for term in asked)
         return found / total if total else 0.0
 
     def _term_scores(self, query: Sequence[str], doc: _Document) -> dict[str, float]:

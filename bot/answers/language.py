@@ -215,7 +215,7 @@ QUESTION_PHRASES: tuple[tuple[str, str], ...] = (
     (r"how old|what age|aged?", AGE),
     (r"how long|for how long|how much time", DURATION),
     (
-        r"how many|how much|how big|how large|how high|how far|what share|"
+        r"how many|how much|how big|how large|how high|how far|how close|how near|what share|"
         r"what percentage|what proportion|percentage|number of|amount of|numbers?|figures?|"
         r"statistics?|stats?",
         QUANTITY,

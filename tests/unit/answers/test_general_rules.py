@@ -108,3 +108,24 @@ def test_a_court_that_upholds_a_fine_decides() -> None:
     assert terms("upheld")[0] == terms("ruling")[0]
     answer = story_engine("tannery-appeal").answer("what did the court decide")
     assert answer.paragraph == 1
+
+
+def test_a_yes_no_question_is_settled_by_a_plain_statement() -> None:
+    engine = story_engine("mayoral-recount")
+    # The article says "She will be the first woman to lead the city": no verdict word, but
+    # a yes all the same.
+    query = engine.query("is she the first female mayor")
+    assert "#yesno" in query
+    evidence = frozenset(term for term in query if term != "#yesno")
+    assert engine.coverage(query, evidence) == engine.coverage(
+        [term for term in query if term != "#yesno"], evidence
+    )
+    assert engine.answer("is she the first female mayor").paragraph == 3
+
+
+def test_how_close_asks_for_a_margin_not_for_a_closure() -> None:
+    query = terms("how close was the first count")
+    assert "#qty" in query
+    assert terms("shut")[0] not in query
+    answer = story_engine("mayoral-recount").answer("how close was the first count")
+    assert answer.paragraph == 2
