@@ -58,7 +58,7 @@ from dataclasses import dataclass
 
 from bot.answers.answer import Answer, Passage, unique, within
 from bot.answers.compounds import Compounds
-from bot.answers.language import QUANTITY, SETTLE, SPEECH
+from bot.answers.language import FUTURE, QUANTITY, SETTLE, SPEECH
 from bot.answers.question import question_terms
 from bot.answers.scoring import BM25
 from bot.answers.text import (
@@ -371,7 +371,7 @@ class AnswerEngine:
         # A yes/no question is settled by a plain statement too ("is she the first woman
         # mayor": "she will be the first woman to lead the city"): its verdict marker ranks
         # verdicts first but is not evidence the article is silent when missing.
-        asked = [term for term in query if term != SETTLE or term in evidence]
+        asked = [term for term in query if term not in (SETTLE, FUTURE) or term in evidence]
         found = sum(weight(term) for term in asked if term in evidence)
         total = sum(weight(term) for term in asked)
         return found / total if total else 0.0

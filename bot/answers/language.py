@@ -29,6 +29,9 @@ REASON = "#why"
 """The marker term of a reason: "because", "due to", "so that"..., or "why"."""
 AGE = "#age"
 """The marker term of an age: "Moreno, 44," or "a 120-year-old plant", or "how old"."""
+FUTURE = "#next"
+"""The marker term of what is still to come: "will", "would", "plans to"... in a text or a
+question ("what will X do", "who will they play")."""
 SETTLE = "#yesno"
 """The marker term of a verdict (agreed, refused, not...), or a yes/no question."""
 
@@ -230,6 +233,12 @@ QUESTION_PHRASES: tuple[tuple[str, str], ...] = (
     (r"why|how come|what for|what caused|reasons?", REASON),
     (r"who|whom|whose", PERSON),
     (r"where", PLACE),
+    (r"(?:do|happens?|comes?) next|next steps?|what next", FUTURE),
+    (
+        r"will|would|shall|going to|(?:plans?|planned|intends?|intended|expects?|expected|"
+        r"hopes?|hoped|aims?|aimed|is|are|was|were) to",
+        rf"\g<0> {FUTURE}",
+    ),
     (r"short term|thus far|so far|up to now|until now", rf"\g<0> {TIME}"),
     (r"going on|go on|good (?:morning|afternoon|evening|day)", ""),
 )

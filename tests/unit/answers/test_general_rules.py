@@ -129,3 +129,36 @@ def test_how_close_asks_for_a_margin_not_for_a_closure() -> None:
     assert terms("shut")[0] not in query
     answer = story_engine("mayoral-recount").answer("how close was the first count")
     assert answer.paragraph == 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Holt said he planned to return to his law practice",
+        "The company will close the plant",
+        "She is expected to win",
+        "what will they do next",
+    ],
+)
+def test_what_is_still_to_come_is_marked(text: str) -> None:
+    assert "#next" in terms(text)
+
+
+@pytest.mark.parametrize("text", ["Holt returned to his law practice", "The plant closed"])
+def test_what_is_done_is_not_marked_to_come(text: str) -> None:
+    assert "#next" not in terms(text)
+
+
+def test_what_will_someone_do_next_finds_their_plans() -> None:
+    engine = story_engine("mayoral-recount")
+    # "next" is what is to come, not the word "next" of another paragraph.
+    assert "next" not in engine.query("what will Holt do next")
+    assert engine.answer("what will Holt do next").paragraph == 11
+
+
+def test_a_future_question_is_not_refused_for_a_present_answer() -> None:
+    engine = story_engine("mayoral-recount")
+    query = engine.query("will Holt return to his law practice")
+    assert "#next" in query
+    evidence = frozenset(term for term in query if term != "#next")
+    assert engine.coverage(query, evidence) == 1.0
