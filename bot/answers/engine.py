@@ -39,7 +39,8 @@ How a question is answered (:meth:`AnswerEngine.answer`):
      its main facts first, so of two near-equal candidates the earlier one answers.
    * key points, statements, people and timeline events also *bridge*: the best one citing
      a sentence's paragraph adds :data:`SUPPORT_WEIGHT` times its score for the question
-     terms the sentence lacks.
+     terms the sentence lacks; so do the other sentences of its paragraph, at
+     :data:`CONTEXT_WEIGHT` (a paragraph often names in one sentence what the next one says).
 5. The winner is an answer only if its score reaches :data:`MIN_SCORE` and its *evidence*
    (its own terms, its paragraph(s), their support items, an item's context) covers
    :data:`MIN_COVERAGE` of the question's terms, where a term that neither the article nor
@@ -71,6 +72,9 @@ from bot.answers.text import (
 from bot.digest import Digest
 from bot.digest.model import Cited, EditorQuestion, Figure, Quote
 
+CONTEXT_WEIGHT = 0.5
+"""Weight of a question term that a sentence lacks but another sentence of its paragraph
+has, scored as one plain occurrence (its idf) and in the share of matched terms."""
 SUPPORT_WEIGHT = 0.25
 """Weight of a support item's (key point, statement, person, event) score for the question
 terms that a sentence of a paragraph it cites lacks; also the weight of such a bridged
@@ -392,7 +396,8 @@ class AnswerEngine:
         doc: _Document,
         support: Sequence[dict[str, float]],
     ) -> float:
-        """BM25 of ``doc``, plus the bridge of its support, times the share of terms matched.
+        """BM25 of ``doc``, plus the bridges of its support and of its paragraph, times the
+        share of terms matched (the paragraph's at :data:`CONTEXT_WEIGHT`).
 
         The bridge: the best support item citing one of ``doc``'s paragraphs may add
         :data:`SUPPORT_WEIGHT` times its score *for the terms ``doc`` lacks*; the digest's
@@ -411,8 +416,16 @@ class AnswerEngine:
                 if value > bridge:
                     bridge = value
                     bridged = frozenset(term for term in missing if term in scores)
-        share = (_weight(matched) + SUPPORT_WEIGHT * _weight(bridged)) / _weight(known)
-        return (own + SUPPORT_WEIGHT * bridge) * share
+        context = frozenset(
+            term
+            for term in missing - bridged
+            if any(term in self._paragraph_terms.get(n, ()) for n in doc.paragraphs)
+        )
+        near = sum(self.bm25.idf(term) for term in context)
+        share = (
+            _weight(matched) + SUPPORT_WEIGHT * _weight(bridged) + CONTEXT_WEIGHT * _weight(context)
+        ) / _weight(known)
+        return (own + SUPPORT_WEIGHT * bridge + CONTEXT_WEIGHT * near) * share
 
     def _evidence(self, paragraphs: Iterable[int], own: Iterable[str]) -> frozenset[str]:
         evidence = set(own)

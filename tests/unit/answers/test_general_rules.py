@@ -162,3 +162,14 @@ def test_a_future_question_is_not_refused_for_a_present_answer() -> None:
     assert "#next" in query
     evidence = frozenset(term for term in query if term != "#next")
     assert engine.coverage(query, evidence) == 1.0
+
+
+def test_a_sentence_is_read_with_its_paragraph(monkeypatch: pytest.MonkeyPatch) -> None:
+    # "Rovers levelled four minutes before half-time. Winger Sami Okonjo ... crossed for
+    # striker Tomasz Wren to score": the sentence that answers does not say "Rovers", the
+    # one before it does.
+    engine = story_engine("cup-semifinal")
+    question = "who set up the first Rovers goal"
+    assert engine.answer(question).paragraph == 3
+    monkeypatch.setattr(engine_module, "CONTEXT_WEIGHT", 0.0)
+    assert engine.answer(question).paragraph != 3

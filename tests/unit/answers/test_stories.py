@@ -33,14 +33,14 @@ RIGHT_TODAY = {
     # Top-1 right answers today, out of the answerable questions. The 90% bar of the issue
     # is not met on any story yet (README, "Answering questions"): until it is, no change to
     # the engine may lose a right answer on balance. Raise a floor when a story gains.
-    "council-ferry": 24,
-    "cup-semifinal": 21,
+    "council-ferry": 25,
+    "cup-semifinal": 24,
     "mayoral-recount": 23,
     # Held out: measured after each change, never tuned on (11 after the first rules of
     # issue 12, back to 10 after the next ones).
     "nurses-strike": 10,
     "quarterly-results": 18,
-    "tannery-appeal": 18,
+    "tannery-appeal": 19,
     "valley-floods": 24,
 }
 HONEST_TODAY = {"council-ferry": 4, "tannery-appeal": 3}
