@@ -240,7 +240,7 @@ QUESTION_PHRASES: tuple[tuple[str, str], ...] = (
         rf"\g<0> {FUTURE}",
     ),
     (r"short term|thus far|so far|up to now|until now", rf"\g<0> {TIME}"),
-    (r"going on|go on|good (?:morning|afternoon|evening|day)", ""),
+    (r"(?:going|go) on(?! sale)|good (?:morning|afternoon|evening|day)", ""),
 )
 """What a question asks for, as regular expressions over whole words, and its marker."""
 
@@ -275,7 +275,7 @@ EQUIVALENTS = _groups(
     big, large, huge, size
     increase, rise, raise, grow, go up, climb, jump, hike, boost
     decrease, fall, drop, go down, reduce, shrink
-    buy, purchase, acquire
+    buy, purchase, acquire, on sale, for sale
     company, firm, business, corporation
     employee, staff, workforce
     employ, work at, work for

@@ -173,3 +173,12 @@ def test_a_sentence_is_read_with_its_paragraph(monkeypatch: pytest.MonkeyPatch) 
     assert engine.answer(question).paragraph == 3
     monkeypatch.setattr(engine_module, "CONTEXT_WEIGHT", 0.0)
     assert engine.answer(question).paragraph != 3
+
+
+@pytest.mark.parametrize("text", ["Tickets go on sale on Wednesday", "The house is for sale"])
+def test_what_is_on_sale_can_be_bought(text: str) -> None:
+    assert terms("buy")[0] in terms(text)
+
+
+def test_what_is_going_on_still_asks_nothing() -> None:
+    assert terms("what is going on with the ferry") == terms("ferry")
