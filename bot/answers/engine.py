@@ -335,7 +335,7 @@ class AnswerEngine:
 
     def query(self, question: str) -> list[str]:
         """The terms a question is answered with (see :func:`question_terms`)."""
-        return question_terms(self.lexicon, question)
+        return question_terms(self.lexicon, question, self.vocabulary)
 
     def split_compounds(self, question: str) -> str:
         """``question`` with its closed compounds opened as the article writes them

@@ -181,6 +181,10 @@ PERSON_WORDS = _word_set(
     """
 )
 """Role words: a text with one names a person by role ("the mayor", "city engineers")."""
+SOMEONE = _word_set("man woman boy girl lady gentleman guy")
+"""Plain words for someone: where the article names the person instead ("the woman carried
+out by her neighbours" is "Agnes Pole, 67, who was carried out by neighbours"), a question
+word for that person."""
 PLACE_WORDS = _word_set(
     """
     city town village island river valley street road avenue square point pier port harbor

@@ -182,3 +182,18 @@ def test_what_is_on_sale_can_be_bought(text: str) -> None:
 
 def test_what_is_going_on_still_asks_nothing() -> None:
     assert terms("what is going on with the ferry") == terms("ferry")
+
+
+def test_a_plain_word_for_someone_the_article_names_asks_for_a_person() -> None:
+    engine = story_engine("valley-floods")
+    # The article never says "woman": it names her ("Agnes Pole, 67, who was carried out
+    # by neighbours").
+    question = "how old was the woman carried out by her neighbours"
+    assert "#who" in engine.query(question)
+    assert engine.answer(question).paragraph == 9
+
+
+def test_a_plain_word_for_someone_the_article_uses_stays_a_word() -> None:
+    engine = story_engine("cup-semifinal")
+    # "with ten men": the article says "men" itself.
+    assert terms("men")[0] in engine.query("did Kestrel finish with ten men?")
