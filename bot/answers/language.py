@@ -227,7 +227,7 @@ QUESTION_PHRASES: tuple[tuple[str, str], ...] = (
         r"statistics?|stats?",
         QUANTITY,
     ),
-    (r"when|what time|what day|what date", TIME),
+    (r"when|what time|what day|what date|(?:this|that|last|next) time", TIME),
     # A measurable thing asked for by name ("what was the final score") wants a number too.
     (
         r"what (?:is|was|are|were) the (?:\w+ )?(?:score|vote|margin|tally|result|price|"

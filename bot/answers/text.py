@@ -136,7 +136,11 @@ _AGE = re.compile(
 )
 """An age: "Moreno, 44,", "a nine-year-old boy", "aged 71", "founded in 1911"."""
 _UNANIMOUS_TALLY = re.compile(rf"\b(?:{UNANIMOUS_TALLY})\b")
-_REASON_PHRASES = re.compile(r"\b(?:so that|in order to|as a result|because of)\b", re.I)
+_REASON_PHRASES = re.compile(
+    r"\b(?:so that|in order to|as a result|because of|owing to|thanks to|"
+    r"put (?:\w+ ){0,3}?down to|attribut(?:e|es|ed) (?:\w+ ){0,3}?to|blam(?:e|es|ed) (?:\w+ ){0,3}?on)\b",
+    re.I,
+)
 
 
 def _is_quantity(term: str) -> bool:

@@ -8,6 +8,7 @@ import pytest
 
 import bot.answers.engine as engine_module
 from bot.answers import AnswerEngine, terms
+from bot.answers.text import GENERIC
 from bot.digest import Digest, load_digest
 from tests import DATA_DIR
 
@@ -197,3 +198,25 @@ def test_a_plain_word_for_someone_the_article_uses_stays_a_word() -> None:
     engine = story_engine("cup-semifinal")
     # "with ten men": the article says "men" itself.
     assert terms("men")[0] in engine.query("did Kestrel finish with ten men?")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Turnout rose, which the board put down to the close race",
+        "The company attributed the loss to the weather",
+        "Officials blamed the delay on the storm",
+        "Sales grew, owing to lower prices",
+    ],
+)
+def test_news_phrases_of_cause_give_a_reason(text: str) -> None:
+    assert "#why" in GENERIC.answer_types(text)
+
+
+def test_this_time_is_a_time_not_the_word_time() -> None:
+    query = terms("why did more people vote this time")
+    assert "#time" in query
+    assert "time" not in query
+    assert (
+        story_engine("mayoral-recount").answer("why did more people vote this time").paragraph == 6
+    )

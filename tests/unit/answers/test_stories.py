@@ -35,7 +35,7 @@ RIGHT_TODAY = {
     # the engine may lose a right answer on balance. Raise a floor when a story gains.
     "council-ferry": 25,
     "cup-semifinal": 25,
-    "mayoral-recount": 23,
+    "mayoral-recount": 24,
     # Held out: measured after each change, never tuned on (11 after the first rules of
     # issue 12, back to 10 after the next ones).
     "nurses-strike": 10,
