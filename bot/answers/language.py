@@ -227,6 +227,7 @@ QUESTION_PHRASES: tuple[tuple[str, str], ...] = (
         r"statistics?|stats?",
         QUANTITY,
     ),
+    (r"deadlines?|time limits?|cut-?offs?", f"{DURATION} {TIME}"),
     (r"when|what time|what day|what date|(?:this|that|last|next) time", TIME),
     # A measurable thing asked for by name ("what was the final score") wants a number too.
     (
@@ -344,7 +345,7 @@ EQUIVALENTS = _groups(
     troops, soldier, army, military
     firefighter, fire crew
     shelter, refuge
-    deadline, time limit, cutoff
+    base on, rest on, rely on, depend on
     fraud, cheat, rig, tamper
     former, previous, prior
     next, upcoming

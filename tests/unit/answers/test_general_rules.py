@@ -220,3 +220,19 @@ def test_this_time_is_a_time_not_the_word_time() -> None:
     assert (
         story_engine("mayoral-recount").answer("why did more people vote this time").paragraph == 6
     )
+
+
+@pytest.mark.parametrize(
+    "text", ["The fine rested on 212 samples", "The board relied on the samples"]
+)
+def test_based_on_is_rested_on(text: str) -> None:
+    assert terms("what was it based on")[0] in terms(text)
+
+
+@pytest.mark.parametrize("question", ["what is the deadline", "is there a time limit"])
+def test_a_deadline_asks_for_a_time_or_a_span(question: str) -> None:
+    query = terms(question)
+    assert {"#dur", "#time"} <= set(query)
+    engine = story_engine("tannery-appeal")
+    # "Holloway must pay the fine within 60 days unless it asks the Supreme Court".
+    assert engine.answer("what is the deadline to go to the Supreme Court").paragraph == 10
