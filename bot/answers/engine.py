@@ -21,7 +21,8 @@ How a question is answered (:meth:`AnswerEngine.answer`):
    term, stop words dropped, and the question's type made a marker (``how many`` -> ``#qty``,
    ``when`` -> ``#time``, ``who`` -> ``#who``...). Each document also carries the markers of
    the answer types it can serve (a number, a date, a duration, a name or role, a place, a
-   reason, a verdict, an age): a typed question meets a sentence of its type. A yes/no
+   reason, a verdict, an age, what is to come, what a number counts: ``#n:day`` for "57
+   days" and "how many days"): a typed question meets a sentence of its type. A yes/no
    question asks for a verdict (``#yesno``) in place of its verdict verb: "did X agree" is
    settled by "X refused" too.
 4. BM25 (:class:`~bot.answers.scoring.BM25`) over the article's sentences scores every
@@ -46,7 +47,9 @@ How a question is answered (:meth:`AnswerEngine.answer`):
    :data:`MIN_COVERAGE` of the question's terms, where a term that neither the article nor
    the digest ever uses counts :data:`UNKNOWN_TERM_WEIGHT` times ("when was X born" names X,
    but nothing in the article speaks of "born" or of a date) and a known answer type
-   :data:`MARKER_WEIGHT`. Otherwise the answer is ``not_in_article``.
+   :data:`MARKER_WEIGHT`. A verdict or what is to come counts only when found (a plain
+   statement settles a yes/no question too), what a number counts never. Otherwise the
+   answer is ``not_in_article``.
 6. An answer never shows a sentence twice, and a quote is not followed by the sentences it
    is made of.
 """
@@ -59,7 +62,7 @@ from dataclasses import dataclass
 
 from bot.answers.answer import Answer, Passage, unique, within
 from bot.answers.compounds import Compounds
-from bot.answers.language import FUTURE, QUANTITY, SETTLE, SPEECH
+from bot.answers.language import COUNTED, FUTURE, QUANTITY, SETTLE, SPEECH
 from bot.answers.question import question_terms
 from bot.answers.scoring import BM25
 from bot.answers.text import (
@@ -364,18 +367,16 @@ class AnswerEngine:
         )
 
     def coverage(self, query: Sequence[str], evidence: frozenset[str]) -> float:
-        """Share of the question's terms found in ``evidence``: a term the article and the
-        digest never use weighs more, a known answer type less (see :data:`MARKER_WEIGHT`)."""
+        """Share of the question's terms found in ``evidence``, weighed as step 5 of this
+        module's docstring says."""
 
         def weight(term: str) -> float:
             if term not in self.vocabulary:
                 return UNKNOWN_TERM_WEIGHT
             return MARKER_WEIGHT if term[0] == "#" else 1.0
 
-        # A yes/no question is settled by a plain statement too ("is she the first woman
-        # mayor": "she will be the first woman to lead the city"): its verdict marker ranks
-        # verdicts first but is not evidence the article is silent when missing.
-        asked = [term for term in query if term not in (SETTLE, FUTURE) or term in evidence]
+        asked = [term for term in query if not term.startswith(COUNTED)]
+        asked = [term for term in asked if term in evidence or term not in (SETTLE, FUTURE)]
         found = sum(weight(term) for term in asked if term in evidence)
         total = sum(weight(term) for term in asked)
         return found / total if total else 0.0

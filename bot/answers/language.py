@@ -32,6 +32,8 @@ AGE = "#age"
 FUTURE = "#next"
 """The marker term of what is still to come: "will", "would", "plans to"... in a text or a
 question ("what will X do", "who will they play")."""
+COUNTED = "#n:"
+"""The prefix of what a number counts: ``#n:day`` for "57 days" and for "how many days"."""
 SETTLE = "#yesno"
 """The marker term of a verdict (agreed, refused, not...), or a yes/no question."""
 
@@ -212,6 +214,11 @@ TIME_WORDS = _word_set(
 """Words that make a text a time (besides a year such as 2005, a clock time such as 3:40 or
 7 p.m., and a period named relative to now, see :data:`RELATIVE_PERIODS`); compared after
 folding. "day", "week"... alone are not: "60 days" is a duration, not a date."""
+COUNTED_FILLERS = _word_set("people persons")
+"""Stop words that are still what a number counts ("about 350 people", "how many people")."""
+MAX_COUNT_GAP = 3
+"""How far after a number (past other numbers and function words) what it counts may be:
+"at least 57 days", "4.2 million dollars"."""
 RELATIVE_WORDS = _word_set("last next this previous coming following same")
 RELATIVE_PERIODS = _word_set("day week weekend month year decade season quarter night")
 """A period after one of :data:`RELATIVE_WORDS` is a time: "last week", "next year"."""

@@ -10,10 +10,24 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
-from bot.answers.language import PERSON, SETTLE, SOMEONE, VERDICT_VERBS, YES_NO_OPENERS
+from bot.answers.language import (
+    COUNTED,
+    COUNTED_FILLERS,
+    PERSON,
+    SETTLE,
+    SOMEONE,
+    STOP_WORDS,
+    VERDICT_VERBS,
+    YES_NO_OPENERS,
+)
 from bot.answers.text import Lexicon, fold, words
 
 _YES_NO = re.compile(rf"\W*(?:{'|'.join(sorted(YES_NO_OPENERS))})\b", re.IGNORECASE)
+
+_HOW_MANY = re.compile(
+    rf"\b(?:how many|number of)(?: (?:{'|'.join(sorted(STOP_WORDS - COUNTED_FILLERS))}))* ([a-z]+)"
+)
+"""What a question counts: the first word after "how many" that is not a function word."""
 
 _VERDICT_STEMS = frozenset(fold(verb) for verb in VERDICT_VERBS)
 
@@ -27,6 +41,10 @@ def question_terms(
     woman", "the man") that the article never uses asks for a person: it names him or her.
     """
     query = lexicon.terms(question)
+    counted = _HOW_MANY.search(" ".join(words(question)))
+    if counted is not None:
+        # "How many days": a count of days answers, not another number.
+        query.append(f"{COUNTED}{lexicon.concept(counted.group(1))}")
     if vocabulary is not None:
         someone = {term for noun in SOMEONE for term in lexicon.terms(noun)} - set(vocabulary)
         query = [PERSON if term in someone else term for term in query]

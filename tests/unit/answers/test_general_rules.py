@@ -8,6 +8,7 @@ import pytest
 
 import bot.answers.engine as engine_module
 from bot.answers import AnswerEngine, terms
+from bot.answers.question import question_terms
 from bot.answers.text import GENERIC
 from bot.digest import Digest, load_digest
 from tests import DATA_DIR
@@ -236,3 +237,42 @@ def test_a_deadline_asks_for_a_time_or_a_span(question: str) -> None:
     engine = story_engine("tannery-appeal")
     # "Holloway must pay the fine within 60 days unless it asks the Supreme Court".
     assert engine.answer("what is the deadline to go to the Supreme Court").paragraph == 10
+
+
+def test_a_number_counts_the_word_after_it() -> None:
+    assert "#n:day" in GENERIC.answer_types("on at least 57 days between 2021 and 2023")
+    assert "#n:day" not in GENERIC.answer_types("a $4.2 million fine for dumping waste")
+
+
+def test_how_many_asks_for_a_count_of_its_noun() -> None:
+    assert "#n:day" in question_terms(GENERIC, "on how many days did the tannery pollute")
+    # "How much" measures, it does not count: no noun is counted.
+    assert not any(
+        term.startswith("#n:") for term in question_terms(GENERIC, "how much has the price gone up")
+    )
+
+
+@pytest.mark.parametrize(
+    ("story", "question", "paragraph"),
+    [
+        # "Holloway Leather, which employs about 350 people", not "the tannery, founded in
+        # 1911, is the largest private employer".
+        ("tannery-appeal", "how many people work at the tannery", 4),
+        # "Merridale, a town of about 9,000 people".
+        ("valley-floods", "how many people live in Merridale", 3),
+    ],
+)
+def test_a_count_of_what_is_asked_answers_how_many(
+    story: str, question: str, paragraph: int
+) -> None:
+    engine = story_engine(story)
+    assert engine.answer(question).paragraph == paragraph
+
+
+def test_what_a_number_counts_is_never_required() -> None:
+    engine = story_engine("tannery-appeal")
+    query = engine.query("how many people work at the tannery")
+    counted = [term for term in query if term.startswith("#n:")]
+    assert counted
+    rest = frozenset(term for term in query if not term.startswith("#n:"))
+    assert engine.coverage(query, rest) == 1.0
