@@ -302,7 +302,7 @@ EQUIVALENTS = _groups(
     ruling, verdict, judgment, judgement, decide, decision, uphold, overturn, quash
     lawyer, attorney, counsel
     government, administration
-    money, funding, cash
+    money, cash
     build, construct, construction
     plan, proposal, scheme
     vote, ballot, poll

@@ -33,7 +33,7 @@ RIGHT_TODAY = {
     # Top-1 right answers today, out of the answerable questions. The 90% bar of the issue
     # is not met on any story yet (README, "Answering questions"): until it is, no change to
     # the engine may lose a right answer on balance. Raise a floor when a story gains.
-    "council-ferry": 25,
+    "council-ferry": 26,
     "cup-semifinal": 25,
     "mayoral-recount": 24,
     # Held out: measured after each change, never tuned on (11 after the first rules of
