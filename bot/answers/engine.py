@@ -76,8 +76,8 @@ from bot.digest import Digest
 from bot.digest.model import Cited, EditorQuestion, Figure, Quote
 
 CONTEXT_WEIGHT = 0.5
-"""Weight of a question term that a sentence lacks but another sentence of its paragraph
-has, scored as one plain occurrence (its idf) and in the share of matched terms."""
+"""Weight of a question term that a sentence lacks but its paragraph has (an item: the
+paragraph it cites first), scored as one occurrence (its idf) and in the share of terms."""
 SUPPORT_WEIGHT = 0.25
 """Weight of a support item's (key point, statement, person, event) score for the question
 terms that a sentence of a paragraph it cites lacks; also the weight of such a bridged
@@ -420,7 +420,7 @@ class AnswerEngine:
         context = frozenset(
             term
             for term in missing - bridged
-            if any(term in self._paragraph_terms.get(n, ()) for n in doc.paragraphs)
+            if term in self._paragraph_terms.get(min(doc.paragraphs, default=0), ())
         )
         near = sum(self.bm25.idf(term) for term in context)
         share = (

@@ -1,8 +1,13 @@
 """General rules of the answer engine beyond stems and BM25 (issue 12): a tally with no vote
 against is unanimous, a closed compound finds the article's open one, the lead paragraph
-wins a near tie, and general-English paraphrases of "evacuated" and "fans"."""
+wins a near tie, general-English paraphrases ("evacuated", "fans", "on sale", "based on"),
+answer types (a margin, what is to come, a deadline, what a number counts, a reason "put
+down to"), a sentence read with its paragraph, and verdict markers that are never
+required."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import pytest
 
@@ -12,6 +17,7 @@ from bot.answers.question import question_terms
 from bot.answers.text import GENERIC
 from bot.digest import Digest, load_digest
 from tests import DATA_DIR
+from tests.unit.answers.questions import evaluate, read_questions
 
 STORIES_DIR = DATA_DIR / "stories"
 
@@ -285,3 +291,12 @@ def test_money_is_not_paying_for() -> None:
     # "The $46 million project will be paid for mostly by a state transport grant", not
     # "The state's money is fixed."
     assert story_engine("council-ferry").answer("who is paying for it").paragraph == 2
+
+
+def test_an_item_is_read_with_the_paragraph_it_cites_first(digest: Digest) -> None:
+    # A person cited in five paragraphs would otherwise borrow the words of all five: with
+    # no lexicon, "how many containers are screened every year" (not in the article) was
+    # answered by the entry of the man who speaks of screening containers in one of them.
+    bare = dataclasses.replace(digest, document=digest.document.model_copy(update={"lexicon": []}))
+    result = evaluate(AnswerEngine(bare), read_questions(DATA_DIR / "questions.yaml"))
+    assert result.honest == result.unanswerable, result.report()
