@@ -46,8 +46,8 @@ def question_terms(
         # "How many days": a count of days answers, not another number.
         query.append(f"{COUNTED}{lexicon.concept(counted.group(1))}")
     if vocabulary is not None:
-        someone = {term for noun in SOMEONE for term in lexicon.terms(noun)} - set(vocabulary)
-        query = [PERSON if term in someone else term for term in query]
+        someone = {lexicon.concept(noun) for noun in SOMEONE}
+        query = [PERSON if term in someone and term not in vocabulary else term for term in query]
     if SETTLE not in query and _YES_NO.match(question):
         asked = {fold(word) for word in words(question)} & _VERDICT_STEMS
         verdicts = {lexicon.words.get(stem, stem) for stem in asked}
