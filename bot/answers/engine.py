@@ -225,9 +225,9 @@ class AnswerEngine:
         )
 
     def _who(self, speaker: str) -> str:
-        """A speaker's name and role: "what did the mayor say" names the speaker too."""
+        """A speaker's name, role and description: "what did the match winner say" names him."""
         entity = self._document_model.entity(speaker)
-        return f"{speaker} {entity.role or ''}" if entity is not None else speaker
+        return f"{speaker} {entity.role or ''} {entity.description}" if entity else speaker
 
     def _document(self, text: str, paragraphs: tuple[int, ...]) -> _Document:
         found = self.lexicon.terms(text)

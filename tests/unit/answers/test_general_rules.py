@@ -300,3 +300,18 @@ def test_an_item_is_read_with_the_paragraph_it_cites_first(digest: Digest) -> No
     bare = dataclasses.replace(digest, document=digest.document.model_copy(update={"lexicon": []}))
     result = evaluate(AnswerEngine(bare), read_questions(DATA_DIR / "questions.yaml"))
     assert result.honest == result.unanswerable, result.report()
+
+
+@pytest.mark.parametrize(
+    ("story", "question", "paragraph"),
+    [
+        # Elliot Mbeki's entry: "Scored the winner"; his words are in paragraph 6.
+        ("cup-semifinal", "what did the match winner say", 6),
+        # Moreno's entry says she won: her words after winning are in paragraph 4.
+        ("mayoral-recount", "where did Moreno speak after winning", 4),
+    ],
+)
+def test_a_speaker_is_known_by_the_description_of_the_people_entry(
+    story: str, question: str, paragraph: int
+) -> None:
+    assert story_engine(story).answer(question).paragraph == paragraph

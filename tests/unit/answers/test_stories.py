@@ -34,8 +34,8 @@ RIGHT_TODAY = {
     # is not met on any story yet (README, "Answering questions"): until it is, no change to
     # the engine may lose a right answer on balance. Raise a floor when a story gains.
     "council-ferry": 26,
-    "cup-semifinal": 25,
-    "mayoral-recount": 24,
+    "cup-semifinal": 26,
+    "mayoral-recount": 25,
     # Held out: measured after each change, never tuned on (11 after the first rules of
     # issue 12, back to 10 after the next ones).
     "nurses-strike": 10,
