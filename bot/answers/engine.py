@@ -21,7 +21,8 @@ How a question is answered (:meth:`AnswerEngine.answer`):
    term, stop words dropped, and the question's type made a marker (``how many`` -> ``#qty``,
    ``when`` -> ``#time``, ``who`` -> ``#who``...). Each document also carries the markers of
    the answer types it can serve (a number, a date, a duration, a name or role, a place, a
-   reason, a verdict, an age): a typed question meets a sentence of its type. A yes/no
+   reason, a verdict, an age, what is to come, what a number counts: ``#n:day`` for "57
+   days" and "how many days"): a typed question meets a sentence of its type. A yes/no
    question asks for a verdict (``#yesno``) in place of its verdict verb: "did X agree" is
    settled by "X refused" too.
 4. BM25 (:class:`~bot.answers.scoring.BM25`) over the article's sentences scores every
@@ -39,13 +40,16 @@ How a question is answered (:meth:`AnswerEngine.answer`):
      its main facts first, so of two near-equal candidates the earlier one answers.
    * key points, statements, people and timeline events also *bridge*: the best one citing
      a sentence's paragraph adds :data:`SUPPORT_WEIGHT` times its score for the question
-     terms the sentence lacks.
+     terms the sentence lacks; so do the other sentences of its paragraph, at
+     :data:`CONTEXT_WEIGHT` (a paragraph often names in one sentence what the next one says).
 5. The winner is an answer only if its score reaches :data:`MIN_SCORE` and its *evidence*
    (its own terms, its paragraph(s), their support items, an item's context) covers
    :data:`MIN_COVERAGE` of the question's terms, where a term that neither the article nor
    the digest ever uses counts :data:`UNKNOWN_TERM_WEIGHT` times ("when was X born" names X,
    but nothing in the article speaks of "born" or of a date) and a known answer type
-   :data:`MARKER_WEIGHT`. Otherwise the answer is ``not_in_article``.
+   :data:`MARKER_WEIGHT`. A verdict or what is to come counts only when found (a plain
+   statement settles a yes/no question too), what a number counts never. Otherwise the
+   answer is ``not_in_article``.
 6. An answer never shows a sentence twice, and a quote is not followed by the sentences it
    is made of.
 """
@@ -58,7 +62,7 @@ from dataclasses import dataclass
 
 from bot.answers.answer import Answer, Passage, unique, within
 from bot.answers.compounds import Compounds
-from bot.answers.language import QUANTITY, SPEECH
+from bot.answers.language import COUNTED, FUTURE, QUANTITY, SETTLE, SPEECH
 from bot.answers.question import question_terms
 from bot.answers.scoring import BM25
 from bot.answers.text import (
@@ -71,6 +75,9 @@ from bot.answers.text import (
 from bot.digest import Digest
 from bot.digest.model import Cited, EditorQuestion, Figure, Quote
 
+CONTEXT_WEIGHT = 0.5
+"""Weight of a question term that a sentence lacks but its paragraph has (an item: the
+paragraph it cites first), scored as one occurrence (its idf) and in the share of terms."""
 SUPPORT_WEIGHT = 0.25
 """Weight of a support item's (key point, statement, person, event) score for the question
 terms that a sentence of a paragraph it cites lacks; also the weight of such a bridged
@@ -218,9 +225,9 @@ class AnswerEngine:
         )
 
     def _who(self, speaker: str) -> str:
-        """A speaker's name and role: "what did the mayor say" names the speaker too."""
+        """A speaker's name, role and description: "what did the match winner say" names him."""
         entity = self._document_model.entity(speaker)
-        return f"{speaker} {entity.role or ''}" if entity is not None else speaker
+        return f"{speaker} {entity.role or ''} {entity.description}" if entity else speaker
 
     def _document(self, text: str, paragraphs: tuple[int, ...]) -> _Document:
         found = self.lexicon.terms(text)
@@ -331,7 +338,7 @@ class AnswerEngine:
 
     def query(self, question: str) -> list[str]:
         """The terms a question is answered with (see :func:`question_terms`)."""
-        return question_terms(self.lexicon, question)
+        return question_terms(self.lexicon, question, self.vocabulary)
 
     def split_compounds(self, question: str) -> str:
         """``question`` with its closed compounds opened as the article writes them
@@ -360,16 +367,18 @@ class AnswerEngine:
         )
 
     def coverage(self, query: Sequence[str], evidence: frozenset[str]) -> float:
-        """Share of the question's terms found in ``evidence``: a term the article and the
-        digest never use weighs more, a known answer type less (see :data:`MARKER_WEIGHT`)."""
+        """Share of the question's terms found in ``evidence``, weighed as step 5 of this
+        module's docstring says."""
 
         def weight(term: str) -> float:
             if term not in self.vocabulary:
                 return UNKNOWN_TERM_WEIGHT
             return MARKER_WEIGHT if term[0] == "#" else 1.0
 
-        found = sum(weight(term) for term in query if term in evidence)
-        total = sum(weight(term) for term in query)
+        asked = [term for term in query if not term.startswith(COUNTED)]
+        asked = [term for term in asked if term in evidence or term not in (SETTLE, FUTURE)]
+        found = sum(weight(term) for term in asked if term in evidence)
+        total = sum(weight(term) for term in asked)
         return found / total if total else 0.0
 
     def _term_scores(self, query: Sequence[str], doc: _Document) -> dict[str, float]:
@@ -388,7 +397,8 @@ class AnswerEngine:
         doc: _Document,
         support: Sequence[dict[str, float]],
     ) -> float:
-        """BM25 of ``doc``, plus the bridge of its support, times the share of terms matched.
+        """BM25 of ``doc``, plus the bridges of its support and of its paragraph, times the
+        share of terms matched (the paragraph's at :data:`CONTEXT_WEIGHT`).
 
         The bridge: the best support item citing one of ``doc``'s paragraphs may add
         :data:`SUPPORT_WEIGHT` times its score *for the terms ``doc`` lacks*; the digest's
@@ -407,8 +417,16 @@ class AnswerEngine:
                 if value > bridge:
                     bridge = value
                     bridged = frozenset(term for term in missing if term in scores)
-        share = (_weight(matched) + SUPPORT_WEIGHT * _weight(bridged)) / _weight(known)
-        return (own + SUPPORT_WEIGHT * bridge) * share
+        context = frozenset(
+            term
+            for term in missing - bridged
+            if term in self._paragraph_terms.get(min(doc.paragraphs, default=0), ())
+        )
+        near = sum(self.bm25.idf(term) for term in context)
+        share = (
+            _weight(matched) + SUPPORT_WEIGHT * _weight(bridged) + CONTEXT_WEIGHT * _weight(context)
+        ) / _weight(known)
+        return (own + SUPPORT_WEIGHT * bridge + CONTEXT_WEIGHT * near) * share
 
     def _evidence(self, paragraphs: Iterable[int], own: Iterable[str]) -> frozenset[str]:
         evidence = set(own)

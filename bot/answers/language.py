@@ -29,6 +29,11 @@ REASON = "#why"
 """The marker term of a reason: "because", "due to", "so that"..., or "why"."""
 AGE = "#age"
 """The marker term of an age: "Moreno, 44," or "a 120-year-old plant", or "how old"."""
+FUTURE = "#next"
+"""The marker term of what is still to come: "will", "would", "plans to"... in a text or a
+question ("what will X do", "who will they play")."""
+COUNTED = "#n:"
+"""The prefix of what a number counts: ``#n:day`` for "57 days" and for "how many days"."""
 SETTLE = "#yesno"
 """The marker term of a verdict (agreed, refused, not...), or a yes/no question."""
 
@@ -178,6 +183,10 @@ PERSON_WORDS = _word_set(
     """
 )
 """Role words: a text with one names a person by role ("the mayor", "city engineers")."""
+SOMEONE = _word_set("man woman boy girl lady gentleman guy")
+"""Plain words for someone: where the article names the person instead ("the woman carried
+out by her neighbours" is "Agnes Pole, 67, who was carried out by neighbours"), a question
+word for that person."""
 PLACE_WORDS = _word_set(
     """
     city town village island river valley street road avenue square point pier port harbor
@@ -205,6 +214,11 @@ TIME_WORDS = _word_set(
 """Words that make a text a time (besides a year such as 2005, a clock time such as 3:40 or
 7 p.m., and a period named relative to now, see :data:`RELATIVE_PERIODS`); compared after
 folding. "day", "week"... alone are not: "60 days" is a duration, not a date."""
+COUNTED_FILLERS = _word_set("people persons")
+"""Stop words that are still what a number counts ("about 350 people", "how many people")."""
+MAX_COUNT_GAP = 3
+"""How far after a number (past other numbers and function words) what it counts may be:
+"at least 57 days", "4.2 million dollars"."""
 RELATIVE_WORDS = _word_set("last next this previous coming following same")
 RELATIVE_PERIODS = _word_set("day week weekend month year decade season quarter night")
 """A period after one of :data:`RELATIVE_WORDS` is a time: "last week", "next year"."""
@@ -215,12 +229,13 @@ QUESTION_PHRASES: tuple[tuple[str, str], ...] = (
     (r"how old|what age|aged?", AGE),
     (r"how long|for how long|how much time", DURATION),
     (
-        r"how many|how much|how big|how large|how high|how far|what share|"
+        r"how many|how much|how big|how large|how high|how far|how close|how near|what share|"
         r"what percentage|what proportion|percentage|number of|amount of|numbers?|figures?|"
         r"statistics?|stats?",
         QUANTITY,
     ),
-    (r"when|what time|what day|what date", TIME),
+    (r"deadlines?|time limits?|cut-?offs?", f"{DURATION} {TIME}"),
+    (r"when|what time|what day|what date|(?:this|that|last|next) time", TIME),
     # A measurable thing asked for by name ("what was the final score") wants a number too.
     (
         r"what (?:is|was|are|were) the (?:\w+ )?(?:score|vote|margin|tally|result|price|"
@@ -230,8 +245,14 @@ QUESTION_PHRASES: tuple[tuple[str, str], ...] = (
     (r"why|how come|what for|what caused|reasons?", REASON),
     (r"who|whom|whose", PERSON),
     (r"where", PLACE),
+    (r"(?:do|happens?|comes?) next|next steps?|what next", FUTURE),
+    (
+        r"will|would|shall|going to|(?:plans?|planned|intends?|intended|expects?|expected|"
+        r"hopes?|hoped|aims?|aimed|is|are|was|were) to",
+        rf"\g<0> {FUTURE}",
+    ),
     (r"short term|thus far|so far|up to now|until now", rf"\g<0> {TIME}"),
-    (r"going on|go on|good (?:morning|afternoon|evening|day)", ""),
+    (r"(?:going|go) on(?! sale)|good (?:morning|afternoon|evening|day)", ""),
 )
 """What a question asks for, as regular expressions over whole words, and its marker."""
 
@@ -266,7 +287,7 @@ EQUIVALENTS = _groups(
     big, large, huge, size
     increase, rise, raise, grow, go up, climb, jump, hike, boost
     decrease, fall, drop, go down, reduce, shrink
-    buy, purchase, acquire
+    buy, purchase, acquire, on sale, for sale
     company, firm, business, corporation
     employee, staff, workforce
     employ, work at, work for
@@ -281,7 +302,7 @@ EQUIVALENTS = _groups(
     ruling, verdict, judgment, judgement, decide, decision, uphold, overturn, quash
     lawyer, attorney, counsel
     government, administration
-    money, funding, cash
+    money, cash
     build, construct, construction
     plan, proposal, scheme
     vote, ballot, poll
@@ -331,7 +352,7 @@ EQUIVALENTS = _groups(
     troops, soldier, army, military
     firefighter, fire crew
     shelter, refuge
-    deadline, time limit, cutoff
+    base on, rest on, rely on, depend on
     fraud, cheat, rig, tamper
     former, previous, prior
     next, upcoming

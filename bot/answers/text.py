@@ -28,6 +28,8 @@ import snowballstemmer  # type: ignore[import-untyped]  # no type information sh
 
 from bot.answers.language import (
     AGE,
+    COUNTED,
+    COUNTED_FILLERS,
     DURATION,
     DURATION_UNITS,
     EQUIVALENTS,
@@ -37,6 +39,7 @@ from bot.answers.language import (
     GREETING_PHRASES,
     IRREGULAR,
     LOCATIVES,
+    MAX_COUNT_GAP,
     MAX_PARTICLE_GAP,
     MIN_FOREIGN_WORDS,
     NUMBER_WORDS,
@@ -136,7 +139,11 @@ _AGE = re.compile(
 )
 """An age: "Moreno, 44,", "a nine-year-old boy", "aged 71", "founded in 1911"."""
 _UNANIMOUS_TALLY = re.compile(rf"\b(?:{UNANIMOUS_TALLY})\b")
-_REASON_PHRASES = re.compile(r"\b(?:so that|in order to|as a result|because of)\b", re.I)
+_REASON_PHRASES = re.compile(
+    r"\b(?:so that|in order to|as a result|because of|owing to|thanks to|"
+    r"put (?:\w+ ){0,3}?down to|attribut(?:e|es|ed) (?:\w+ ){0,3}?to|blam(?:e|es|ed) (?:\w+ ){0,3}?on)\b",
+    re.I,
+)
 
 
 def _is_quantity(term: str) -> bool:
@@ -271,9 +278,33 @@ class Lexicon:
             result.append(TIME)
         return result
 
+    def _counted(self, tokens: Sequence[str], folded: Sequence[str]) -> list[str]:
+        """What the numbers of a text count, as ``#n:`` and a term: "57 days" gives
+        ``#n:day``, as "how many days" does (:mod:`bot.answers.question`). What a number
+        counts is the first word after it that is not a number or a function word."""
+        found: list[str] = []
+        for at in (at for at, term in enumerate(folded) if _is_quantity(term)):
+            for after in range(at + 1, min(at + 1 + MAX_COUNT_GAP, len(tokens))):
+                word = tokens[after]
+                if _is_quantity(folded[after]) or (
+                    word in STOP_WORDS and word not in COUNTED_FILLERS
+                ):
+                    continue
+                counted = f"{COUNTED}{self._term(word, folded[after])}"
+                if word.isalpha() and counted not in found:
+                    found.append(counted)
+                break
+        return found
+
     def answer_types(self, text: str) -> list[str]:
         """The answer types a document's ``text`` can serve (see :func:`markers`)."""
-        return markers(text, [fold(token) for token in words(text)])
+        tokens = words(text)
+        folded = [fold(token) for token in tokens]
+        return markers(text, folded) + self._counted(tokens, folded)
+
+    def concept(self, word: str) -> str:
+        """The term of one word: its stem, or the concept of its group."""
+        return self._term(word, fold(word))
 
     def _term(self, token: str, folded: str) -> str:
         return token if token.startswith("#") else self.words.get(folded, folded)

@@ -33,15 +33,15 @@ RIGHT_TODAY = {
     # Top-1 right answers today, out of the answerable questions. The 90% bar of the issue
     # is not met on any story yet (README, "Answering questions"): until it is, no change to
     # the engine may lose a right answer on balance. Raise a floor when a story gains.
-    "council-ferry": 24,
-    "cup-semifinal": 21,
-    "mayoral-recount": 20,
+    "council-ferry": 26,
+    "cup-semifinal": 26,
+    "mayoral-recount": 25,
     # Held out: measured after each change, never tuned on (11 after the first rules of
-    # issue 12, back to 10 after the next ones).
+    # issue 12, back to 10 after the next ones, 10 after each rule of the round after).
     "nurses-strike": 10,
     "quarterly-results": 18,
-    "tannery-appeal": 18,
-    "valley-floods": 24,
+    "tannery-appeal": 22,
+    "valley-floods": 26,
 }
 HONEST_TODAY = {"council-ferry": 4, "tannery-appeal": 3}
 """Stories where some unanswerable question still gets an answer instead of the honest reply."""
