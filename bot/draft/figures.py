@@ -57,7 +57,8 @@ _STOP = words(
     "from in into to at on for by with that which who and or but because as than since "
     "during after before of is are was were will would have has had be been the a an "
     "said says this these those against today yesterday tomorrow now then last next ago "
-    "earlier later over under about around up down per"
+    "earlier later over under about around up down per onto toward towards across through "
+    "between within without upon via among beyond"
 )
 _DURATION = re.compile(r"^\s(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?)\b")
 _MONEY = re.compile(r"[$\u20ac\u00a3\u00a5]|USD")

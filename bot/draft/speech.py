@@ -53,7 +53,13 @@ _STATEMENT = re.compile(
     rf"(?:(?P<verb>{'|'.join(reversed(_REPORTING))})\b|(?P<told>told|tells)\s+[\w ]{{1,40}}?\s+that)"
     r"\s+(?:that\s+)?(?P<clause>[a-zA-Z0-9$].*)$"
 )
-_TRAILING = re.compile(rf"^(?P<clause>.{{20,}}),\s+(?P<subject>{_SUBJECT})\s+(?:{_VERB})\.?$")
+# "…, the department said (on Tuesday)(, forcing …)": the statement is the clause before; a
+# participle after the attribution is the reporter's own addition.
+_TRAILING = re.compile(
+    rf"^(?P<clause>.{{20,}}),\s+(?P<subject>{_SUBJECT})\s+(?:{_VERB})"
+    r"(?:\s+(?:(?:late |early )?(?:on|last|this|next) \w+|in a statement|today|yesterday))?"
+    r"(?:\.?|,\s+\w+ing\b.*)$"
+)
 
 
 @dataclass

@@ -250,6 +250,33 @@ def test_a_sports_story_with_a_score_and_a_colon_before_the_quote(tmp_path: Path
     assert [s.speaker for s in document.statements] == ["Maria Santos"]
 
 
+BRIDGE = """\
+Bridge to Close for Repairs
+
+The Route 9 bridge will close to all traffic on April 1 for eight months of repairs, the \
+state transportation department said on Tuesday, forcing about 14,000 drivers onto a detour.
+
+Commissioner Raymond Ellis said the contractor would pay a penalty for each day of delay.
+"""
+
+
+def test_an_attribution_after_its_clause_and_a_label_before_a_preposition(
+    tmp_path: Path,
+) -> None:
+    article = tmp_path / "source" / "bridge.txt"
+    article.parent.mkdir()
+    article.write_text(BRIDGE, encoding="utf-8")
+    _, document = drafted(article, tmp_path)
+    said = {statement.speaker: statement.text for statement in document.statements}
+    # Not "On Tuesday, forcing about 14,000 drivers onto a detour.": that is the reporter's.
+    assert said["state transportation department"] == (
+        "The Route 9 bridge will close to all traffic on April 1 for eight months of repairs."
+    )
+    assert said["Raymond Ellis"].startswith("The contractor would pay a penalty")
+    figures = {figure.value: figure.label for figure in document.figures}
+    assert figures["about 14,000"] == "drivers"  # not "drivers onto"
+
+
 def test_an_item_a_rule_rejects_is_left_out_and_reported() -> None:
     text = SEED.read_text(encoding="utf-8")
     article = Article.parse(SEED, text, text.splitlines()[4])
