@@ -88,7 +88,8 @@ ORG_WORDS = words(
     "Wanderers Rangers Albion Olympic Dynamo Securities Foods Holdings Partners Capital "
     "Industries Energy Pharmaceuticals Insurance Logistics Brands Markets Investments "
     "Ventures Solutions Enterprises Resources Communications Entertainment Software "
-    "Laboratories Healthcare Bancorp Stores Mills Farms Publishing"
+    "Laboratories Healthcare Bancorp Stores Mills Farms Publishing Brothers Construction "
+    "Builders Engineering Contractors Manufacturing Utilities"
 )
 
 INITIATIVE_WORDS = words(

@@ -257,10 +257,12 @@ The Route 9 bridge will close to all traffic on April 1 for eight months of repa
 state transportation department said on Tuesday, forcing about 14,000 drivers onto a detour.
 
 Commissioner Raymond Ellis said the contractor would pay a penalty for each day of delay.
+
+The contractor, Hallam Brothers Construction, has agreed to finish the work by Dec. 1.
 """
 
 
-def test_an_attribution_after_its_clause_and_a_label_before_a_preposition(
+def test_a_clause_before_its_attribution_a_label_before_a_preposition_a_firm(
     tmp_path: Path,
 ) -> None:
     article = tmp_path / "source" / "bridge.txt"
@@ -275,6 +277,9 @@ def test_an_attribution_after_its_clause_and_a_label_before_a_preposition(
     assert said["Raymond Ellis"].startswith("The contractor would pay a penalty")
     figures = {figure.value: figure.label for figure in document.figures}
     assert figures["about 14,000"] == "drivers"  # not "drivers onto"
+    contractor = document.entity("Hallam Brothers Construction")
+    assert contractor is not None
+    assert contractor.kind == "organisation"
 
 
 def test_an_item_a_rule_rejects_is_left_out_and_reported() -> None:
