@@ -28,8 +28,12 @@ def draft_source(read: ReadArticle) -> dict[str, Any]:
     return {
         "publisher": "unknown",
         "published": metadata.date_line or (dateline.date if dateline else None) or "unknown",
-        "byline": re.sub(r"^by\s+", "", byline.line, flags=re.IGNORECASE) if byline else "unknown",
-        "place": dateline.place if dateline else "unknown",
+        # The names, as hand digests give them; /source shows the line with its title too.
+        "byline": _listed(byline.names) if byline else "unknown",
+        # "HARBOR CITY, March 4 -": the place as a sentence would name it.
+        "place": (dateline.place.title() if dateline.place.isupper() else dateline.place)
+        if dateline
+        else "unknown",
         "url": "unknown",
     }
 
@@ -91,3 +95,8 @@ def draft_key_points(
         text = read.plain(sentence)
         points.append(Drafted({"text": text, "cite": [number]}))
     return points
+
+
+def _listed(names: tuple[str, ...]) -> str:
+    """ "A", "A and B", "A, B and C"."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"

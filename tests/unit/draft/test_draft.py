@@ -168,7 +168,7 @@ def test_the_unlisted_quotes_are_direct_quotes_of_their_stories() -> None:
 def test_a_local_news_story_with_a_byline_roles_money_and_a_vote(tmp_path: Path) -> None:
     result, document = drafted(DATA / "bridge.txt", tmp_path)
     assert document.title == "City Council Approves Riverside Bridge Repairs"
-    assert document.source.byline == "Dana Whitfield, City Hall Reporter"
+    assert document.source.byline == "Dana Whitfield"  # the name; /source shows the title
     assert document.entity("Dana Whitfield") is None  # the author is not in the story
     by = quotes_by_speaker(document)
     assert by["Ellen Ortiz"] == [
@@ -219,6 +219,7 @@ def test_a_datelined_story_with_typographic_and_partial_quotes(tmp_path: Path) -
     assert len(by["Amara Okafor"]) == 3
     assert by["Luis Baptiste"] == ["I have never seen the ground crack like this"]
     assert not document.summary.startswith("KANSAS CITY")
+    assert document.source.place == "Kansas City"  # as a sentence names it, not in capitals
     assert document.summary.startswith("Wheat farmers across the plains")
     baptiste = document.entity("Luis Baptiste")
     assert baptiste is not None
