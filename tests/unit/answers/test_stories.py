@@ -3,8 +3,9 @@
 Each story directory holds ``article.txt``, a ``digest.yaml`` that must pass every grounding
 rule, and ``questions.yaml``: reader questions in the format of tests/data/questions.yaml.
 :func:`measure` scores the answer engine on a story's questions (top-1 paragraph and honest
-"not in the article" replies). ``nurses-strike`` is held out: written before the engine was
-made general and never used to tune it, so its figure is the honest one for an unseen story.
+"not in the article" replies). ``nurses-strike`` and ``route9-bridge`` are held out: the
+first written before the engine was made general, the second after its last rules, both
+never used to tune it, so their figures are the honest ones for an unseen story.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ STORIES = sorted(path.name for path in STORIES_DIR.iterdir() if path.is_dir())
 MIN_ANSWERABLE = 25
 MIN_UNANSWERABLE = 5
 MIN_ACCURACY = 0.9
-HELD_OUT = "nurses-strike"
+HELD_OUT = ("nurses-strike", "route9-bridge")
+"""Never used to tune the engine: their figures are the honest ones for an unseen article."""
 RIGHT_TODAY = {
     # Top-1 right answers today, out of the answerable questions. The 90% bar of the issue
     # is not met on any story yet (README, "Answering questions"): until it is, no change to
@@ -40,6 +42,8 @@ RIGHT_TODAY = {
     # issue 12, back to 10 after the next ones, 10 after each rule of the round after).
     "nurses-strike": 10,
     "quarterly-results": 18,
+    # Held out: its questions were written before the engine first ran on it (12 then).
+    "route9-bridge": 12,
     "tannery-appeal": 22,
     "valley-floods": 26,
 }
@@ -137,7 +141,8 @@ def test_story_unanswerable_questions_get_the_honest_reply(story: str) -> None:
     assert result.honest >= HONEST_TODAY.get(story, result.unanswerable), "\n".join(result.misses)
 
 
-def test_the_held_out_story_is_measured() -> None:
-    assert HELD_OUT in STORIES
-    result = measure(HELD_OUT)
+@pytest.mark.parametrize("story", HELD_OUT)
+def test_the_held_out_stories_are_measured(story: str) -> None:
+    assert story in STORIES
+    result = measure(story)
     assert result.answerable >= MIN_ANSWERABLE
