@@ -41,6 +41,8 @@ _WORDED = [
 ]
 _TIME = re.compile("|".join([*(f"(?:{p})" for p in _NAMED), *(f"(?i:{p})" for p in _WORDED)]))
 MAX_EVENT_WORDS = 35
+# "move 20 minutes earlier": a shift by a span of time, not a time.
+_SHIFT = re.compile(r"\b\w+\s(?:second|minute|hour|day|week|month|year)s?\s$", re.IGNORECASE)
 
 
 def draft_timeline(read: ReadArticle) -> list[Drafted]:
@@ -49,7 +51,7 @@ def draft_timeline(read: ReadArticle) -> list[Drafted]:
     for number in read.content():
         for sentence in read.sentences[number - 1]:
             text = read.plain(sentence)
-            match = _TIME.search(text)
+            match = next((m for m in _TIME.finditer(text) if not _shifted(text, m)), None)
             if match is None:
                 continue
             when = match.group()
@@ -63,3 +65,10 @@ def draft_timeline(read: ReadArticle) -> list[Drafted]:
                 )
             )
     return steps
+
+
+def _shifted(text: str, match: re.Match[str]) -> bool:
+    """A bare "earlier" or "later" after a span of time ("20 minutes earlier")."""
+    return match.group().casefold() in {"earlier", "later"} and bool(
+        _SHIFT.search(text, 0, match.start())
+    )
