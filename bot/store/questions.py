@@ -175,7 +175,9 @@ class UnansweredQuestions:
                 )
 
     async def most_asked(self, limit: int = 20) -> list[Unanswered]:
-        """The ``limit`` most asked, most recent first among equals."""
+        """The ``limit`` most asked, most recent first among equals, counting every asking
+        recorded so far (an editor who just asked a question sees it listed)."""
+        await self.flush()
         async with transaction(self._engine) as connection:
             rows = await connection.execute(
                 select(*columns(Unanswered, UnansweredRow))

@@ -950,6 +950,17 @@ async def test_questions_counted_later_are_merged_while_they_wait(store: Store) 
     assert listed[0].text == "Who paid for it?" and listed[0].count == 200
 
 
+async def test_the_list_counts_the_askings_recorded_just_before_it(store: Store) -> None:
+    # /unanswered right after the questions: the counts still waiting are in the list.
+    for question in ("Who paid for it?", "Who paid for it?", "Who is the governor?"):
+        store.unanswered.record_later(question)
+    listed = await store.unanswered.most_asked()
+    assert [(q.text, q.count) for q in listed] == [
+        ("Who paid for it?", 2),
+        ("Who is the governor?", 1),
+    ]
+
+
 async def test_counts_that_fail_later_are_logged_once_and_raise_nothing(
     store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
