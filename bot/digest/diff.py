@@ -24,7 +24,7 @@ Identify = Callable[[Any], Hashable]
 EDIT_SIMILARITY = 0.5
 """Word-level similarity (0-1) above which a removed and an added item are one edit."""
 
-UNSEEN_SECTIONS = frozenset(["lexicon"])
+UNSEEN_SECTIONS = frozenset(["questions", "lexicon"])
 """Sections that steer the bot but that no reader sees: an admin is told of their changes,
 subscribers are not."""
 
@@ -115,6 +115,7 @@ READING_ORDER = (
     "open_questions",
     "source",
     "article",
+    "questions",
     "lexicon",
 )
 """Sections by how much a reader needs to hear of their change: the numbers and the summary
@@ -130,6 +131,7 @@ _WORDING: dict[str, Callable[[Any], str]] = {
     "people": lambda e: f"{e.name} {e.description}",
     "timeline": lambda e: e.event,
     "open_questions": lambda q: q.text,
+    "questions": lambda q: f"{q.question} {q.answer}",
 }
 
 # section -> the identity of an item
@@ -141,6 +143,7 @@ _LISTS: dict[str, Identify] = {
     "people": lambda e: e.name,
     "timeline": lambda e: (e.when, e.event),
     "open_questions": lambda q: q.text,
+    "questions": lambda q: q.question,
 }
 
 

@@ -8,7 +8,7 @@ import markupsafe
 
 from bot.digest import Digest
 from bot.digest.diff import READING_ORDER, Changed, diff_digests
-from bot.digest.model import DigestDocument, Entity, Figure, KeyPoint
+from bot.digest.model import DigestDocument, EditorQuestion, Entity, Figure, KeyPoint
 from bot.digest.worddiff import Piece, changed_sentences, word_diff
 from bot.markup import problems, visible_text
 from bot.render import Renderer
@@ -207,6 +207,39 @@ def test_a_lexicon_change_is_shown_to_the_admin_but_not_to_readers(digest: Diges
     )
     assert "no subscriber would be told" in checked
     assert "3 subscribers" not in checked
+
+
+def test_an_editor_question_alone_is_a_change_for_the_admin_not_for_readers(
+    digest: Digest,
+) -> None:
+    # The editor's answer to an unanswered question must be published by /reload (it was
+    # "No changes" once), and no subscriber hears of it.
+    old = digest.document
+    asked = EditorQuestion(question="Where are they held?", answer="Not all are.", cite=[4])
+    new = old.model_copy(update={"questions": [*old.questions, asked]})
+    diff = diff_digests(old, new)
+    assert [s.section for s in diff.sections] == ["questions"]
+    assert diff and not diff.for_readers
+    reworded = new.model_copy(
+        update={
+            "questions": [
+                *old.questions,
+                asked.model_copy(update={"answer": "Not all of them are."}),
+            ]
+        }
+    )
+    [edit] = diff_digests(new, reworded).sections[0].changed
+    assert edit.fields == ("answer",)
+    published = Renderer().text(
+        "reload.html",
+        diff=diff,
+        check=False,
+        usage=False,
+        problems=[],
+        version=SimpleNamespace(id=7),
+    )
+    assert "no subscriber is told" in published
+    assert f"{ADDED} “Where are they held?” — Not all are. [¶ 4]" in visible_text(published)
 
 
 def test_readers_changes_leave_out_the_lexicon(digest: Digest) -> None:
