@@ -180,7 +180,11 @@ def sample_context(digest: Digest) -> dict[str, Any]:
         "group": False,
         "silent": False,
         "forwarded": False,
-        "questions": [Unanswered("what about the other countries?", 3, now)],
+        "questions": [
+            Unanswered("what about the other countries?", 3, now),
+            Unanswered("where did it happen?", 1, now),
+        ],
+        "answered_now": {"where did it happen?": 1},
         "count": 2,
         "label": "📖 Read the story",
         "url": "https://example.org/story",

@@ -177,6 +177,41 @@ async def test_unanswered_questions_are_counted_for_admins_only(
     assert "admins only" in refused.visible_text
 
 
+EDITOR_ANSWER = """
+questions:
+  - question: Where are the migrants held while they wait?
+    answer: >-
+      Not all are held: there is not enough space at immigration detention centers, so U.S.
+      authorities have released thousands into the community.
+    cite: [4]
+"""
+
+
+async def test_a_question_the_editor_answers_after_a_reload_is_listed_as_answered(
+    api: BotApiDouble, tmp_path: Path, seeds_copy: Path
+) -> None:
+    # The editor's loop: a reader's question goes unanswered, the editor answers it in the
+    # digest and reloads, and /unanswered shows that the digest answers it now, and where.
+    question = "Where are the migrants held while they wait?"
+    database = tmp_path / "state.sqlite3"
+    async with polling(api, broadcast_settings(api, database, seeds_copy, 25)):
+        [refused] = await converse(api, 9_450_045, question)
+        assert "does not say" in refused.visible_text
+        await asyncio.sleep(0.2)  # the reader's count is committed after the reply
+        [before] = await converse(api, ADMIN, "/unanswered")
+        with seeds_copy.open("a", encoding="utf-8") as digest:
+            digest.write(EDITOR_ANSWER)
+        assert "Published version" in await reload(api)
+        [after] = await converse(api, ADMIN, "/unanswered")
+        [answered] = await converse(api, 9_450_045, question)
+    assert f"1. “{question}” — 1 time," in before.visible_text
+    assert "answered now" not in before.visible_text
+    assert re.search(
+        r"1\. “Where are .*” — 1 time, last .*; answered now \[¶ 4\]", after.visible_text
+    )
+    assert "not enough space at immigration detention centers" in answered.visible_text
+
+
 async def test_the_unanswered_list_keeps_the_most_asked(tmp_path: Path) -> None:
     store = await open_store(database_url(tmp_path / "state.sqlite3"))
     try:
