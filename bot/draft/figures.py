@@ -1,7 +1,7 @@
 """Figures: the numbers a story turns on, each as the article writes it, with what it counts.
 
 Digits with their currency, scale and percent sign ("$4.2 million", "12%"), the hedge
-before them ("about 12,500"), spelled-out amounts ("thousands", "three"), durations ("18
+before them ("about 12,500"), spelled-out amounts ("thousands", "three", "a third"), durations ("18
 months") and scores or votes ("7-2"). Years, days of the month and clock times are dates,
 left to the timeline.
 """
@@ -30,7 +30,7 @@ _WORDS = (
     r"(?:tens of thousands|hundreds of thousands|hundreds|thousands|millions|billions|dozens|"
     r"scores|a dozen|a hundred|a thousand|a million|half a million|two|three|four|five|six|"
     r"seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|seventy|"
-    r"eighty|ninety)"
+    r"eighty|ninety|(?:a|one)[ -](?:third|quarter|fifth|tenth)|two[ -]thirds|three[ -]quarters)"
 )
 # "a 48-hour strike", "a 10-year plan": a number fused with its unit.
 _COMPOUND = r"\d+(?:\.\d+)?-(?:second|minute|hour|day|week|month|year|mile|kilometre|kilometer|metre|meter|foot|point|seat|member|page)"
@@ -60,7 +60,9 @@ _STOP = words(
     "earlier later over under about around up down per onto toward towards across through "
     "between within without upon via among beyond"
 )
-_DURATION = re.compile(r"^\s(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?)\b")
+_DURATION = re.compile(
+    r"^\s(?:of an? )?(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?)\b"
+)
 _MONEY = re.compile(r"[$\u20ac\u00a3\u00a5]|USD")
 
 
@@ -123,7 +125,13 @@ def figures_in(sentence: Sentence) -> list[Drafted]:
         ):
             continue  # "Pier 9", "Route 66": part of a name
         counted = re.match(r"\s(?:of\s)?([a-z][\w-]*)", text[match.end() :])
-        if match.group("words") and (counted is None or counted.group(1) in _STOP):
+        if match.group("words") and re.search(r"(?:third|quarter|fifth|tenth)s?$", value):
+            # A fraction: "fell by a third", "a quarter of the farms"; not "a third time".
+            if not re.search(r"\bby\s$", text[: match.start()]) and not text[
+                match.end() :
+            ].startswith(" of "):
+                continue
+        elif match.group("words") and (counted is None or counted.group(1) in _STOP):
             continue  # "two" standing alone, or "eight or nine", is no figure; "two countries" is
         if match.group("words") and value.casefold() in {"some", "scores"}:
             continue

@@ -262,10 +262,13 @@ Commissioner Raymond Ellis said the contractor would pay a penalty for each day 
 The contractor, Hallam Brothers Construction, has agreed to finish the work by Dec. 1.
 
 School buses will follow the detour, and pickups will move 20 minutes earlier from April.
+
+A shop owner said sales fell by a third when the bridge last closed, and inspectors came back \
+a third time in March. Without a lane for them, ambulances would lose a quarter of an hour.
 """
 
 
-def test_a_new_story_s_attribution_label_firm_and_shifted_time(
+def test_a_new_story_s_attribution_label_firm_fractions_and_shifted_time(
     tmp_path: Path,
 ) -> None:
     article = tmp_path / "source" / "bridge.txt"
@@ -280,6 +283,9 @@ def test_a_new_story_s_attribution_label_firm_and_shifted_time(
     assert said["Raymond Ellis"].startswith("The contractor would pay a penalty")
     figures = {figure.value: figure.label for figure in document.figures}
     assert figures["about 14,000"] == "drivers"  # not "drivers onto"
+    # Fractions in words: "by a third" is a figure, "a third time" is not.
+    assert [figure.value for figure in document.figures].count("a third") == 1
+    assert figures["a quarter of an hour"] == "duration"
     contractor = document.entity("Hallam Brothers Construction")
     assert contractor is not None
     assert contractor.kind == "organisation"
