@@ -57,7 +57,9 @@ class UnansweredQuestions:
         # The askings not yet committed, by question key: to be added to the stored counts.
         self._pending: dict[str, Unanswered] = {}
         self._dropped = 0
+        # The commit of the askings waiting, and that of the batch being written.
         self._committed: asyncio.Future[None] | None = None
+        self._in_flight: asyncio.Future[None] | None = None
         self._writer: asyncio.Task[None] | None = None
 
     async def record(self, text: str, now: datetime | None = None) -> None:
@@ -79,9 +81,12 @@ class UnansweredQuestions:
         self._add(text, None)
 
     async def flush(self) -> None:
-        """Wait until every count recorded so far is committed or has failed."""
-        while self._writer is not None and not self._writer.done():
-            await asyncio.wait((self._writer,))
+        """Wait until every count recorded so far is committed or has failed; not for the
+        counts recorded meanwhile (a steady stream of questions must not hold the caller).
+        The batches are committed in order, so the newest one's commit covers the others."""
+        latest = self._committed or self._in_flight
+        if latest is not None and not latest.done():
+            await asyncio.wait((latest,))
 
     def _add(self, text: str, now: datetime | None) -> asyncio.Future[None] | None:
         key = question_key(text)
@@ -111,7 +116,7 @@ class UnansweredQuestions:
         while self._committed is not None:
             pending, committed = self._pending, self._committed
             dropped, self._dropped = self._dropped, 0
-            self._pending, self._committed = {}, None
+            self._pending, self._committed, self._in_flight = {}, None, committed
             try:
                 async with asyncio.timeout(self._time_limit):
                     await self._count(pending)

@@ -961,6 +961,25 @@ async def test_the_list_counts_the_askings_recorded_just_before_it(store: Store)
     ]
 
 
+async def test_the_list_does_not_wait_for_questions_asked_after_it(store: Store) -> None:
+    # Questions arriving faster than they are committed keep the writer busy for as long as
+    # they come; /unanswered must wait for the counts before it only, not for the stream.
+    async def ask_without_pause() -> None:
+        while True:
+            store.unanswered.record_later("Who paid for it?")
+            await asyncio.sleep(0)
+
+    asking = asyncio.create_task(ask_without_pause())
+    try:
+        await asyncio.sleep(0.05)
+        listed = await asyncio.wait_for(store.unanswered.most_asked(), timeout=5)
+        assert not asking.done()
+        assert listed[0].count > 0
+    finally:
+        asking.cancel()
+        await store.unanswered.flush()
+
+
 async def test_counts_that_fail_later_are_logged_once_and_raise_nothing(
     store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
