@@ -31,6 +31,7 @@ from bot.chat.commands import HELP_COMMANDS
 from bot.config import Settings, SettingsError, load_settings
 from bot.digest import Digest, DigestError, inspect_digest, load_digest
 from bot.digest.diff import diff_digests
+from bot.library import AnsweredNow, UnansweredList
 from bot.logs import configure_logging, route_last_resort_output
 from bot.markup import problems as html_problems
 from bot.markup import split_message
@@ -180,11 +181,10 @@ def sample_context(digest: Digest) -> dict[str, Any]:
         "group": False,
         "silent": False,
         "forwarded": False,
-        "questions": [
-            Unanswered("what about the other countries?", 3, now),
-            Unanswered("where did it happen?", 1, now),
-        ],
-        "answered_now": {"where did it happen?": 1},
+        "listed": UnansweredList(
+            [Unanswered("what about the other countries?", 3, now)],
+            [AnsweredNow(Unanswered("where did it happen?", 1, now), 1)],
+        ),
         "count": 2,
         "label": "📖 Read the story",
         "url": "https://example.org/story",

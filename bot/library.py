@@ -19,7 +19,7 @@ from bot.answers import AnswerEngine
 from bot.digest import Digest, inspect_digest, inspect_texts
 from bot.digest.diff import Changed, DigestDiff, SectionChanges, diff_digests
 from bot.render import DigestCache, Renderer
-from bot.store import Announcement, Publication, Store, Version, VersionReason
+from bot.store import Announcement, Publication, Store, Unanswered, Version, VersionReason
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +60,9 @@ class RollbackOutcome:
     (another replica published or rolled back): nothing was changed, the admin may retry."""
 
 
+UNANSWERED_READ = 3
+"""/unanswered reads this many times the questions it shows, to list open ones first."""
+
 CHANGES_PREFIX = "changes:"
 """Callback data of the button under a cut update: ``changes:<base id>:<fingerprint>``."""
 FINGERPRINT_IN_BUTTON = 16
@@ -70,6 +73,24 @@ def all_changes_keyboard(label: str, base_id: int, fingerprint: str) -> dict[str
     """The inline keyboard, as the Bot API's JSON, with one button listing every change."""
     data = f"{CHANGES_PREFIX}{base_id}:{fingerprint[:FINGERPRINT_IN_BUTTON]}"
     return {"inline_keyboard": [[{"text": label, "callback_data": data}]]}
+
+
+@dataclass(frozen=True)
+class AnsweredNow:
+    """A question once answered "the article does not say" that the digest served answers
+    now (an editor's ``questions:`` entry or ``lexicon`` word, after a /reload)."""
+
+    question: Unanswered
+    paragraph: int
+
+
+@dataclass(frozen=True)
+class UnansweredList:
+    """The editor's to-do list: the most asked questions still not answered, and the most
+    asked of those the digest answers now."""
+
+    open: list[Unanswered]
+    answered: list[AnsweredNow]
 
 
 class DigestLibrary:
@@ -105,6 +126,20 @@ class DigestLibrary:
     def answers(self) -> AnswerEngine:
         """Answers free-text questions from the digest being served."""
         return self._answers
+
+    async def unanswered(self, shown: int) -> UnansweredList:
+        """Up to ``shown`` of the questions most asked that the digest still does not answer,
+        and up to ``shown`` it answers now, among the most asked few times ``shown``: answered
+        ones keep their counts and must not crowd out the open ones."""
+        open_: list[Unanswered] = []
+        answered: list[AnsweredNow] = []
+        for question in await self.store.unanswered.most_asked(shown * UNANSWERED_READ):
+            paragraph = self._answers.answer(question.text).paragraph
+            if paragraph is None:
+                open_.append(question)
+            else:
+                answered.append(AnsweredNow(question, paragraph))
+        return UnansweredList(open_[:shown], answered[:shown])
 
     @property
     def cache(self) -> DigestCache:

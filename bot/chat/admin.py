@@ -67,14 +67,7 @@ async def stats(update: Update, context: BriefContext) -> None:
 
 
 async def unanswered(update: Update, context: BriefContext) -> None:
-    """Admins: the questions most often answered "the article does not say", and the
-    paragraph that answers each one the digest served now does answer (after a /reload)."""
-    services = context.bot_data
-    questions = await services.store.unanswered.most_asked(UNANSWERED_SHOWN)
-    answers = {
-        question.text: services.library.answers.answer(question.text) for question in questions
-    }
-    answered_now = {text: found.paragraph for text, found in answers.items() if found.paragraph}
-    await send_template(
-        update, context, "unanswered.html", questions=questions, answered_now=answered_now
-    )
+    """Admins: the questions most often answered "the article does not say", and those the
+    digest answers now."""
+    listed = await context.bot_data.library.unanswered(UNANSWERED_SHOWN)
+    await send_template(update, context, "unanswered.html", listed=listed)

@@ -205,9 +205,11 @@ async def test_a_question_the_editor_answers_after_a_reload_is_listed_as_answere
         [after] = await converse(api, ADMIN, "/unanswered")
         [answered] = await converse(api, 9_450_045, question)
     assert f"1. “{question}” — 1 time," in before.visible_text
-    assert "answered now" not in before.visible_text
+    assert "Answered now" not in before.visible_text
+    # No longer on the to-do list: below it, answered, with the paragraph that answers it.
+    assert "None open: the digest now answers every question asked most." in after.visible_text
     assert re.search(
-        r"1\. “Where are .*” — 1 time, last .*; answered now \[¶ 4\]", after.visible_text
+        r"Answered now .*\n• “Where are .*” — 1 time, last .* \[¶ 4\]", after.visible_text
     )
     assert "not enough space at immigration detention centers" in answered.visible_text
 

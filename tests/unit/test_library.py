@@ -251,3 +251,18 @@ def test_the_admin_is_told_to_try_again() -> None:
         recipients=0,
     )
     assert "Nothing was changed; send /rollback again" in text
+
+
+async def test_the_unanswered_list_puts_open_questions_before_answered_ones(
+    database_url: str, seeds_copy: Path
+) -> None:
+    # An answered question keeps its count; it must not crowd out one still open.
+    async with serving(database_url, seeds_copy) as (store, library):
+        for _ in range(5):
+            await store.unanswered.record("How many migrants does China have to take back?")
+        await store.unanswered.record("Who won the football match?")
+        listed = await library.unanswered(1)
+    assert [question.text for question in listed.open] == ["Who won the football match?"]
+    [answered] = listed.answered
+    assert answered.question.count == 5
+    assert answered.paragraph == library.answers.answer(answered.question.text).paragraph
