@@ -205,7 +205,8 @@ class DigestLibrary:
             return ReloadOutcome(publication.version, diff=diff, recipients=publication.recipients)
 
     async def rollback(self, admin_id: int) -> RollbackOutcome:
-        """Make the previous version current again, announced to subscribers as a correction.
+        """Make the previous version current again, announced to subscribers as a correction
+        (unless no reader could see the difference).
 
         The version to restore is validated and the correction rendered before anything is
         written; the store then commits only if the version current when we looked still
@@ -225,14 +226,22 @@ class DigestLibrary:
             else:  # another replica made it current: validate it like any stored version
                 served = await asyncio.to_thread(self._digest_of, current)
             diff = changes_between(served or restored, restored)
-            announcement = self.announcement(restored, diff, correction=True, base_id=current.id)
+            # Undoing a change no reader saw (the editor's questions, the lexicon) is no
+            # news to them: restored without a correction, as it was published without one.
+            announcement = (
+                self.announcement(restored, diff, correction=True, base_id=current.id)
+                if diff.for_readers
+                else None
+            )
             publication = await self.store.versions.rollback(
                 current,
                 target,
                 published_by=admin_id,
-                announcement=list(announcement.parts),
-                keyboard=announcement.keyboard,
-                combined=await self._combined(restored, correction=True),
+                announcement=None if announcement is None else list(announcement.parts),
+                keyboard=None if announcement is None else announcement.keyboard,
+                combined=None
+                if announcement is None
+                else await self._combined(restored, correction=True),
             )
             if publication is None:
                 logger.warning("version %d stopped being current during /rollback", current.id)

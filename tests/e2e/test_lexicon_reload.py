@@ -1,5 +1,5 @@
-"""An edit of the digest's lexicon only: published and served at once, announced to no one
-but the admin (readers never see the lexicon)."""
+"""An edit of the digest's lexicon only: published and served at once, and rolled back,
+announced to no one but the admin (readers never see the lexicon)."""
 
 from __future__ import annotations
 
@@ -39,3 +39,11 @@ async def test_a_lexicon_only_reload_is_served_without_an_update(
         assert "Current version: 2" in stats
         assert "Last broadcast" not in stats
         assert len(api.messages(USER)) == 1  # the subscription only: no update was sent
+
+        # Undone: no correction either, since no reader saw the change.
+        rolled_back = await text_of(api, ADMIN, "/rollback")
+        assert rolled_back.startswith(
+            "↩️ Version 1 is current again. Readers do not see these changes, so no subscriber"
+        )
+        assert synonyms(library, "deport", "repatriate")
+        assert len(api.messages(USER)) == 1

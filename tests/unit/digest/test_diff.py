@@ -254,7 +254,8 @@ def test_readers_changes_leave_out_the_lexicon(digest: Digest) -> None:
 
 
 def test_a_correction_of_the_lexicon_alone_says_nothing_visible_changed(digest: Digest) -> None:
-    # A /rollback always announces; when only the lexicon differs it must not list nothing.
+    # /rollback sends no correction for such a change; the template still must not list
+    # nothing if it is ever asked to render one (an all-changes button over such versions).
     old = digest.document
     new = old.model_copy(update={"lexicon": old.lexicon[1:]})
     diff = diff_digests(old, new)
