@@ -32,7 +32,7 @@ _NAMED = [
 _WORDED = [
     rf"\b(?:earlier|later)\sthis\s{_UNIT}\b",
     rf"\b(?:this|last|next|the previous|the following|the past|the coming)\s{_UNIT}\b",
-    rf"\b{_COUNT}\s{_UNIT}s?\s(?:ago|earlier|later|from now)\b",
+    rf"\b{_COUNT}\s(?:{_UNIT}|second|minute|hour|day)s?\s(?:ago|earlier|later|from now)\b",
     rf"\b(?:in|within|for|over|after|during)\s(?:the\s)?(?:next|past|last|coming|previous)\s(?:{_COUNT}\s)?{_UNIT}s?\b",
     r"\bin\sthe\s(?:short|long|medium|near)\sterm\b",
     r"\b(?:during|on)\s(?:this|the|his|her|their|its)\s(?:trip|visit|tour|meeting|talks|summit|flight|journey|stay)\b",
@@ -41,8 +41,12 @@ _WORDED = [
 ]
 _TIME = re.compile("|".join([*(f"(?:{p})" for p in _NAMED), *(f"(?i:{p})" for p in _WORDED)]))
 MAX_EVENT_WORDS = 35
-# "move 20 minutes earlier": a shift by a span of time, not a time.
-_SHIFT = re.compile(r"\b\w+\s(?:second|minute|hour|day|week|month|year)s?\s$", re.IGNORECASE)
+# "pickups move 20 minutes earlier", "an hour later than usual": a time moved, not a time
+# ("two days later, the road reopened" is one).
+_MOVED = re.compile(
+    r"\b(?:mov(?:e|es|ed|ing)|brought|push(?:es|ed)?|shift(?:s|ed)?)\s(?:\w+\s){0,2}$"
+)
+_THAN = re.compile(r"\s+than\b")
 
 
 def draft_timeline(read: ReadArticle) -> list[Drafted]:
@@ -68,7 +72,7 @@ def draft_timeline(read: ReadArticle) -> list[Drafted]:
 
 
 def _shifted(text: str, match: re.Match[str]) -> bool:
-    """A bare "earlier" or "later" after a span of time ("20 minutes earlier")."""
-    return match.group().casefold() in {"earlier", "later"} and bool(
-        _SHIFT.search(text, 0, match.start())
+    """ "earlier" or "later" that moves a time: after a verb of moving, or before "than"."""
+    return match.group().casefold().endswith(("earlier", "later")) and bool(
+        _MOVED.search(text, 0, match.start()) or _THAN.match(text, match.end())
     )

@@ -265,6 +265,8 @@ School buses will follow the detour, and pickups will move 20 minutes earlier fr
 
 A shop owner said sales fell by a third when the bridge last closed, and inspectors came back \
 a third time in March. Without a lane for them, ambulances would lose a quarter of an hour.
+
+Two days later, the council voted to ask for a relief fund.
 """
 
 
@@ -289,9 +291,10 @@ def test_a_new_story_s_attribution_label_firm_fractions_and_shifted_time(
     contractor = document.entity("Hallam Brothers Construction")
     assert contractor is not None
     assert contractor.kind == "organisation"
-    # "20 minutes earlier" moves a time; it is not one.
+    # "20 minutes earlier" moves a time; it is not one. "Two days later," is one.
     assert "from April" in {step.when for step in document.timeline}
     assert "earlier" not in {step.when for step in document.timeline}
+    assert "Two days later" in {step.when for step in document.timeline}
 
 
 def test_an_item_a_rule_rejects_is_left_out_and_reported() -> None:
