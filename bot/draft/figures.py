@@ -26,11 +26,20 @@ _DIGITS = (
     rf"(?:\s?(?:%|percent\b|per cent\b|{_SCALE}))?(?:\s(?:{_SCALE}))?"
 )
 _SCORE = r"\d{1,3}-\d{1,3}(?![\d-])"
+_FRACTION = r"(?:two[ -]thirds|three[ -]quarters|(?:a|one)[ -](?:third|quarter|fifth|tenth))"
 _WORDS = (
-    r"(?:tens of thousands|hundreds of thousands|hundreds|thousands|millions|billions|dozens|"
-    r"scores|a dozen|a hundred|a thousand|a million|half a million|two|three|four|five|six|"
-    r"seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|seventy|"
-    r"eighty|ninety|(?:a|one)[ -](?:third|quarter|fifth|tenth)|two[ -]thirds|three[ -]quarters)"
+    # Fractions first: "two thirds" is one figure, not "two" counting "thirds".
+    rf"(?:{_FRACTION}|tens of thousands|hundreds of thousands|hundreds|thousands|millions|"
+    r"billions|dozens|scores|a dozen|a hundred|a thousand|a million|half a million|two|three|"
+    r"four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
+    r"sixty|seventy|eighty|ninety)"
+)
+# "fell by a third", not "followed by a third company".
+_CHANGED_BY = re.compile(
+    r"\b(?:rose|rise[ns]?|fell|fall(?:s|en)?|grew|grow[ns]?|dropped|drops?|cut|increased?|"
+    r"decreased?|declined?|shrank|shrunk|jumped|climbed|slipped|slid|reduced|raised|lowered|"
+    r"expanded|swelled|dipped|plunged|soared)\s+(?:\w+\s+)?by\s$",
+    re.IGNORECASE,
 )
 # "a 48-hour strike", "a 10-year plan": a number fused with its unit.
 _COMPOUND = r"\d+(?:\.\d+)?-(?:second|minute|hour|day|week|month|year|mile|kilometre|kilometer|metre|meter|foot|point|seat|member|page)"
@@ -125,9 +134,9 @@ def figures_in(sentence: Sentence) -> list[Drafted]:
         ):
             continue  # "Pier 9", "Route 66": part of a name
         counted = re.match(r"\s(?:of\s)?([a-z][\w-]*)", text[match.end() :])
-        if match.group("words") and re.search(r"(?:third|quarter|fifth|tenth)s?$", value):
+        if match.group("words") and re.search(rf"{_FRACTION}$", value, re.IGNORECASE):
             # A fraction: "fell by a third", "a quarter of the farms"; not "a third time".
-            if not re.search(r"\bby\s$", text[: match.start()]) and not text[
+            if not _CHANGED_BY.search(text, 0, match.start()) and not text[
                 match.end() :
             ].startswith(" of "):
                 continue

@@ -267,6 +267,8 @@ A shop owner said sales fell by a third when the bridge last closed, and inspect
 a third time in March. Without a lane for them, ambulances would lose a quarter of an hour.
 
 Two days later, the council voted to ask for a relief fund.
+
+Two thirds of the shops on Main Street signed a letter, followed by a third petition.
 """
 
 
@@ -285,8 +287,10 @@ def test_a_new_story_s_attribution_label_firm_fractions_and_shifted_time(
     assert said["Raymond Ellis"].startswith("The contractor would pay a penalty")
     figures = {figure.value: figure.label for figure in document.figures}
     assert figures["about 14,000"] == "drivers"  # not "drivers onto"
-    # Fractions in words: "by a third" is a figure, "a third time" is not.
+    # Fractions in words: "fell by a third" is a figure, "a third time" and "followed by a
+    # third petition" are not, and "two thirds" is one figure.
     assert [figure.value for figure in document.figures].count("a third") == 1
+    assert figures["Two thirds"] == "shops"
     assert figures["a quarter of an hour"] == "duration"
     contractor = document.entity("Hallam Brothers Construction")
     assert contractor is not None
