@@ -53,12 +53,19 @@ _STATEMENT = re.compile(
     rf"(?:(?P<verb>{'|'.join(reversed(_REPORTING))})\b|(?P<told>told|tells)\s+[\w ]{{1,40}}?\s+that)"
     r"\s+(?:that\s+)?(?P<clause>[a-zA-Z0-9$].*)$"
 )
-# "…, the department said (on Tuesday)(, forcing …)": the statement is the clause before; a
-# participle after the attribution is the reporter's own addition.
+# "…, the department said (on Tuesday)(, forcing …)": the statement is the clause before. A
+# participle after the attribution is the reporter's addition ("forcing …"), or more of the
+# speaker's ("adding that …"), left for the editor: the clause is the statement either way.
+_SAID_WHEN = (
+    r"(?:(?:late |early )?(?:on |last |this |next )?\w+day|(?:last|this|next) (?:week|month|year)"
+    r"|in a statement(?: on \w+day)?)"
+)
+_REPORTING_PARTICIPLE = (
+    r"(?:adding|saying|noting|warning|citing|arguing|insisting|stressing|explaining)"
+)
 _TRAILING = re.compile(
-    rf"^(?P<clause>.{{20,}}),\s+(?P<subject>{_SUBJECT})\s+(?:{_VERB})"
-    r"(?:\s+(?:(?:late |early )?(?:on|last|this|next) \w+|in a statement|today|yesterday))?"
-    r"(?:\.?|,\s+\w+ing\b.*)$"
+    rf"^(?P<clause>.{{20,}}),\s+(?P<subject>{_SUBJECT})\s+(?:{_VERB})(?:\s+{_SAID_WHEN})?"
+    r"(?:\.?|,\s+[a-z]\w*ing\b.*)$"
 )
 
 

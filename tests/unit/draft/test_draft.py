@@ -301,6 +301,30 @@ def test_a_new_story_s_attribution_label_firm_fractions_and_shifted_time(
     assert "Two days later" in {step.when for step in document.timeline}
 
 
+ATTRIBUTIONS = """\
+Ferry Service to Resume
+
+The island ferry will resume its winter timetable next month, the harbor authority said \
+Tuesday.
+
+Tickets will cost the same as last year, Harbor Master Ana Ruiz said, adding that \
+passengers with season passes would board first.
+"""
+
+
+def test_an_attribution_with_a_bare_weekday_or_a_participle_after_it(tmp_path: Path) -> None:
+    article = tmp_path / "source" / "ferry.txt"
+    article.parent.mkdir()
+    article.write_text(ATTRIBUTIONS, encoding="utf-8")
+    _, document = drafted(article, tmp_path)
+    said = {statement.text for statement in document.statements}
+    # "said Tuesday", as US wire copy writes it: the statement is the clause before.
+    assert "The island ferry will resume its winter timetable next month." in said
+    # "…, she said, adding that …": her statement is the clause before; what she added is
+    # left for the editor.
+    assert "Tickets will cost the same as last year." in said
+
+
 def test_an_item_a_rule_rejects_is_left_out_and_reported() -> None:
     text = SEED.read_text(encoding="utf-8")
     article = Article.parse(SEED, text, text.splitlines()[4])
