@@ -225,7 +225,7 @@ class AnswerEngine:
         )
 
     def _who(self, speaker: str) -> str:
-        """A speaker's name, role and description: "what did the match winner say" names him."""
+        """A speaker's name, role and description: "what did the match winner say" names them."""
         entity = self._document_model.entity(speaker)
         return f"{speaker} {entity.role or ''} {entity.description}" if entity else speaker
 

@@ -28,7 +28,7 @@ DURATION = "#dur"
 REASON = "#why"
 """The marker term of a reason: "because", "due to", "so that"..., or "why"."""
 AGE = "#age"
-"""The marker term of an age: "Moreno, 44," or "a 120-year-old plant", or "how old"."""
+"""The marker term of an age: "Smith, 44," or "a 120-year-old plant", or "how old"."""
 FUTURE = "#next"
 """The marker term of what is still to come: "will", "would", "plans to"... in a text or a
 question ("what will X do", "who will they play")."""
@@ -185,7 +185,7 @@ PERSON_WORDS = _word_set(
 """Role words: a text with one names a person by role ("the mayor", "city engineers")."""
 SOMEONE = _word_set("man woman boy girl lady gentleman guy")
 """Plain words for someone: where the article names the person instead ("the woman carried
-out by her neighbours" is "Agnes Pole, 67, who was carried out by neighbours"), a question
+out by her neighbours" is "Jane Roe, 67, who was carried out by neighbours"), a question
 word for that person."""
 PLACE_WORDS = _word_set(
     """

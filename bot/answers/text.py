@@ -137,7 +137,7 @@ _AGE = re.compile(
     rf"{_NAME}, \d{{1,3}},|\b(?:\d{{1,3}}|[a-z]+)-year-old\b|\baged \d{{1,3}}\b"
     r"|\b(?:founded|established|built|opened|set up) in \d{4}\b"
 )
-"""An age: "Moreno, 44,", "a nine-year-old boy", "aged 71", "founded in 1911"."""
+"""An age: "Smith, 44,", "a nine-year-old boy", "aged 71", "founded in 1911"."""
 _UNANIMOUS_TALLY = re.compile(rf"\b(?:{UNANIMOUS_TALLY})\b")
 _REASON_PHRASES = re.compile(
     r"\b(?:so that|in order to|as a result|because of|owing to|thanks to|"

@@ -221,7 +221,7 @@ def unquoted_words(quote: str, paragraph: str) -> str | None:
     """The first words of ``quote`` that ``paragraph`` has outside its quotation marks.
 
     ``quote`` occurs in ``paragraph`` (both normalised) but not inside one pair of quotation
-    marks: this finds the narration it runs across (``said Brandt.``), or None if the
+    marks: this finds the narration it runs across (``said Roe.``), or None if the
     paragraph holds none of it in quotation marks.
     """
     start = paragraph.find(quote)

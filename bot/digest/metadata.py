@@ -173,12 +173,12 @@ _NAME_PARTICLES = frozenset(
 _NAME_WORD = re.compile(r"[A-Z][\w'\u2019.-]*$|[A-Z]\.$")
 _BYLINE = re.compile(
     r"(?:(?:Story|Written|Words|Reporting|Report)\s+by|By|BY)\s+(?P<rest>\S.*?)"
-    # "By Dana Whitcombe in Harbor City": where the reporter filed from, kept with the title.
+    # "By Jane Roe in Springfield": where the reporter filed from, kept with the title.
     r"(?:\s+(?P<filed>in\s+[A-Z][\w.'\u2019-]*(?:\s+[A-Z][\w.'\u2019-]*){0,3}))?"
 )
 _BYLINE_MAX_WORDS = 16
 
-# A wire dateline: "HARBOR CITY, March 4 -", "GENEVA (Reuters) -", "Harbor City, Jan. 16
+# A wire dateline: "SPRINGFIELD, March 4 -", "GENEVA (Reuters) -", "Springfield, Jan. 16
 # (AP) —". The place is in capitals, or followed by a date or an agency that marks it.
 _PLACE_WORD = r"[A-Z][\w.'\u2019]*"
 _DATELINE = re.compile(
@@ -346,7 +346,7 @@ def _metadata_line(line: str) -> str | None:
 
 
 def _line_parts(line: str) -> list[str]:
-    # Pages often put byline and date on one line: "By Dana Whitcombe | March 4, 2026".
+    # Pages often put byline and date on one line: "By Jane Roe | March 4, 2026".
     return [part.strip() for part in re.split(r"\s+[|\u00b7\u2022]\s+", line) if part.strip()]
 
 

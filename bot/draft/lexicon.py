@@ -56,7 +56,7 @@ CALENDAR = words(
 # Titles written before a name ("Dr. Jane Doe"): the name is a person's.
 TITLES = words("Mr. Mrs. Ms. Dr. Sir Dame Lord Lady Prof. Rev.")
 
-# Words that make a phrase before a name a role: "Chief engineer Tomas Brandt".
+# Words that make a phrase before a name a role: "Chief engineer Jane Roe".
 ROLE_WORDS = words(
     "chief secretary president minister senator sen. rep. representative gov. "
     "governor mayor judge justice professor prof. general gen. col. colonel capt. captain "
@@ -162,7 +162,7 @@ PLACE_WORDS = words(
     "Bay Beach Coast Desert Sea Ocean Canyon Stadium Arena Tower Plaza District Region"
 )
 
-# The first word of a place's name: "Port Ellery", "Mount Kenya", "Lake Geneva".
+# The first word of a place's name: "Port Talbot", "Mount Kenya", "Lake Geneva".
 PLACE_PREFIXES = words("Port Mount Lake Fort Cape Saint St. San Santa Isle Glen Point Lower Upper")
 
 PLACE_PREPOSITIONS = words("in at from to near across throughout visited visiting via into")

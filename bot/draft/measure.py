@@ -68,7 +68,7 @@ class Scores:
 
 
 def same_person(one: str, other: str) -> bool:
-    """ "Tomas Brandt" is "Brandt"; "city council spokesman" is "Harbor City council
+    """ "Jane Roe" is "Roe"; "city council spokesman" is "Springfield city council
     spokesman": same last word, and one name's words within the other's."""
     a, b = normalise(one).casefold().split(), normalise(other).casefold().split()
     return bool(a and b) and a[-1] == b[-1] and (set(a) <= set(b) or set(b) <= set(a))

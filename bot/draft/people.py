@@ -43,7 +43,7 @@ _SPEECH_AFTER = re.compile(
     + "|".join(sorted(SPEECH_VERBS))
     + r")\b"
 )
-# "The hospital's chief executive, Alan Whitford," and "Carla Ruiz, a ward nurse for …".
+# "The hospital's chief executive, John Doe," and "Jane Roe, a ward nurse for …".
 _DETERMINERS = r"(?:the|an?|its|his|her|their)"
 _ROLE_BEFORE_APPOSITION = re.compile(
     rf"(?:^|\s)(?:(?i:{_DETERMINERS})\s|(?=[A-Z][\w-]*['\u2019]s\s))"
@@ -86,7 +86,7 @@ def _runs(number: int, paragraph: str, sentence_starts: set[int]) -> list[Run]:
     for match in _RUN.finditer(paragraph):
         tokens = match.group().split(" ")
         end = match.end()
-        # "Harbor City's ferry": the possessive ends the name.
+        # "Springfield's ferry": the possessive ends the name.
         for index, token in enumerate(tokens):
             if _POSSESSIVE.search(token) and len(token) > 2 and not token.endswith("s'"):
                 stripped = _POSSESSIVE.sub("", token)
@@ -247,7 +247,7 @@ def _classify(
     following = paragraph[run.end : run.end + 160]
     name_tokens = list(tokens)
     role_tokens: list[str] = []
-    # "Kestrel General Hospital" names a place, though "General" can be a rank.
+    # "Springfield General Hospital" names a place, though "General" can be a rank.
     institution = tokens[-1] in ORG_WORDS | PLACE_WORDS | INITIATIVE_WORDS and len(tokens) > 1
     roles = [] if institution else [i for i, t in enumerate(tokens) if _is_role(t) or t in TITLES]
     if roles and roles[-1] < len(tokens) - 1:

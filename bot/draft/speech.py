@@ -1,6 +1,6 @@
 """Direct quotes and reported speech, each with the speaker the attribution names.
 
-A quote's speaker comes from its own sentence first ("…," said Brandt / Brandt said:
+A quote's speaker comes from its own sentence first ("…," said Roe / Roe said:
 "…" / "…," he added), then from the quote before it in the paragraph (a quote continued in
 the next sentence), then from the previous paragraph when the quote carries on from it, and
 last from the most recent speaker, with a ``# check:`` note. A pronoun is the person named

@@ -30,7 +30,7 @@ def draft_source(read: ReadArticle) -> dict[str, Any]:
         "published": metadata.date_line or (dateline.date if dateline else None) or "unknown",
         # The names, as hand digests give them; /source shows the line with its title too.
         "byline": _listed(byline.names) if byline else "unknown",
-        # "HARBOR CITY, March 4 -": the place as a sentence would name it.
+        # "SPRINGFIELD, March 4 -": the place as a sentence would name it.
         "place": (dateline.place.title() if dateline.place.isupper() else dateline.place)
         if dateline
         else "unknown",

@@ -127,7 +127,7 @@ class ReadArticle:
         return list(self.story)
 
     def plain(self, sentence: Sentence) -> str:
-        """The sentence without a wire dateline ("HARBOR CITY, May 5 -") opening the story."""
+        """The sentence without a wire dateline ("SPRINGFIELD, May 5 -") opening the story."""
         content = self.content()
         if content and sentence.paragraph == content[0] and sentence.start == 0:
             dateline = parse_dateline(sentence.text)

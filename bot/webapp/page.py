@@ -96,7 +96,7 @@ def _candidate_marks(document: DigestDocument, number: int, paragraph: str) -> I
                 yield Mark(start, end, "figure", f"figure-{index}")
     for index, entity in enumerate(document.people):
         # A name is marked wherever the article writes it, cited there or not; a person is
-        # marked by their surname too ("Brandt said"), once the full name is known.
+        # marked by their surname too ("Roe said"), once the full name is known.
         names = {entity.name}
         words = entity.name.split()
         if entity.kind == "person" and len(words) > 1 and all(w[:1].isupper() for w in words):
