@@ -8,6 +8,7 @@ that carry the most figures and names, since those are where a news story states
 from __future__ import annotations
 
 import re
+import string
 from typing import Any
 
 from bot.digest.grounding import SUMMARY_MAX_WORDS
@@ -31,7 +32,7 @@ def draft_source(read: ReadArticle) -> dict[str, Any]:
         # The names, as hand digests give them; /source shows the line with its title too.
         "byline": _listed(byline.names) if byline else "unknown",
         # "SPRINGFIELD, March 4 -": the place as a sentence would name it.
-        "place": (dateline.place.title() if dateline.place.isupper() else dateline.place)
+        "place": (string.capwords(dateline.place) if dateline.place.isupper() else dateline.place)
         if dateline
         else "unknown",
         "url": "unknown",

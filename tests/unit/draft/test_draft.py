@@ -304,8 +304,8 @@ def test_a_new_story_s_attribution_label_firm_fractions_and_shifted_time(
 ATTRIBUTIONS = """\
 Ferry Service to Resume
 
-The island ferry will resume its winter timetable next month, the harbor authority said \
-Tuesday.
+KING'S LYNN, Feb. 3 - The island ferry will resume its winter timetable next month, the \
+harbor authority said Tuesday.
 
 Tickets will cost the same as last year, Harbor Master Ana Ruiz said, adding that \
 passengers with season passes would board first.
@@ -318,6 +318,7 @@ def test_an_attribution_with_a_bare_weekday_or_a_participle_after_it(tmp_path: P
     article.write_text(ATTRIBUTIONS, encoding="utf-8")
     _, document = drafted(article, tmp_path)
     said = {statement.text for statement in document.statements}
+    assert document.source.place == "King's Lynn"  # not "King'S Lynn"
     # "said Tuesday", as US wire copy writes it: the statement is the clause before.
     assert "The island ferry will resume its winter timetable next month." in said
     # "…, she said, adding that …": her statement is the clause before; what she added is
