@@ -261,18 +261,24 @@ def test_how_many_asks_for_a_count_of_its_noun() -> None:
 @pytest.mark.parametrize(
     ("story", "question", "paragraph"),
     [
-        # "Holloway Leather, which employs about 350 people", not "the tannery, founded in
-        # 1911, is the largest private employer".
-        ("tannery-appeal", "how many people work at the tannery", 4),
-        # "Merridale, a town of about 9,000 people".
-        ("valley-floods", "how many people live in Merridale", 3),
+        # A count of what is asked answers "how many": "Holloway Leather, which employs
+        # about 350 people", not "the tannery, founded in 1911, is the largest private
+        # employer"; "Merridale, a town of about 9,000 people".
+        pytest.param("tannery-appeal", "how many people work at the tannery", 4, id="count"),
+        pytest.param("valley-floods", "how many people live in Merridale", 3, id="count-2"),
+        # A speaker is known by the description of the people entry: Elliot Mbeki's entry
+        # says "Scored the winner", and his words are in paragraph 6; Moreno's says she won,
+        # and her words after winning are in paragraph 4.
+        pytest.param("cup-semifinal", "what did the match winner say", 6, id="described"),
+        pytest.param(
+            "mayoral-recount", "where did Moreno speak after winning", 4, id="described-2"
+        ),
     ],
 )
-def test_a_count_of_what_is_asked_answers_how_many(
+def test_a_story_question_is_answered_from_its_paragraph(
     story: str, question: str, paragraph: int
 ) -> None:
-    engine = story_engine(story)
-    assert engine.answer(question).paragraph == paragraph
+    assert story_engine(story).answer(question).paragraph == paragraph
 
 
 def test_what_a_number_counts_is_never_required() -> None:
@@ -300,18 +306,3 @@ def test_an_item_is_read_with_the_paragraph_it_cites_first(digest: Digest) -> No
     bare = dataclasses.replace(digest, document=digest.document.model_copy(update={"lexicon": []}))
     result = evaluate(AnswerEngine(bare), read_questions(DATA_DIR / "questions.yaml"))
     assert result.honest == result.unanswerable, result.report()
-
-
-@pytest.mark.parametrize(
-    ("story", "question", "paragraph"),
-    [
-        # Elliot Mbeki's entry: "Scored the winner"; his words are in paragraph 6.
-        ("cup-semifinal", "what did the match winner say", 6),
-        # Moreno's entry says she won: her words after winning are in paragraph 4.
-        ("mayoral-recount", "where did Moreno speak after winning", 4),
-    ],
-)
-def test_a_speaker_is_known_by_the_description_of_the_people_entry(
-    story: str, question: str, paragraph: int
-) -> None:
-    assert story_engine(story).answer(question).paragraph == paragraph
