@@ -247,7 +247,8 @@ class DigestLibrary:
                 logger.warning("version %d stopped being current during /rollback", current.id)
                 return RollbackOutcome(self.version, moved=True)
             self._serve(restored, publication.version)
-            self.on_broadcast()
+            if publication.broadcast_id is not None:
+                self.on_broadcast()
             return RollbackOutcome(
                 publication.version, publication.version, diff, publication.recipients
             )
@@ -260,7 +261,8 @@ class DigestLibrary:
         *,
         announce: DigestDiff | None,
     ) -> Publication:
-        # A change no reader can see (the lexicon) is published without a broadcast.
+        # A change no reader can see (the editor's questions, the lexicon) is published
+        # without a broadcast.
         announcement = (
             None
             if announce is None or not announce.for_readers

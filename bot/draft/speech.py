@@ -60,9 +60,6 @@ _SAID_WHEN = (
     r"(?:(?:late |early )?(?:on |last |this |next )?\w+day|(?:last|this|next) (?:week|month|year)"
     r"|in a statement(?: on \w+day)?)"
 )
-_REPORTING_PARTICIPLE = (
-    r"(?:adding|saying|noting|warning|citing|arguing|insisting|stressing|explaining)"
-)
 _TRAILING = re.compile(
     rf"^(?P<clause>.{{20,}}),\s+(?P<subject>{_SUBJECT})\s+(?:{_VERB})(?:\s+{_SAID_WHEN})?"
     r"(?:\.?|,\s+[a-z]\w*ing\b.*)$"
