@@ -4,8 +4,9 @@ story page, health and metrics.
 Routes:
 
 - ``POST <path of BOT_WEBHOOK_URL>``: an Update from Telegram. Only with the right
-  ``X-Telegram-Bot-Api-Secret-Token`` (else 403, nothing read); at most 1 MiB (else 413);
-  valid JSON (else 400). The update is queued for the application and answered 200 at once.
+  ``X-Telegram-Bot-Api-Secret-Token`` (else 403, nothing read); declared as JSON (else
+  415); at most 1 MiB (else 413); valid JSON (else 400). The update is queued for the
+  application and answered 200 at once.
 - ``GET /healthz``: 200 and a JSON summary when the digest is loaded and the database
   answers, else 503 and the reason.
 - ``GET /metrics``: :mod:`bot.metrics` in the Prometheus text format.
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 import signal
 import socket
@@ -46,6 +46,7 @@ from bot import metrics
 from bot.chat.app import RETRY_FIRST_DELAY, keep_trying, running
 from bot.chat.context import BriefApplication
 from bot.config import HEALTH_PATH, METRICS_PATH, Settings, webhook_path
+from bot.inbound import DeadlineH11Protocol, Refused, read_json
 from bot.store import BroadcastProgress
 from bot.webapp.routes import PageBackend, page_routes
 
@@ -146,19 +147,10 @@ def _webhook_route(application: BriefApplication, settings: Settings) -> Route:
             # Not Telegram: say nothing about why, and read nothing more.
             logger.warning("webhook request refused: missing or wrong secret token")
             return Response("forbidden", status_code=403, media_type="text/plain")
-        declared = request.headers.get("content-length")
-        if declared is not None:
-            if not (declared.isascii() and declared.isdigit()):
-                return Response("bad Content-Length", status_code=400, media_type="text/plain")
-            if int(declared) > MAX_BODY:
-                return _too_large()
-        body = await _read_at_most(request, MAX_BODY)
-        if body is None:
-            return _too_large()
         try:
-            data = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return Response("invalid JSON", status_code=400, media_type="text/plain")
+            data = await read_json(request, MAX_BODY)
+        except Refused as refused:
+            return Response(str(refused), status_code=refused.status, media_type="text/plain")
         update = _update_from(data, application)
         if update is None:
             return Response("not an Update", status_code=400, media_type="text/plain")
@@ -179,20 +171,6 @@ def backlog(application: BriefApplication) -> int:
     return (
         application.update_queue.qsize() + application.update_processor.current_concurrent_updates
     )
-
-
-def _too_large() -> Response:
-    return Response("request body too large", status_code=413, media_type="text/plain")
-
-
-async def _read_at_most(request: Request, limit: int) -> bytes | None:
-    """The request body, or None as soon as it passes ``limit`` bytes (the rest unread)."""
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            return None
-    return bytes(body)
 
 
 def _update_from(data: Any, application: BriefApplication) -> Update | None:
@@ -270,7 +248,8 @@ def make_server(application: BriefApplication, settings: Settings) -> uvicorn.Se
     """The Uvicorn server of :func:`create_web_app`, on ``BOT_LISTEN``:``BOT_PORT``.
 
     Uvicorn's access log stays off (it would print every request path); its other lines go
-    through the bot's logging (``log_config=None``), redaction included.
+    through the bot's logging (``log_config=None``), redaction included. A request has
+    :data:`bot.inbound.REQUEST_TIMEOUT` seconds to arrive (Uvicorn has no such limit).
     """
     config = uvicorn.Config(
         create_web_app(application, settings),
@@ -281,6 +260,7 @@ def make_server(application: BriefApplication, settings: Settings) -> uvicorn.Se
         lifespan="off",
         server_header=False,
         timeout_graceful_shutdown=int(SHUTDOWN_TIMEOUT),
+        http=DeadlineH11Protocol,
     )
     return uvicorn.Server(config)
 

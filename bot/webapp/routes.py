@@ -12,7 +12,6 @@ The API trusts nobody but a Telegram user whose ``initData`` validates with the 
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.answers import Answer
 from bot.digest import Digest
+from bot.inbound import Refused, read_json
 from bot.render import Renderer
 from bot.webapp.initdata import InitDataError, WebAppUser, validate_init_data
 from bot.webapp.page import story_page
@@ -76,32 +76,16 @@ def render_page(backend: PageBackend, path: str) -> str:
     )
 
 
-class _Refused(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 async def _payload(request: Request, token: str) -> tuple[WebAppUser, dict[str, Any]]:
-    """The request's JSON object and the user its initData vouches for, or :class:`_Refused`."""
-    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-        raise _Refused(415, "send JSON")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_API_BODY:
-            raise _Refused(413, "request too large")
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise _Refused(400, "invalid JSON") from None
+    """The request's JSON object and the user its initData vouches for, or :class:`Refused`."""
+    payload = await read_json(request, MAX_API_BODY)
     if not isinstance(payload, dict):
-        raise _Refused(400, "expected a JSON object")
+        raise Refused(400, "expected a JSON object")
     init_data = payload.get("initData")
     try:
         user = validate_init_data(init_data if isinstance(init_data, str) else "", token)
     except InitDataError as error:
-        raise _Refused(401, str(error)) from None
+        raise Refused(401, str(error)) from None
     return user, payload
 
 
@@ -113,7 +97,7 @@ def _api(
     async def endpoint(request: Request) -> Response:
         try:
             user, payload = await _payload(request, token)
-        except _Refused as refused:
+        except Refused as refused:
             return JSONResponse({"error": str(refused)}, status_code=refused.status)
         return await handler(user, payload)
 

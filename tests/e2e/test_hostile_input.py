@@ -30,6 +30,7 @@ from tests.e2e import ADMIN, settings_for
 
 ARTICLE = (SEEDS_DIR / ARTICLE_NAME).read_text(encoding="utf-8")
 SECRET = "hostile-input-secret"
+JSON_HEADERS = {SECRET_HEADER: SECRET, "Content-Type": "application/json"}
 _ids = itertools.count(1)
 
 any_text = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=6000)
@@ -201,7 +202,7 @@ async def test_any_json_at_the_webhook_is_200_or_4xx(
     transport = httpx.ASGITransport(app=create_web_app(webhook_app, settings_))
     async with httpx.AsyncClient(transport=transport, base_url="http://hook.test") as client:
         response = await client.post(
-            "/telegram", content=json.dumps(body), headers={SECRET_HEADER: SECRET}
+            "/telegram", content=json.dumps(body), headers=JSON_HEADERS
         )
     assert response.status_code == 200 or 400 <= response.status_code < 500
     while not webhook_app.update_queue.empty():  # taken, never handled: the bot is not running
@@ -213,14 +214,23 @@ async def test_wrong_content_and_sizes_at_the_webhook_are_refused(
 ) -> None:
     settings_: Settings = webhook_app.bot_data.settings
     transport = httpx.ASGITransport(app=create_web_app(webhook_app, settings_))
-    headers = {SECRET_HEADER: SECRET}
+    update = json.dumps({"update_id": 1, "message": {"text": "hi"}})
     async with httpx.AsyncClient(transport=transport, base_url="http://hook.test") as client:
-        assert (
-            await client.post("/telegram", content=b"\xff\xfe", headers=headers)
-        ).status_code == 400
-        assert (await client.post("/telegram", content=b"{", headers=headers)).status_code == 400
+
+        async def post(content: str | bytes, content_type: str | None) -> int:
+            headers = {SECRET_HEADER: SECRET}
+            if content_type is not None:
+                headers["Content-Type"] = content_type
+            return (await client.post("/telegram", content=content, headers=headers)).status_code
+
+        # Telegram declares its JSON: anything else is refused before a byte is read.
+        for content_type in (None, "text/plain", "application/x-www-form-urlencoded"):
+            assert await post(update, content_type) == 415, content_type
+        assert await post(b"\xff\xfe", "application/json") == 400
+        assert await post(b"{", "application/json; charset=utf-8") == 400
         big = b'{"update_id": 1, "x": "' + b"a" * (10 * 1024 * 1024) + b'"}'
-        assert (await client.post("/telegram", content=big, headers=headers)).status_code == 413
+        assert await post(big, "application/json") == 413
+    assert webhook_app.update_queue.empty()
 
 
 # -- forged buttons and admin commands that are not the admin asking now -----------------

@@ -1,0 +1,118 @@
+"""What the bot's HTTP server takes in: each request whole within a time, bodies as JSON
+within a size.
+
+Uvicorn bounds a connection only while it is idle between requests: a client that sends a
+request one byte a second (a "slowloris") keeps its connection, and in the body its
+handler, for as long as it likes, and a few thousand such clients use up the process's
+file descriptors, which the bot also needs to reach Telegram and its database.
+:class:`DeadlineH11Protocol` gives every request :data:`REQUEST_TIMEOUT` seconds to arrive,
+head and body, counted from its first byte (or from the connection, for the first
+request); a request still arriving then loses its connection. Telegram and the story page
+send a few kilobytes at once, well within it.
+
+:func:`read_json` reads a body for the webhook and the story page's API alike: JSON by its
+``Content-Type``, at most ``limit`` bytes (stopping there, the rest unread), or
+:class:`Refused` with the HTTP status and the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any, Final
+
+import h11
+from starlette.requests import ClientDisconnect, Request
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+logger = logging.getLogger(__name__)
+
+REQUEST_TIMEOUT: Final = 10.0
+"""Seconds a request has to arrive whole, head and body."""
+JSON_TYPE: Final = "application/json"
+
+
+class DeadlineH11Protocol(H11Protocol):
+    """Uvicorn's HTTP/1.1 protocol, closing a connection whose request takes over
+    :data:`REQUEST_TIMEOUT` seconds to arrive (``uvicorn.Config(http=...)``).
+
+    The clock runs while a request is arriving: from the connection until its first request
+    is in, and from the first byte of each later one (between requests, Uvicorn's keep-alive
+    limit holds). It stops once the request is in, however long the answer takes.
+    """
+
+    _deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[arg-type]
+        self._deadline = self.loop.call_later(REQUEST_TIMEOUT, self._too_slow)
+
+    def data_received(self, data: bytes) -> None:
+        if self._deadline is None:
+            self._deadline = self.loop.call_later(REQUEST_TIMEOUT, self._too_slow)
+        super().data_received(data)
+        if not self._arriving():
+            self._stop_clock()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_clock()
+        super().connection_lost(exc)
+
+    def _arriving(self) -> bool:
+        """A request is on its way: its body, its head, or the connection's first."""
+        state = self.conn.their_state
+        if state is h11.SEND_BODY:
+            return True
+        if state is h11.IDLE:
+            return self.cycle is None or bool(self.conn.trailing_data[0])
+        return False  # in whole (DONE), or the connection is ending
+
+    def _stop_clock(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _too_slow(self) -> None:
+        self._deadline = None
+        if self._arriving():
+            logger.info(
+                "closed a connection whose request took over %g s to arrive", REQUEST_TIMEOUT
+            )
+            self.transport.close()
+
+
+class Refused(Exception):
+    """A request the bot will not take: :attr:`status` is the HTTP status, the message the
+    reason, shown to the client."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+async def read_json(request: Request, limit: int) -> Any:
+    """The request's body parsed as JSON, or :class:`Refused`: 415 if it is not declared as
+    JSON, 413 past ``limit`` bytes, 400 if it is not JSON or the client went away."""
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != JSON_TYPE:
+        raise Refused(415, f"send {JSON_TYPE}")
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not (declared.isascii() and declared.isdigit()):
+            raise Refused(400, "bad Content-Length")
+        if int(declared) > limit:
+            raise Refused(413, "request body too large")
+    body = bytearray()
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise Refused(413, "request body too large")
+    except ClientDisconnect:
+        # Closed by the client, or by DeadlineH11Protocol for arriving too slowly: nobody
+        # reads this answer, but the handler ends here rather than in a traceback.
+        raise Refused(400, "the request did not arrive whole") from None
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise Refused(400, "invalid JSON") from None
