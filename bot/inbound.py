@@ -34,39 +34,60 @@ JSON_TYPE: Final = "application/json"
 
 
 class DeadlineH11Protocol(H11Protocol):
-    """Uvicorn's HTTP/1.1 protocol, closing a connection whose request takes over
-    :data:`REQUEST_TIMEOUT` seconds to arrive (``uvicorn.Config(http=...)``).
+    """Uvicorn's HTTP/1.1 protocol, closing a connection that goes :data:`REQUEST_TIMEOUT`
+    seconds without a request in hand (``uvicorn.Config(http=...)``).
 
-    The clock runs while a request is arriving: from the connection until its first request
-    is in, and from the first byte of each later one (between requests, Uvicorn's keep-alive
-    limit holds). It stops once the request is in, however long the answer takes.
+    A request is in hand once it has arrived whole (head and body) and until its answer is
+    sent, however long that takes: then the clock is off. It runs from the connection, and
+    starts again at the first byte of each request on a kept-alive connection, and when an
+    answer is sent (an idle connection is Uvicorn's to close first, after its shorter
+    keep-alive; this also covers the bytes of a request answered before it had arrived, and
+    a pipelined request that arrives in part). The webhook and the page's API read a body
+    as it comes: a handler that left it unread past Uvicorn's buffer would pause reading,
+    and the clock with it would cut the request.
     """
 
     _deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)  # type: ignore[arg-type]
-        self._deadline = self.loop.call_later(REQUEST_TIMEOUT, self._too_slow)
+        self._restart_clock()
 
     def data_received(self, data: bytes) -> None:
-        if self._deadline is None:
-            self._deadline = self.loop.call_later(REQUEST_TIMEOUT, self._too_slow)
+        if self._idle():
+            self._restart_clock()  # the first byte of the next request
         super().data_received(data)
-        if not self._arriving():
+        if self._request_in_hand():
             self._stop_clock()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()  # may start a pipelined request already buffered
+        if not self.transport.is_closing() and not self._request_in_hand():
+            self._restart_clock()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_clock()
         super().connection_lost(exc)
 
-    def _arriving(self) -> bool:
-        """A request is on its way: its body, its head, or the connection's first."""
-        state = self.conn.their_state
-        if state is h11.SEND_BODY:
-            return True
-        if state is h11.IDLE:
-            return self.cycle is None or bool(self.conn.trailing_data[0])
-        return False  # in whole (DONE), or the connection is ending
+    def _idle(self) -> bool:
+        """Between requests, with nothing of the next one received yet."""
+        return (
+            self.conn.their_state is h11.IDLE
+            and not self.conn.trailing_data[0]
+            and (self.cycle is None or self.cycle.response_complete)
+        )
+
+    def _request_in_hand(self) -> bool:
+        """A request has arrived whole and its answer is not sent yet."""
+        return (
+            self.cycle is not None
+            and not self.cycle.response_complete
+            and self.conn.their_state is not h11.SEND_BODY
+        )
+
+    def _restart_clock(self) -> None:
+        self._stop_clock()
+        self._deadline = self.loop.call_later(REQUEST_TIMEOUT, self._too_slow)
 
     def _stop_clock(self) -> None:
         if self._deadline is not None:
@@ -75,9 +96,9 @@ class DeadlineH11Protocol(H11Protocol):
 
     def _too_slow(self) -> None:
         self._deadline = None
-        if self._arriving():
+        if not self._request_in_hand():
             logger.info(
-                "closed a connection whose request took over %g s to arrive", REQUEST_TIMEOUT
+                "closed a connection that went %g s without a request in hand", REQUEST_TIMEOUT
             )
             self.transport.close()
 
