@@ -146,6 +146,9 @@ def test_concurrency(tmp_path: Path) -> None:
         # Every reply was matched to its command: its order was checked.
         assert pipelined.ordered_replies >= pipelined.replies, pipelined
         assert pipelined.stray_replies == 0 and pipelined.violations == 0, pipelined
+        # The bot polled all along, one getUpdates after another, each after the latency.
+        assert pipelined.poll_interval >= pipelined.latency, pipelined
+        assert positive(pipelined.replies_per_poll), pipelined
         if pipelined.kind != "bare-ptb-concurrent":  # the one that does not keep order
             assert pipelined.out_of_order == 0, pipelined
             assert pipelined.queued_at_stop == 0, pipelined
@@ -205,6 +208,8 @@ def pipelined(
         ordered_replies=int(rate * 6),
         out_of_order=0,
         queued_at_stop=0,
+        poll_interval=latency + 0.01,
+        replies_per_poll=rate * (latency + 0.01),
     )
 
 

@@ -21,7 +21,10 @@ A round trip is one Bot API call: the double holds each for its ``latency``.
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
+import statistics
 import threading
 import time
 from pathlib import Path
@@ -85,9 +88,16 @@ def run_pipelined(
         depth=depth,
         replies=_expected(replies),
     )
+    answered = window.answered_in(exchanges)
+    polls = [
+        call.time
+        for call in api.calls
+        if call.method == "getUpdates" and window.start <= call.time <= window.end
+    ]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(polls)]
     return PipelinedRun.measured(
         window,
-        window.answered_in(exchanges),
+        answered,
         window.latencies(exchanges),
         api,
         kind=kind,
@@ -97,6 +107,8 @@ def run_pipelined(
         ordered_replies=api.ordered_replies,
         out_of_order=api.out_of_order,
         queued_at_stop=window.outstanding,
+        poll_interval=statistics.median(gaps) if gaps else math.nan,
+        replies_per_poll=len(answered) / len(polls) if polls else math.nan,
     )
 
 

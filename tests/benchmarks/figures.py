@@ -165,6 +165,10 @@ class PipelinedRun(LoadRun):
     """Replies matched to their command, whose order was checked."""
     out_of_order: int
     queued_at_stop: int
+    poll_interval: float
+    """Median seconds between the bot's getUpdates calls arriving at the double in the
+    window: with one call at a time, each bringing at most 100 updates, it bounds the rate."""
+    replies_per_poll: float
 
 
 @dataclass(frozen=True)

@@ -953,7 +953,11 @@ def _pipelined_rows(runs: list[PipelinedRun]) -> list[Row]:
                         if len(rounds) > 1
                         else ""
                     )
-                    + f"CPU {ours.cpu_share:.0%} of a core"
+                    + f"CPU {ours.cpu_share:.0%} of a core; "
+                    # One getUpdates at a time, at most 100 updates each: the poll's pace
+                    # bounds the rate when a poll brings nearly 100.
+                    + f"a getUpdates every {_ms(ours.poll_interval)}, "
+                    + f"{ours.replies_per_poll:.0f} replies a poll"
                     + (
                         f"; {_x(ratio(ours.replies_per_second, zero_rate))} of 0 ms)"
                         if latency > 0
