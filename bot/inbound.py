@@ -5,10 +5,10 @@ Uvicorn bounds a connection only while it is idle between requests: a client tha
 request one byte a second (a "slowloris") keeps its connection, and in the body its
 handler, for as long as it likes, and a few thousand such clients use up the process's
 file descriptors, which the bot also needs to reach Telegram and its database.
-:class:`DeadlineH11Protocol` gives every request :data:`REQUEST_TIMEOUT` seconds to arrive,
-head and body, counted from its first byte (or from the connection, for the first
-request); a request still arriving then loses its connection. Telegram and the story page
-send a few kilobytes at once, well within it.
+:class:`DeadlineH11Protocol` closes a connection that goes :data:`REQUEST_TIMEOUT` seconds
+without a request in hand, so every request has that long to arrive, head and body,
+counted from its first byte (or from the connection, for the first request). Telegram and
+the story page send a few kilobytes at once, well within it.
 
 :func:`read_json` reads a body for the webhook and the story page's API alike: JSON by its
 ``Content-Type``, at most ``limit`` bytes (stopping there, the rest unread), or
@@ -29,7 +29,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 logger = logging.getLogger(__name__)
 
 REQUEST_TIMEOUT: Final = 10.0
-"""Seconds a request has to arrive whole, head and body."""
+"""Seconds a connection may go without a request in hand: a request's time to arrive."""
 JSON_TYPE: Final = "application/json"
 
 
@@ -70,7 +70,8 @@ class DeadlineH11Protocol(H11Protocol):
         super().connection_lost(exc)
 
     def _idle(self) -> bool:
-        """Between requests, with nothing of the next one received yet."""
+        """Between requests, with nothing of the next one received yet (a head arriving in
+        part leaves h11 idle with the bytes buffered: its clock must not restart per byte)."""
         return (
             self.conn.their_state is h11.IDLE
             and not self.conn.trailing_data[0]
