@@ -26,8 +26,9 @@ from telegram.error import InvalidToken, NetworkError
 
 from bot.answers import AnswerEngine
 from bot.cards import cards_for
-from bot.chat.app import build_application, run_polling
+from bot.chat.app import build_application
 from bot.chat.commands import HELP_COMMANDS
+from bot.chat.polling import run_polling
 from bot.config import Settings, SettingsError, load_settings
 from bot.digest import Digest, DigestError, inspect_digest, load_digest
 from bot.digest.diff import diff_digests

@@ -45,6 +45,7 @@ from telegram.error import TelegramError
 from bot import metrics
 from bot.chat.app import RETRY_FIRST_DELAY, keep_trying, running
 from bot.chat.context import BriefApplication
+from bot.chat.polling import polling
 from bot.config import HEALTH_PATH, METRICS_PATH, Settings, webhook_path
 from bot.inbound import DeadlineH11Protocol, Refused, read_json
 from bot.store import BroadcastProgress
@@ -360,16 +361,13 @@ async def _serve_webhook(
 async def _serve_polling(
     application: BriefApplication, server: uvicorn.Server, sockets: list[socket.socket]
 ) -> None:
-    async with running(application):
-        updater = application.updater
-        if updater is None:  # pragma: no cover - build_application keeps the updater
-            raise RuntimeError("the application has no updater to poll with")
-        await updater.start_polling(allowed_updates=Update.ALL_TYPES)
+    def failed(error: BaseException) -> None:
+        server.should_exit = True  # a rejected token: the bot cannot go on
+
+    async with running(application), polling(application, on_failed=failed) as poller:
         _log_serving("the story page, /healthz and /metrics", sockets)
-        try:
-            await server.serve(sockets=sockets)
-        finally:
-            await updater.stop()
+        await server.serve(sockets=sockets)
+        poller.raise_failure()
 
 
 @contextmanager

@@ -151,6 +151,9 @@ def build_application(
         .bot(bot)
         .context_types(ContextTypes(bot_data=bot_data_type(services)))
         .job_queue(None)
+        # Polling is bot/chat/polling.py's (it starts the next getUpdates sooner under load);
+        # the webhook puts into the same queue.
+        .updater(None)
         # Updates of different chats at once, each chat's in order (bot/chat/ordering.py).
         .concurrent_updates(ChatOrderedProcessor(settings.concurrent_updates))
         # At most twice as many updates in memory; the rest wait at Telegram (ordering.py).
@@ -291,7 +294,8 @@ async def keep_trying(
 async def running(application: BriefApplication) -> AsyncIterator[BriefApplication]:
     """Start and stop the application as ``run_polling`` does, but without fetching updates.
 
-    For the console, which feeds updates itself, and for tests, which add an updater.
+    Polling (bot/chat/polling.py), the webhook and the console each put updates into its
+    queue while inside.
     """
     try:
         async with application:  # initialize() ... shutdown()
@@ -304,8 +308,3 @@ async def running(application: BriefApplication) -> AsyncIterator[BriefApplicati
                 await _post_stop(application)
     finally:
         await _post_shutdown(application)
-
-
-def run_polling(application: BriefApplication) -> None:
-    """Serve Telegram by long polling until interrupted."""
-    application.run_polling(allowed_updates=Update.ALL_TYPES)

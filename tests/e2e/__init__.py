@@ -11,6 +11,7 @@ from pydantic import SecretStr
 
 from bot.chat.app import build_application, running
 from bot.chat.context import BriefApplication
+from bot.chat.polling import Poller
 from bot.config import Settings
 from bot.digest import Digest
 from tests.botapi import BotApiDouble, BotMessage
@@ -56,12 +57,12 @@ async def polling(
     if configure is not None:
         configure(application)
     async with running(application):
-        assert application.updater is not None
-        await application.updater.start_polling(poll_interval=0, timeout=1)
+        poller = Poller(application.bot, application.update_queue, timeout=1)
+        await poller.start()
         try:
             yield application
         finally:
-            await application.updater.stop()
+            await poller.stop()
 
 
 async def converse(
