@@ -292,7 +292,8 @@ async def keep_trying(
 
 @asynccontextmanager
 async def running(application: BriefApplication) -> AsyncIterator[BriefApplication]:
-    """Start and stop the application as ``run_polling`` does, but without fetching updates.
+    """Start and stop the application (initialize, post_init, start; stop, post_stop,
+    shutdown, post_shutdown), without fetching updates.
 
     Polling (bot/chat/polling.py), the webhook and the console each put updates into its
     queue while inside.

@@ -91,7 +91,7 @@ class Poller:
             # Without this, Telegram would send the updates of the last answer again on
             # the next start: it learns that they were taken only from the next offset.
             await self.bot.get_updates(offset=self.offset, timeout=0, limit=1)
-        except TelegramError as error:
+        except Exception as error:  # stopping goes on, whatever the answer
             logger.warning(
                 "could not confirm the last updates to Telegram (%s); they may come again "
                 "after a restart",
@@ -131,6 +131,16 @@ class Poller:
             except TelegramError as error:
                 backoff = FIRST_BACKOFF if not backoff else min(MAX_BACKOFF, backoff * 1.5)
                 logger.warning("getUpdates failed (%s); polling again in %.1f s", error, backoff)
+                await asyncio.sleep(backoff)
+                continue
+            except Exception:
+                # An answer python-telegram-bot cannot read (an update of a shape it does
+                # not know): nothing of it was queued, so it comes again. Said loudly and
+                # retried slowly, rather than stopping the bot (a restart would meet it too).
+                backoff = FIRST_BACKOFF if not backoff else min(MAX_BACKOFF, backoff * 1.5)
+                logger.exception(
+                    "getUpdates: the answer could not be read; again in %.1f s", backoff
+                )
                 await asyncio.sleep(backoff)
                 continue
             if backoff:
