@@ -46,6 +46,8 @@ FIRST_BACKOFF = 1.0
 MAX_BACKOFF = 30.0
 """Seconds between tries while ``getUpdates`` keeps failing: from the first, times 1.5 each
 time, up to this (as python-telegram-bot's ``Updater``)."""
+TIMEOUTS_WARNED = 3
+"""Timeouts of ``getUpdates`` in a row after which a warning says so (before: none)."""
 FLOOD_SLACK = 0.5
 """Seconds added to what flood control asks, so the next poll is not a hair too early."""
 
@@ -113,13 +115,21 @@ class Poller:
 
     async def _poll(self) -> None:
         backoff = 0.0
+        timeouts = 0
         while True:
             try:
                 updates = await self.bot.get_updates(
                     offset=self.offset, timeout=self.timeout, allowed_updates=Update.ALL_TYPES
                 )
             except TimedOut:
-                continue  # the long poll outlived the read timeout: ask again at once
+                # Once is the network's hiccup: ask again at once. Again and again, the bot
+                # hears nothing, and whoever runs it should know.
+                timeouts += 1
+                if timeouts == TIMEOUTS_WARNED:
+                    logger.warning(
+                        "getUpdates timed out %d times in a row; still trying", TIMEOUTS_WARNED
+                    )
+                continue
             except RetryAfter as error:
                 wait = retry_after_seconds(error) + FLOOD_SLACK
                 logger.warning("getUpdates: flood control; polling again in %.1f s", wait)
@@ -143,9 +153,9 @@ class Poller:
                 )
                 await asyncio.sleep(backoff)
                 continue
-            if backoff:
+            if backoff or timeouts >= TIMEOUTS_WARNED:
                 logger.info("getUpdates works again")
-                backoff = 0.0
+            backoff, timeouts = 0.0, 0
             for update in updates:
                 # Waits while the queue is full: the bot holds no more than it can handle.
                 await self.queue.put(update)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from telegram import Bot, Update
 from telegram.error import InvalidToken
+from telegram.request import HTTPXRequest
 
 from bot.chat import polling
 from bot.chat.polling import Poller
@@ -194,3 +195,23 @@ async def test_an_answer_that_cannot_be_read_is_logged_and_retried_not_fatal(
     assert api.pending_updates() == 1  # never confirmed: it is still Telegram's
     errors = [r for r in caplog.records if "could not be read" in r.getMessage()]
     assert len(errors) >= 2 and all(r.levelno == logging.ERROR and r.exc_info for r in errors)
+
+
+async def test_timeouts_in_a_row_are_retried_at_once_and_said_once(
+    api: BotApiDouble, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Answers slower than the read timeout, as on a network that drops packets.
+    api.inject(Fault(method="getUpdates", status=200, delay=0.6, times=4))
+    api.send_text(CHATS[0], "sent while the network was slow")
+    queue: asyncio.Queue[object] = asyncio.Queue()
+    slow = HTTPXRequest(read_timeout=0.2)
+    async with Bot(TEST_TOKEN, base_url=api.base_url, get_updates_request=slow) as bot:
+        poller = Poller(bot, queue, timeout=0)
+        with caplog.at_level(logging.INFO, logger="bot.chat.polling"):
+            await poller.start()
+            await wait_until(lambda: not queue.empty())
+            await poller.stop()
+    assert texts_of(queue) == [(CHATS[0], "sent while the network was slow")]
+    said = [r.getMessage() for r in caplog.records]
+    assert said.count("getUpdates timed out 3 times in a row; still trying") == 1
+    assert said[-1] == "getUpdates works again"
