@@ -139,7 +139,7 @@ class Poller:
                 logger.error("getUpdates: Telegram rejected the token; polling stopped")
                 raise
             except TelegramError as error:
-                backoff = FIRST_BACKOFF if not backoff else min(MAX_BACKOFF, backoff * 1.5)
+                backoff = _next_backoff(backoff)
                 logger.warning("getUpdates failed (%s); polling again in %.1f s", error, backoff)
                 await asyncio.sleep(backoff)
                 continue
@@ -147,7 +147,7 @@ class Poller:
                 # An answer python-telegram-bot cannot read (an update of a shape it does
                 # not know): nothing of it was queued, so it comes again. Said loudly and
                 # retried slowly, rather than stopping the bot (a restart would meet it too).
-                backoff = FIRST_BACKOFF if not backoff else min(MAX_BACKOFF, backoff * 1.5)
+                backoff = _next_backoff(backoff)
                 logger.exception(
                     "getUpdates: the answer could not be read; again in %.1f s", backoff
                 )
@@ -160,6 +160,11 @@ class Poller:
                 # Waits while the queue is full: the bot holds no more than it can handle.
                 await self.queue.put(update)
                 self.offset = update.update_id + 1
+
+
+def _next_backoff(backoff: float) -> float:
+    """The wait after another failure in a row (``backoff`` 0: the first)."""
+    return FIRST_BACKOFF if not backoff else min(MAX_BACKOFF, backoff * 1.5)
 
 
 @asynccontextmanager

@@ -48,6 +48,16 @@ async def wait_until(condition: Callable[[], bool]) -> None:
             await asyncio.sleep(0.01)
 
 
+async def poll_until_queued(bot: Bot) -> asyncio.Queue[object]:
+    """Poll until an update is queued, then stop (confirming it); the queue."""
+    queue: asyncio.Queue[object] = asyncio.Queue()
+    poller = Poller(bot, queue, timeout=1)
+    await poller.start()
+    await wait_until(lambda: not queue.empty())
+    await poller.stop()
+    return queue
+
+
 async def test_every_update_arrives_once_in_order_and_is_confirmed_on_stop(
     api: BotApiDouble, bot: Bot
 ) -> None:
@@ -97,11 +107,7 @@ async def test_a_full_queue_holds_updates_back_and_only_those_queued_are_confirm
 async def test_a_webhook_left_set_is_deleted_before_polling(api: BotApiDouble, bot: Bot) -> None:
     await bot.set_webhook("https://bot.example.org/telegram")
     api.send_text(CHATS[0], "sent while the webhook was set")
-    queue: asyncio.Queue[object] = asyncio.Queue()
-    poller = Poller(bot, queue, timeout=1)
-    await poller.start()
-    await wait_until(lambda: not queue.empty())
-    await poller.stop()
+    queue = await poll_until_queued(bot)
     assert texts_of(queue) == [(CHATS[0], "sent while the webhook was set")]
     assert (await bot.get_webhook_info()).url == ""
 
@@ -136,11 +142,7 @@ async def test_flood_control_waits_what_telegram_asks(
     monkeypatch.setattr(polling, "FLOOD_SLACK", 0.0)
     api.inject(Fault(method="getUpdates", status=429, retry_after=1, times=1))
     api.send_text(CHATS[0], "sent during flood control")
-    queue: asyncio.Queue[object] = asyncio.Queue()
-    poller = Poller(bot, queue, timeout=1)
-    await poller.start()
-    await wait_until(lambda: not queue.empty())
-    await poller.stop()
+    queue = await poll_until_queued(bot)
     refused, retried = api.calls_to("getUpdates")[:2]
     assert refused.response_status == 429
     assert retried.time - refused.time >= 1.0  # not one poll before the second is up
