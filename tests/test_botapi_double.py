@@ -642,6 +642,34 @@ def test_wait_for_messages_from_another_thread(double: BotApiDouble) -> None:
     assert [m.text for m in messages] == ["one", "two"]
 
 
+def test_a_message_seen_has_its_call_recorded(double: BotApiDouble) -> None:
+    """Tests wait for a message, then read ``calls``: the call must be there already."""
+    stored = threading.Event()
+    send_message = double._handlers["sendMessage"]
+
+    def slow_after_storing(params: dict[str, Any]) -> Any:
+        result = send_message(params)
+        stored.set()
+        time.sleep(0.3)  # the widest gap there could be between the store and the record
+        return result
+
+    double._handlers["sendMessage"] = slow_after_storing
+    sender = threading.Thread(
+        target=httpx.post,
+        args=(api_url(double, "sendMessage"),),
+        kwargs={"data": {"chat_id": str(CHAT), "text": "x", "parse_mode": "HTML"}},
+    )
+    sender.start()
+    try:
+        assert stored.wait(5)
+        seen = double.messages(CHAT)
+        recorded = double.calls_to("sendMessage")
+    finally:
+        sender.join()
+    assert [m.text for m in seen] == ["x"]
+    assert [call.params["text"] for call in recorded] == ["x"]
+
+
 async def test_wait_for_messages_async(double: BotApiDouble, bot: Bot) -> None:
     async def send_later() -> None:
         await asyncio.sleep(0.1)

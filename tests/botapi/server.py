@@ -260,6 +260,7 @@ class _Outcome:
     raw: bytes | None = None
     description: str | None = None
     violations: list[str] = field(default_factory=list)
+    recorded: bool = False  # already in ``calls`` (see ``_record``)
 
 
 def _status_phrase(status: int) -> str:
@@ -818,7 +819,12 @@ class BotApiDouble:
             if self.latency > 0:
                 time.sleep(self.latency)
             method, params, outcome = self._process(
-                request.http_method, request.path, request.query, request.content_type, request.body
+                request.http_method,
+                request.path,
+                request.query,
+                request.content_type,
+                request.body,
+                request.received,
             )
         except Exception:
             detail = traceback.format_exc()
@@ -834,17 +840,31 @@ class BotApiDouble:
             response = Response(
                 outcome.status, json.dumps(payload, ensure_ascii=False).encode("utf-8")
             )
+        if not outcome.recorded:
+            with self._cond:
+                self._record(method, params, request.received, outcome)
+        return response
+
+    def _record(
+        self, method: str, params: dict[str, Any], received: float, outcome: _Outcome
+    ) -> None:
+        """Append the call to :attr:`calls` (and its violations); called with the lock held."""
         description = outcome.description
         if description is None and outcome.payload is not None and not outcome.payload.get("ok"):
             description = outcome.payload.get("description")
-        with self._cond:
-            self.violations.extend(outcome.violations)
-            self.calls.append(Call(method, params, request.received, outcome.status, description))
-            self._cond.notify_all()
-        return response
+        self.violations.extend(outcome.violations)
+        self.calls.append(Call(method, params, received, outcome.status, description))
+        outcome.recorded = True
+        self._cond.notify_all()
 
     def _process(
-        self, http_method: str, path: str, query: str, content_type: str, body: bytes
+        self,
+        http_method: str,
+        path: str,
+        query: str,
+        content_type: str,
+        body: bytes,
+        received: float,
     ) -> tuple[str, dict[str, Any], _Outcome]:
         downloaded = _FILE_PATH.fullmatch(path)
         if downloaded is not None and http_method == "GET":
@@ -936,21 +956,22 @@ class BotApiDouble:
         if handler is None:
             detail = f"Bad Request: method not implemented by the test double: {canonical}"
             return canonical, params, _Outcome(400, _error(400, detail), violations=violations)
-        try:
-            result = handler(params)
-        except _ApiError as exc:
-            if exc.violation is not None:
-                violations.append(f"{canonical}: {exc.violation}")
-            return (
-                canonical,
-                params,
-                _Outcome(exc.status, _error(exc.status, exc.description), violations=violations),
-            )
-        return (
-            canonical,
-            params,
-            _Outcome(200, {"ok": True, "result": result}, violations=violations),
-        )
+        # The call is recorded in the same locked step that makes its effects visible (a
+        # message stored, edited or deleted), so a test that sees a message also finds the
+        # call that sent it in ``calls``. A long poll's wait releases the lock meanwhile.
+        with self._cond:
+            try:
+                result = handler(params)
+            except _ApiError as exc:
+                if exc.violation is not None:
+                    violations.append(f"{canonical}: {exc.violation}")
+                outcome = _Outcome(
+                    exc.status, _error(exc.status, exc.description), violations=violations
+                )
+            else:
+                outcome = _Outcome(200, {"ok": True, "result": result}, violations=violations)
+            self._record(canonical, params, received, outcome)
+        return canonical, params, outcome
 
     def _check_text(self, method: str, params: Mapping[str, Any]) -> list[tuple[str, str]]:
         """Text problems of sendMessage/editMessageText: (violation, Telegram's answer).
