@@ -9,7 +9,12 @@ from datetime import UTC, datetime
 import pytest
 from telegram import CallbackQuery, Chat, InlineQuery, Message, Update, User
 
-from bot.chat.ordering import AdmissionQueue, ChatOrderedProcessor, ordering_key
+from bot.chat.ordering import (
+    PACED_ABOVE,
+    AdmissionQueue,
+    ChatOrderedProcessor,
+    ordering_key,
+)
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -170,3 +175,34 @@ async def test_the_admission_queue_hands_out_no_more_than_its_limit() -> None:
     assert isinstance(await asyncio.wait_for(fourth, 1), Update)
     assert queue.in_hand == 3
     assert [update.update_id for update in handed] == [0, 1, 2]  # type: ignore[attr-defined]
+
+
+async def test_the_admission_queue_hands_out_one_update_a_loop_turn_once_many_are_in_hand() -> None:
+    """As PTB's fetcher does: get and start, get and start, never yielding by itself."""
+    queue = AdmissionQueue(limit=PACED_ABOVE + 10, maxsize=PACED_ABOVE + 5)
+    for update_id in range(PACED_ABOVE + 5):
+        queue.put_nowait(message_update(update_id, update_id))
+    events: list[str] = []
+
+    async def turns() -> None:
+        while True:
+            events.append("turn")
+            await asyncio.sleep(0)
+
+    async def fetch() -> None:
+        for _ in range(PACED_ABOVE + 5):
+            update = await queue.get()
+            events.append(f"got {update.update_id}")  # type: ignore[attr-defined]
+
+    ticking = asyncio.create_task(turns())
+    await asyncio.sleep(0)  # the ticker has taken its first turn
+    await fetch()
+    ticking.cancel()
+    first = events.index("got 0")
+    # Below the mark, a backlog is handed out at once, in one turn of the loop ...
+    assert events[first : first + PACED_ABOVE] == [f"got {n}" for n in range(PACED_ABOVE)]
+    # ... from it on, other tasks (a poll's answer, a reply's) get a turn between updates.
+    paced = events[first + PACED_ABOVE :]
+    for n in range(PACED_ABOVE, PACED_ABOVE + 5):
+        assert paced.index(f"got {n}") > 0 and paced[paced.index(f"got {n}") - 1] == "turn"
+    assert queue.in_hand == PACED_ABOVE + 5
