@@ -48,10 +48,11 @@ async def wait_until(condition: Callable[[], bool]) -> None:
             await asyncio.sleep(0.01)
 
 
-async def poll_until_queued(bot: Bot) -> asyncio.Queue[object]:
-    """Poll until an update is queued, then stop (confirming it); the queue."""
+async def poll_until_queued(bot: Bot, *, long_poll: int = 1) -> asyncio.Queue[object]:
+    """Poll (``long_poll`` seconds a getUpdates) until an update is queued, then stop
+    (confirming it); the queue."""
     queue: asyncio.Queue[object] = asyncio.Queue()
-    poller = Poller(bot, queue, timeout=1)
+    poller = Poller(bot, queue, timeout=long_poll)
     await poller.start()
     await wait_until(lambda: not queue.empty())
     await poller.stop()
@@ -119,12 +120,8 @@ async def test_failures_back_off_and_polling_resumes_with_nothing_lost(
     api.inject(Fault(method="getUpdates", status=502, times=2))
     api.inject(Fault(method="getUpdates", status=409, times=1))  # another poller, say
     api.send_text(CHATS[0], "sent while Telegram failed")
-    queue: asyncio.Queue[object] = asyncio.Queue()
-    poller = Poller(bot, queue, timeout=1)
     with caplog.at_level(logging.INFO, logger="bot.chat.polling"):
-        await poller.start()
-        await wait_until(lambda: not queue.empty())
-        await poller.stop()
+        queue = await poll_until_queued(bot)
     assert texts_of(queue) == [(CHATS[0], "sent while Telegram failed")]
     statuses = [call.response_status for call in api.calls_to("getUpdates")]
     assert statuses[:4] == [502, 502, 409, 200]
@@ -134,6 +131,7 @@ async def test_failures_back_off_and_polling_resumes_with_nothing_lost(
     failures = [r for r in caplog.records if r.getMessage().startswith("getUpdates failed")]
     assert len(failures) == 3 and all(r.levelno == logging.WARNING for r in failures)
     assert any(r.getMessage() == "getUpdates works again" for r in caplog.records)
+    assert TEST_TOKEN not in caplog.text
 
 
 async def test_flood_control_waits_what_telegram_asks(
@@ -205,14 +203,10 @@ async def test_timeouts_in_a_row_are_retried_at_once_and_said_once(
     # Answers slower than the read timeout, as on a network that drops packets.
     api.inject(Fault(method="getUpdates", status=200, delay=0.6, times=4))
     api.send_text(CHATS[0], "sent while the network was slow")
-    queue: asyncio.Queue[object] = asyncio.Queue()
     slow = HTTPXRequest(read_timeout=0.2)
     async with Bot(TEST_TOKEN, base_url=api.base_url, get_updates_request=slow) as bot:
-        poller = Poller(bot, queue, timeout=0)
         with caplog.at_level(logging.INFO, logger="bot.chat.polling"):
-            await poller.start()
-            await wait_until(lambda: not queue.empty())
-            await poller.stop()
+            queue = await poll_until_queued(bot, long_poll=0)
     assert texts_of(queue) == [(CHATS[0], "sent while the network was slow")]
     said = [r.getMessage() for r in caplog.records]
     assert said.count("getUpdates timed out 3 times in a row; still trying") == 1
