@@ -434,12 +434,14 @@ def _run_concurrency(
             )
         )
 
+    # Round 1: Story Brief's cells of a user count back to back (their ratios are budgets,
+    # judged round by round), then the bare bots' beside them.
     for users in profile.concurrency_users:
-        for latency in profile.concurrency_latencies:
-            for kind in CONCURRENCY_KINDS:
+        for kind in CONCURRENCY_KINDS:
+            for latency in profile.concurrency_latencies:
                 pipelined(kind, users, latency, f"{latency * 1000:g} ms", f"{latency * 1000:g}ms")
-            if latency == P99_LATENCY:
-                pipelined("story-brief", users, latency, "one command each", "single", depth=1)
+        if P99_LATENCY in profile.concurrency_latencies:
+            pipelined("story-brief", users, P99_LATENCY, "one command each", "single", depth=1)
     # More rounds of the cells the throughput budgets compare, each round's back to back and
     # every other round in reverse, so that a machine slowing down (or speeding up) over the
     # minutes of a round favours neither end of the ratio.
