@@ -46,7 +46,7 @@ from bot.chat.commands import NEW_MESSAGES
 from bot.chat.context import BriefApplication, BriefBot, BriefContext, Services, bot_data_type
 from bot.chat.keyboards import PARAGRAPH_PATTERN, SECTION_PATTERN
 from bot.chat.ordering import ADMITTED_PER_RUNNING, AdmissionQueue, ChatOrderedProcessor
-from bot.chat.transport import PooledRequest, SharedRate, TelegramTransport, polling_request
+from bot.chat.transport import PollingRequest, PooledRequest, SharedRate, TelegramTransport
 from bot.config import Settings
 from bot.delivery import DeliverySender, SendLimiter
 from bot.delivery.leadership import Leadership
@@ -110,6 +110,8 @@ def build_application(
     )
     # One limiter for every message: the sender waits for its slots, replies take theirs.
     limiter = SendLimiter(settings.broadcast_rate)
+    # getUpdates over a connection of its own, its answers kept for polling (polling.py).
+    updates_request = None if request is not None else PollingRequest()
     # The bot first: the sender sends with it, and the services are complete before the
     # application exists.
     bot: BriefBot = ExtBot(
@@ -121,7 +123,7 @@ def build_application(
         # the console passes its in-process Bot API instead.
         request=request
         or PooledRequest(policy.concurrency + reply_connections(settings.concurrent_updates)),
-        get_updates_request=request or polling_request(),
+        get_updates_request=request or updates_request,
         # Every message is HTML from a template; links in the article are not previewed.
         defaults=Defaults(
             parse_mode=ParseMode.HTML,
@@ -145,6 +147,7 @@ def build_application(
         sender=sender,
         leadership=Leadership(settings.database_url),
         background=BackgroundTasks(),
+        updates_request=updates_request,
     )
     application = (
         ApplicationBuilder()

@@ -8,7 +8,7 @@ from typing import Any
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.chat.background import BackgroundTasks
-from bot.chat.transport import RateLimitArgs
+from bot.chat.transport import PollingRequest, RateLimitArgs
 from bot.config import Settings
 from bot.delivery import DeliverySender
 from bot.delivery.leadership import Leadership
@@ -32,6 +32,9 @@ class Services:
     """Decides whether this process drains the ledger (one replica at a time)."""
     background: BackgroundTasks
     """The sender and the retried start-up calls, started by post_init, stopped by post_stop."""
+    updates_request: PollingRequest | None
+    """The bot's getUpdates request, which keeps each answer's body so that polling can skip
+    an update python-telegram-bot cannot read (None: the console's in-process API)."""
 
     @property
     def digest(self) -> Digest:

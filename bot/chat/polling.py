@@ -22,12 +22,17 @@ other errors back off up to :data:`MAX_BACKOFF`, and on stop one more ``getUpdat
 confirms every update queued, so none comes again after a restart. A rejected token, with
 which the ``Updater`` stopped polling and left the bot running deaf, stops the bot. An update is confirmed only once it is in the queue: one fetched and not yet
 queued when polling stops (the queue is bounded, see :class:`bot.chat.ordering.AdmissionQueue`)
-stays with Telegram and comes again.
+stays with Telegram and comes again. An update python-telegram-bot cannot read is
+skipped, as the webhook refuses it, rather than failing every poll: PTB reads a
+``getUpdates`` answer whole, so the updates of that answer are read again one by one from
+its body (:class:`bot.chat.transport.PollingRequest`) and only the unreadable one is left
+out, said by its id.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable
@@ -35,10 +40,11 @@ from contextlib import asynccontextmanager
 
 from telegram import Bot, Update
 from telegram.error import InvalidToken, RetryAfter, TelegramError, TimedOut
+from telegram.ext import ExtBot
 
 from bot.chat.app import running
 from bot.chat.context import BriefApplication
-from bot.chat.transport import retry_after_seconds
+from bot.chat.transport import PollingRequest, retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -64,12 +70,17 @@ class Poller:
         *,
         timeout: int = POLL_TIMEOUT,
         on_failed: Callable[[BaseException], None] | None = None,
+        answers: PollingRequest | None = None,
     ) -> None:
         self.bot = bot
         self.queue = queue
         self.timeout = timeout
         self.on_failed = on_failed
         """Called once if polling stops by itself (a rejected token): the bot cannot go on."""
+        self.answers = answers
+        """``bot``'s getUpdates request, which keeps each answer's body: with it an update
+        that cannot be read is skipped; without it (the console's in-process API) the
+        answer is asked for again, as any failed call."""
         self.offset = 0
         """The next update wanted: one past the last one queued (0: whatever Telegram has)."""
         self._task: asyncio.Task[None] | None = None
@@ -147,8 +158,13 @@ class Poller:
                 continue
             except Exception:
                 # An answer python-telegram-bot cannot read (an update of a shape it does
-                # not know): nothing of it was queued, so it comes again. Said loudly and
+                # not know). Read one by one, the readable updates are queued and the rest
+                # skipped; else nothing was queued and it comes again, said loudly and
                 # retried slowly, rather than stopping the bot (a restart would meet it too).
+                one_by_one = self._read_one_by_one()
+                if one_by_one is not None:
+                    await self._queue(one_by_one)
+                    continue
                 backoff = _next_backoff(backoff)
                 logger.exception(
                     "getUpdates: the answer could not be read; again in %.1f s", backoff
@@ -158,10 +174,45 @@ class Poller:
             if backoff or timeouts >= TIMEOUTS_WARNED:
                 logger.info("getUpdates works again")
             backoff, timeouts = 0.0, 0
-            for update in updates:
+            await self._queue([(update.update_id, update) for update in updates])
+
+    async def _queue(self, updates: list[tuple[int, Update | None]]) -> None:
+        """Queue each update in order (None: one skipped); each is confirmed once queued."""
+        for update_id, update in updates:
+            if update is not None:
                 # Waits while the queue is full: the bot holds no more than it can handle.
                 await self.queue.put(update)
-                self.offset = update.update_id + 1
+            self.offset = update_id + 1
+
+    def _read_one_by_one(self) -> list[tuple[int, Update | None]] | None:
+        """The last answer's updates, each read on its own (None for one that cannot be);
+        None if the body is not kept or is not a list of updates with their ids."""
+        body = None if self.answers is None else self.answers.last_answer
+        try:
+            answer = json.loads(body) if body is not None else None
+        except ValueError:
+            return None
+        raw = answer.get("result") if isinstance(answer, dict) else None
+        if not isinstance(raw, list) or not all(
+            isinstance(item, dict) and isinstance(item.get("update_id"), int) for item in raw
+        ):
+            return None
+        read: list[tuple[int, Update | None]] = []
+        for item in raw:
+            try:
+                update = Update.de_json(item, self.bot)
+                if isinstance(self.bot, ExtBot):
+                    self.bot.insert_callback_data(update)  # as ExtBot.get_updates does
+            except Exception as error:  # whatever a wrong shape makes PTB trip on
+                # The error's class, not the content: an update may carry a private message.
+                logger.error(
+                    "update %d could not be read (%s); skipped",
+                    item["update_id"],
+                    type(error).__name__,
+                )
+                update = None
+            read.append((item["update_id"], update))
+        return read
 
 
 def _next_backoff(backoff: float) -> float:
@@ -174,7 +225,12 @@ async def polling(
     application: BriefApplication, *, on_failed: Callable[[BaseException], None] | None = None
 ) -> AsyncIterator[Poller]:
     """Poll for ``application`` (started) while inside; ``on_failed`` as :class:`Poller`'s."""
-    poller = Poller(application.bot, application.update_queue, on_failed=on_failed)
+    poller = Poller(
+        application.bot,
+        application.update_queue,
+        on_failed=on_failed,
+        answers=application.bot_data.updates_request,
+    )
     await poller.start()
     try:
         yield poller

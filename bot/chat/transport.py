@@ -107,9 +107,43 @@ def tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def polling_request() -> HTTPXRequest:
-    """The request for getUpdates: PTB's default (one connection), with the shared context."""
-    return HTTPXRequest(connection_pool_size=1, httpx_kwargs={"verify": tls_context()})
+class PollingRequest(HTTPXRequest):
+    """The request for getUpdates: PTB's default (one connection), with the shared TLS
+    context, keeping the body of the last answer.
+
+    python-telegram-bot reads a getUpdates answer whole: one update it cannot read fails
+    the call, and the ones after it with it. From the body kept here polling can read the
+    updates one by one and skip the one that fails (``bot/chat/polling.py``).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(connection_pool_size=1, httpx_kwargs={"verify": tls_context()})
+        self.last_answer: bytes | None = None
+        """The body of the last answer (None: none yet)."""
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        """Make the request (as PTB's) and keep the answer's body."""
+        self.last_answer = None
+        status, body = await super().do_request(
+            url,
+            method,
+            request_data,
+            read_timeout=read_timeout,
+            write_timeout=write_timeout,
+            connect_timeout=connect_timeout,
+            pool_timeout=pool_timeout,
+        )
+        self.last_answer = body
+        return status, body
 
 
 CONNECTIONS_PER_POOL = 8

@@ -57,7 +57,12 @@ async def polling(
     if configure is not None:
         configure(application)
     async with running(application):
-        poller = Poller(application.bot, application.update_queue, timeout=1)
+        poller = Poller(
+            application.bot,
+            application.update_queue,
+            timeout=1,
+            answers=application.bot_data.updates_request,
+        )
         await poller.start()
         try:
             yield application
