@@ -175,10 +175,20 @@ def read_status(pid: int) -> dict[str, int]:
     return values
 
 
+COVERAGE_VARIABLES = frozenset({"COVERAGE_PROCESS_CONFIG", "COVERAGE_PROCESS_START"})
+"""What starts coverage.py in a Python subprocess (its ``patch = subprocess``)."""
+
+
 def spawn(kind: Kind, api: BenchDouble, cwd: Path, **settings: str) -> BotProcess:
     """Start ``kind`` in ``cwd`` against ``api``; ``settings`` are more BOT_* variables."""
     cwd.mkdir(parents=True, exist_ok=True)
-    env = {key: value for key, value in os.environ.items() if not key.startswith("BOT_")}
+    # A bot measured as it runs: not under the coverage tracer a covered test run would pass
+    # on to every subprocess through these variables.
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("BOT_") and key not in COVERAGE_VARIABLES
+    }
     env |= {
         "BOT_TOKEN": TOKEN,
         "BOT_API_BASE_URL": api.base_url,
