@@ -33,7 +33,7 @@ class Services:
     background: BackgroundTasks
     """The sender and the retried start-up calls, started by post_init, stopped by post_stop."""
     updates_request: PollingRequest | None
-    """The bot's getUpdates request, which keeps each answer's body so that polling can skip
+    """The bot's getUpdates request, which keeps each answer so that polling can skip
     an update python-telegram-bot cannot read (None: the console's in-process API)."""
 
     @property

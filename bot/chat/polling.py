@@ -25,14 +25,13 @@ queued when polling stops (the queue is bounded, see :class:`bot.chat.ordering.A
 stays with Telegram and comes again. An update python-telegram-bot cannot read is
 skipped, as the webhook refuses it, rather than failing every poll: PTB reads a
 ``getUpdates`` answer whole, so the updates of that answer are read again one by one from
-its body (:class:`bot.chat.transport.PollingRequest`) and only the unreadable one is left
+the answer as parsed (:class:`bot.chat.transport.PollingRequest`) and only the unreadable one is left
 out, said by its id.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable
@@ -78,7 +77,7 @@ class Poller:
         self.on_failed = on_failed
         """Called once if polling stops by itself (a rejected token): the bot cannot go on."""
         self.answers = answers
-        """``bot``'s getUpdates request, which keeps each answer's body: with it an update
+        """``bot``'s getUpdates request, which keeps each answer: with it an update
         that cannot be read is skipped; without it (the console's in-process API) the
         answer is asked for again, as any failed call."""
         self.offset = 0
@@ -130,6 +129,8 @@ class Poller:
         backoff = 0.0
         timeouts = 0
         while True:
+            if self.answers is not None:
+                self.answers.last_answer = None  # an answer not read is never taken for this one
             try:
                 updates = await self.bot.get_updates(
                     offset=self.offset, timeout=self.timeout, allowed_updates=Update.ALL_TYPES
@@ -186,12 +187,8 @@ class Poller:
 
     def _read_one_by_one(self) -> list[tuple[int, Update | None]] | None:
         """The last answer's updates, each read on its own (None for one that cannot be);
-        None if the body is not kept or is not a list of updates with their ids."""
-        body = None if self.answers is None else self.answers.last_answer
-        try:
-            answer = json.loads(body) if body is not None else None
-        except ValueError:
-            return None
+        None if the answer is not kept or is not a list of updates with their ids."""
+        answer = None if self.answers is None else self.answers.last_answer
         raw = answer.get("result") if isinstance(answer, dict) else None
         if not isinstance(raw, list) or not all(
             isinstance(item, dict) and isinstance(item.get("update_id"), int) for item in raw

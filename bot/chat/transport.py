@@ -109,41 +109,23 @@ def tls_context() -> ssl.SSLContext:
 
 class PollingRequest(HTTPXRequest):
     """The request for getUpdates: PTB's default (one connection), with the shared TLS
-    context, keeping the body of the last answer.
+    context, keeping the last answer as parsed.
 
     python-telegram-bot reads a getUpdates answer whole: one update it cannot read fails
-    the call, and the ones after it with it. From the body kept here polling can read the
+    the call, and the ones after it with it. From the answer kept here polling can read the
     updates one by one and skip the one that fails (``bot/chat/polling.py``).
     """
 
     def __init__(self) -> None:
         super().__init__(connection_pool_size=1, httpx_kwargs={"verify": tls_context()})
-        self.last_answer: bytes | None = None
-        """The body of the last answer (None: none yet)."""
+        self.last_answer: dict[str, Any] | None = None
+        """The last answer, parsed (None: none yet, or cleared by the poller before a call)."""
 
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = BaseRequest.DEFAULT_NONE,
-        write_timeout: Any = BaseRequest.DEFAULT_NONE,
-        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
-        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
-    ) -> tuple[int, bytes]:
-        """Make the request (as PTB's) and keep the answer's body."""
-        self.last_answer = None
-        status, body = await super().do_request(
-            url,
-            method,
-            request_data,
-            read_timeout=read_timeout,
-            write_timeout=write_timeout,
-            connect_timeout=connect_timeout,
-            pool_timeout=pool_timeout,
-        )
-        self.last_answer = body
-        return status, body
+    # An instance method where PTB has a static one: PTB calls it on the request.
+    def parse_json_payload(self, payload: bytes) -> dict[str, Any]:  # type: ignore[override]
+        """Parse as PTB does (its hook for the JSON of every answer), and keep the result."""
+        self.last_answer = HTTPXRequest.parse_json_payload(payload)
+        return self.last_answer
 
 
 CONNECTIONS_PER_POOL = 8
